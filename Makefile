@@ -1,0 +1,62 @@
+# Every entry point of mailfleet. `make demo` and `make test` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE ?= $(HOME)/.cache/mailfleet
+NODE_VERSION := $(shell cat .nvmrc)
+NODE_ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+NODE_DIR := $(CACHE)/node-$(NODE_VERSION)
+NODE_BIN := $(NODE_DIR)/node_modules/node-linux-$(NODE_ARCH)/bin
+# The machine's Node may be older than 24: the pinned Node from the npm registry goes first on PATH.
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+
+NODE_STAMP := $(NODE_BIN)/node
+DEPS_STAMP := node_modules/.package-lock.json
+TEST_CONCURRENCY ?= 4
+
+.PHONY: help deps system-deps control-plane lint typecheck generate test test-unit test-integration demo bench clean
+
+help: ## list the entry points
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(NODE_STAMP): .nvmrc
+	@echo "fetching Node $(NODE_VERSION) from the npm registry into $(NODE_DIR)"
+	@mkdir -p $(NODE_DIR)
+	@npm install --silent --no-save --no-audit --no-fund --prefix $(NODE_DIR) node-linux-$(NODE_ARCH)@$(NODE_VERSION)
+	@touch $@
+
+$(DEPS_STAMP): package.json package-lock.json $(NODE_STAMP)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(DEPS_STAMP) ## install Node 24 (when the machine's is older) and the npm dependencies
+
+system-deps: ## install the Debian packages the tests use as real peers (Postfix, swaks, dnsmasq, ...)
+	@bash hack/system-deps.sh
+
+control-plane: ## build (once, cached) kube-apiserver, etcd, kube-controller-manager and kubectl
+	@bash test/controlplane/build.sh >/dev/null
+
+lint: deps ## eslint (type-checked rules) and prettier
+	eslint .
+	prettier --check .
+
+typecheck: deps ## tsc --noEmit
+	tsc --noEmit
+
+generate: deps ## regenerate crds/ and docs/reference from operator/api and relay/config
+	node hack/generate.ts
+
+test-unit: deps ## pure, table-driven tests (no network but loopback)
+	node --test --test-concurrency=$(TEST_CONCURRENCY) 'test/unit/**/*.test.ts'
+
+test-integration: deps system-deps control-plane ## tests against a real kube-apiserver and real SMTP peers
+	node test/with-control-plane.ts -- node --test --test-concurrency=$(TEST_CONCURRENCY) 'test/integration/**/*.test.ts'
+
+test: lint typecheck test-unit test-integration ## everything CI runs
+
+demo: deps ## the main job on local defaults
+	@echo "make demo: not yet — it lands with the 'Ship it' issue."
+
+clean: ## remove node_modules (the cache in $(CACHE) stays)
+	rm -rf node_modules

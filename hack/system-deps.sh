@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use as real peers (Postfix and its smtp-source/smtp-sink,
+# swaks, openssl, dnsmasq, an independent DKIM verifier, promtool). Only what is missing is
+# installed; apt-get update runs only when something is.
+set -euo pipefail
+declare -A wanted=(
+  [smtp-source]=postfix
+  [swaks]=swaks
+  [openssl]=openssl
+  [dnsmasq]=dnsmasq
+  [dkimverify]=python3-dkim
+  [opendkim-testkey]=opendkim-tools
+  [promtool]=prometheus
+  [ip]=iproute2
+)
+missing=()
+for cmd in "${!wanted[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${wanted[$cmd]}")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+sudo=''
+[[ $(id -u) -eq 0 ]] || sudo=sudo
+echo "installing Debian packages: ${missing[*]}" >&2
+# Postfix asks how to configure itself; the tests write their own configuration.
+echo 'postfix postfix/main_mailer_type select No configuration' | $sudo debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts the services it installs; the tests run their own instances on loopback.
+for svc in postfix dnsmasq prometheus; do
+  $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
+done
