@@ -13,13 +13,23 @@ if (program === undefined) {
 }
 
 const started = Date.now();
-const controlPlane = await startControlPlane({ controllerManager: true, extraUsers: ['mailfleet-unprivileged'] });
+const controlPlane = await startControlPlane({
+  controllerManager: true,
+  extraUsers: ['mailfleet-unprivileged'],
+});
 console.error(`control plane ready in ${Date.now() - started} ms at ${controlPlane.server}`);
 
-const child = spawn(program, args, { stdio: 'inherit', env: { ...process.env, ...exportControlPlane(controlPlane) } });
+const child = spawn(program, args, {
+  stdio: 'inherit',
+  env: { ...process.env, ...exportControlPlane(controlPlane) },
+});
 const forward = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);
-const code = await new Promise<number>((done) => child.on('exit', (exitCode, signal) => { done(exitCode ?? (signal ? 1 : 0)); }));
+const code = await new Promise<number>((done) =>
+  child.on('exit', (exitCode, signal) => {
+    done(exitCode ?? (signal ? 1 : 0));
+  }),
+);
 await controlPlane.stop();
 process.exit(code);

@@ -81,7 +81,11 @@ function startComponent(name: string, bin: string, args: readonly string[], logP
 async function stopComponent(component: Component): Promise<void> {
   const child = component.process;
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((done) => child.once('exit', () => { done(); }));
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      done();
+    }),
+  );
   child.kill('SIGTERM');
   const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
   if (timedOut) {
@@ -106,7 +110,9 @@ async function waitFor(
     if (await check().catch(() => false)) return;
     await sleep(200);
   }
-  throw new Error(`${component.name}: ${what} not reached in ${timeoutMs} ms; log tail:\n${await tail(component.logPath)}`);
+  throw new Error(
+    `${component.name}: ${what} not reached in ${timeoutMs} ms; log tail:\n${await tail(component.logPath)}`,
+  );
 }
 
 async function httpOk(url: string): Promise<boolean> {
@@ -131,14 +137,18 @@ export async function kubeRequest(
   return new Promise((resolveResponse, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? target.adminToken}` };
     if (options.contentType) headers['content-type'] = options.contentType;
-    const req = httpsRequest(new URL(path, target.server), { method, headers, ca, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        resolveResponse({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      new URL(path, target.server),
+      { method, headers, ca, timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolveResponse({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on('error', reject);
     req.end(options.body);
@@ -204,7 +214,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     '--disable-admission-plugins=ServiceAccount',
     '--enable-priority-and-fairness=false',
   ];
-  let apiServer = startComponent('kube-apiserver', join(binDir, 'kube-apiserver'), apiArgs, join(dir, 'kube-apiserver.log'));
+  let apiServer = startComponent(
+    'kube-apiserver',
+    join(binDir, 'kube-apiserver'),
+    apiArgs,
+    join(dir, 'kube-apiserver.log'),
+  );
   components.push(apiServer);
   const caPath = join(dir, 'pki', 'apiserver.crt');
   const target = { server, caPath, adminToken };
@@ -268,7 +283,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     },
     async startApiServer() {
       const index = components.indexOf(apiServer);
-      apiServer = startComponent('kube-apiserver', join(binDir, 'kube-apiserver'), apiArgs, join(dir, 'kube-apiserver.log'));
+      apiServer = startComponent(
+        'kube-apiserver',
+        join(binDir, 'kube-apiserver'),
+        apiArgs,
+        join(dir, 'kube-apiserver.log'),
+      );
       components[index] = apiServer;
       await waitReady(apiServer);
     },
@@ -312,12 +332,20 @@ interface CrdView {
 async function waitForCrd(controlPlane: ControlPlane, name: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const response = await kubeRequest(controlPlane, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    const response = await kubeRequest(
+      controlPlane,
+      'GET',
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+    );
     const crd = JSON.parse(response.body) as CrdView;
     const established = crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
     const version = crd.spec.versions.find((v) => v.served)?.name;
     if (established && version) {
-      const list = await kubeRequest(controlPlane, 'GET', `/apis/${crd.spec.group}/${version}/${crd.spec.names.plural}`);
+      const list = await kubeRequest(
+        controlPlane,
+        'GET',
+        `/apis/${crd.spec.group}/${version}/${crd.spec.names.plural}`,
+      );
       if (list.status === 200) return;
     }
     await sleep(100);
