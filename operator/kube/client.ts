@@ -1,0 +1,143 @@
+// The one place the operator talks HTTP to the Kubernetes API (watch streams included): client-node
+// supplies authentication (KubeConfig) and the transport; every request is counted by verb and
+// response code, and writes are counted so tests can assert "no write when nothing changed".
+import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export const apiVerbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'apply', 'delete'] as const;
+export type ApiVerb = (typeof apiVerbs)[number];
+
+const methodOfVerb = {
+  get: HttpMethod.GET,
+  list: HttpMethod.GET,
+  watch: HttpMethod.GET,
+  create: HttpMethod.POST,
+  update: HttpMethod.PUT,
+  patch: HttpMethod.PATCH,
+  apply: HttpMethod.PATCH,
+  delete: HttpMethod.DELETE,
+} as const satisfies Record<ApiVerb, HttpMethod>;
+
+const readVerbs: ReadonlySet<ApiVerb> = new Set(['get', 'list', 'watch']);
+
+/** Called once per request: the response code, or 'error' when no response arrived. */
+export type ApiRequestObserver = (verb: ApiVerb, code: string) => void;
+
+export interface ApiRequest {
+  readonly verb: ApiVerb;
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly signal?: AbortSignal;
+}
+
+interface StatusBody {
+  reason?: string;
+  message?: string;
+}
+
+/** A non-2xx answer of the apiserver, with its HTTP status and the Status reason/message. */
+export class KubeApiError extends Error {
+  readonly statusCode: number;
+  readonly reason: string;
+  constructor(verb: ApiVerb, path: string, statusCode: number, status: StatusBody) {
+    super(`${verb} ${path}: ${statusCode} ${status.reason ?? ''} ${status.message ?? ''}`.trim());
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = status.reason ?? '';
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 409;
+}
+
+export function isGone(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 410;
+}
+
+export class KubeClient {
+  readonly #config: KubeConfig;
+  readonly #http = new IsomorphicFetchHttpLibrary();
+  readonly #observers: ApiRequestObserver[] = [];
+  #writes = 0;
+
+  constructor(config: KubeConfig) {
+    this.#config = config;
+  }
+
+  /** Writes (create/update/patch/apply/delete) sent since this client was made. */
+  get writes(): number {
+    return this.#writes;
+  }
+
+  onRequest(observer: ApiRequestObserver): void {
+    this.#observers.push(observer);
+  }
+
+  /** Sends a request and returns the parsed JSON body; throws KubeApiError on a non-2xx answer. */
+  async request<T>(request: ApiRequest): Promise<T> {
+    const response = await this.#send(request);
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 300) throw apiError(request, response.httpStatusCode, text);
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  }
+
+  /** Opens a streaming request (a watch) and returns its body; throws KubeApiError on a non-2xx answer. */
+  async stream(request: ApiRequest): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.#send(request);
+    if (response.httpStatusCode >= 300) {
+      throw apiError(request, response.httpStatusCode, await response.body.text());
+    }
+    const body = response.body.stream();
+    if (body === null) throw new Error(`${request.verb} ${request.path}: the response has no body`);
+    return body;
+  }
+
+  async #send(request: ApiRequest) {
+    const cluster = this.#config.getCurrentCluster();
+    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/$/, '') + request.path);
+    for (const [name, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, value);
+    }
+    const context = new RequestContext(url.toString(), methodOfVerb[request.verb]);
+    context.setHeaderParam('accept', 'application/json');
+    if (request.body !== undefined) {
+      context.setHeaderParam('content-type', request.contentType ?? 'application/json');
+      context.setBody(JSON.stringify(request.body));
+    }
+    if (request.signal) context.setSignal(request.signal);
+    await this.#config.applySecurityAuthentication(context);
+    if (!readVerbs.has(request.verb)) this.#writes += 1;
+    try {
+      const response = await this.#http.send(context).toPromise();
+      this.#observe(request.verb, String(response.httpStatusCode));
+      return response;
+    } catch (error) {
+      this.#observe(request.verb, 'error');
+      throw error;
+    }
+  }
+
+  #observe(verb: ApiVerb, code: string): void {
+    for (const observer of this.#observers) observer(verb, code);
+  }
+}
+
+function apiError(request: ApiRequest, statusCode: number, text: string): KubeApiError {
+  return new KubeApiError(request.verb, request.path, statusCode, parseStatus(text));
+}
+
+function parseStatus(text: string): StatusBody {
+  try {
+    return JSON.parse(text) as StatusBody;
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
+}
