@@ -1,0 +1,88 @@
+// Runs mailfleet's relay (`node relay/main.ts --config <file>`) on loopback with a private spool,
+// or says plainly why it cannot run yet.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeLoopbackPort, waitForListener } from './free-port.ts';
+import { mailfleetBenchConfig } from './mailfleet-config.ts';
+
+export const repositoryRoot = join(import.meta.dirname, '..');
+const relayMain = join(repositoryRoot, 'relay', 'main.ts');
+
+export interface MailfleetRelay {
+  readonly port: number;
+  readonly pid: number;
+  readonly directory: string;
+  stop(): Promise<void>;
+}
+
+export class RelayNotRunnable extends Error {
+  override readonly name = 'RelayNotRunnable';
+}
+
+export interface MailfleetOptions {
+  readonly nextHopPort: number;
+  /** Reuse this directory (and its spool) instead of a fresh one: a restart over an existing queue. */
+  readonly directory?: string;
+}
+
+export async function startMailfleet(options: MailfleetOptions): Promise<MailfleetRelay> {
+  if (!existsSync(relayMain)) throw new RelayNotRunnable('relay/main.ts does not exist');
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'mailfleet-bench-relay-')));
+  const port = await freeLoopbackPort();
+  const configPath = join(directory, 'relay.json');
+  const config = mailfleetBenchConfig({
+    port,
+    nextHopPort: options.nextHopPort,
+    spoolDirectory: join(directory, 'spool'),
+  });
+  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  // Logs go to a file: a pipe nobody drains would stall the relay.
+  const logPath = join(directory, 'relay.log');
+  const log = await open(logPath, 'a');
+  const child = spawn(process.execPath, [relayMain, '--config', configPath], {
+    cwd: repositoryRoot,
+    stdio: ['ignore', log.fd, log.fd],
+  });
+  await log.close();
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      done();
+    }),
+  );
+  const failStart = async (reason: string): Promise<never> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    const output = await readFile(logPath, 'utf8').catch(() => '');
+    if (options.directory === undefined) await rm(directory, { recursive: true, force: true });
+    throw new RelayNotRunnable(`${reason}: ${output.trim().split('\n').slice(-5).join(' | ').slice(0, 600)}`);
+  };
+  if (child.pid === undefined) return failStart('could not spawn node');
+  const pid = child.pid;
+  const started = await Promise.race([
+    waitForListener(port, 20_000).then(
+      () => 'listening' as const,
+      () => 'silent' as const,
+    ),
+    exited.then(() => 'exited' as const),
+  ]);
+  if (started === 'exited') return failStart(`exited at start (code ${child.exitCode ?? child.signalCode})`);
+  if (started === 'silent') return failStart('not listening after 20 s');
+  return {
+    port,
+    pid,
+    directory,
+    async stop() {
+      child.kill('SIGTERM');
+      const stopped = await Promise.race([
+        exited.then(() => true),
+        new Promise<false>((late) => setTimeout(late, 15_000, false)),
+      ]);
+      if (!stopped) child.kill('SIGKILL');
+      await exited;
+      if (options.directory === undefined) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// `make bench`: measures Postfix, the machine's ceiling and (when it runs) mailfleet's relay, and
+// writes docs/benchmarks.md. BENCH_QUICK=1 makes it a short smoke run; BENCH_OUTPUT names another file.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeMachine } from './machine.ts';
+import { repositoryRoot } from './mailfleet.ts';
+import { renderBenchmarks } from './report.ts';
+import { Cleanups, runBenchmarks } from './run.ts';
+import { benchPlan } from './scenarios.ts';
+
+const quick = process.env['BENCH_QUICK'] === '1';
+const output = process.env['BENCH_OUTPUT'] ?? join(repositoryRoot, 'docs', 'benchmarks.md');
+const command = quick ? 'BENCH_QUICK=1 make bench' : 'make bench';
+
+const cleanups = new Cleanups();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void cleanups.runAll().finally(() => process.exit(130));
+  });
+}
+
+const progress = (message: string): void => {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+};
+
+try {
+  const report = await runBenchmarks(
+    { plan: benchPlan(quick), machine: await describeMachine(), command, progress },
+    cleanups,
+  );
+  await writeFile(output, renderBenchmarks(report));
+  progress(`wrote ${output}`);
+} finally {
+  await cleanups.runAll();
+}

@@ -1,0 +1,149 @@
+// Runs the whole plan: the ceiling, Postfix and (when it runs) mailfleet through every scenario,
+// then idle sessions and the backlog; stops everything it started, whatever happens.
+import type { BacklogRelay } from './backlog.ts';
+import { measureBacklog } from './backlog.ts';
+import { measureIdleSessions } from './idle-sessions.ts';
+import type { MachineInfo } from './machine.ts';
+import { RelayNotRunnable, startMailfleet } from './mailfleet.ts';
+import type { RelayUnderTest, RunFigures, TargetName } from './measure.ts';
+import { runScenarioOnce } from './measure.ts';
+import { startPostfix } from './postfix.ts';
+import type { BacklogOutcome, BenchReport, MailfleetStatus, RelayName, ScenarioResult } from './report.ts';
+import type { BenchPlan } from './scenarios.ts';
+import type { SmtpSink } from './smtp-sink.ts';
+import { startSmtpSink } from './smtp-sink.ts';
+
+export type Progress = (message: string) => void;
+
+/** Stops what was started, newest first; each stop runs once even when several paths ask for it. */
+export class Cleanups {
+  #stops: (() => Promise<void>)[] = [];
+
+  add(stop: () => Promise<void>): () => Promise<void> {
+    let stopping: Promise<void> | undefined;
+    const once = (): Promise<void> => (stopping ??= stop());
+    this.#stops.push(once);
+    return once;
+  }
+
+  async runAll(): Promise<void> {
+    for (const stop of this.#stops.reverse()) await stop().catch(() => undefined);
+    this.#stops = [];
+  }
+}
+
+interface Started {
+  readonly relay: RelayUnderTest;
+  readonly sink: SmtpSink;
+}
+
+async function startSink(cleanups: Cleanups): Promise<SmtpSink> {
+  const sink = await startSmtpSink();
+  cleanups.add(() => sink.stop());
+  return sink;
+}
+
+async function startMailfleetOrExplain(
+  cleanups: Cleanups,
+  sink: SmtpSink,
+): Promise<{ status: MailfleetStatus; started?: Started }> {
+  try {
+    const relay = await startMailfleet({ nextHopPort: sink.port });
+    cleanups.add(() => relay.stop());
+    return {
+      status: { runnable: true },
+      started: { relay: { name: 'mailfleet', port: relay.port, rootPid: relay.pid }, sink },
+    };
+  } catch (error) {
+    if (error instanceof RelayNotRunnable) return { status: { runnable: false, reason: error.message } };
+    throw error;
+  }
+}
+
+async function postfixBacklog(plan: BenchPlan, cleanups: Cleanups): Promise<BacklogOutcome> {
+  const sink = await startSink(cleanups);
+  const postfix = await startPostfix({ nextHopPort: sink.port, holdEverything: true });
+  const stop = cleanups.add(() => postfix.stop());
+  const relay: BacklogRelay = {
+    port: postfix.port,
+    rootPid: postfix.masterPid,
+    release: () => postfix.releaseHeld(),
+  };
+  const figures = await measureBacklog(relay, sink, plan.backlogMessages, plan.backlogProbeMessages);
+  await stop();
+  await sink.stop();
+  return figures;
+}
+
+export interface BenchRun {
+  readonly plan: BenchPlan;
+  readonly machine: MachineInfo;
+  readonly command: string;
+  readonly progress: Progress;
+}
+
+export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<BenchReport> {
+  const { plan, progress } = run;
+  const startedAt = new Date();
+  const ceilingSink = await startSink(cleanups);
+  const postfixSink = await startSink(cleanups);
+  const postfix = await startPostfix({ nextHopPort: postfixSink.port });
+  const stopPostfix = cleanups.add(() => postfix.stop());
+  const mailfleetSink = await startSink(cleanups);
+  const mailfleet = await startMailfleetOrExplain(cleanups, mailfleetSink);
+  progress(
+    mailfleet.status.runnable
+      ? 'mailfleet relay: running'
+      : `mailfleet relay: not runnable (${mailfleet.status.reason})`,
+  );
+  const targets: Started[] = [
+    { relay: { name: 'ceiling', port: ceilingSink.port }, sink: ceilingSink },
+    { relay: { name: 'postfix', port: postfix.port, rootPid: postfix.masterPid }, sink: postfixSink },
+    ...(mailfleet.started === undefined ? [] : [mailfleet.started]),
+  ];
+
+  const scenarios: ScenarioResult[] = [];
+  for (const scenario of plan.scenarios) {
+    const runs: Partial<Record<TargetName, RunFigures[]>> = {};
+    for (let repeat = 1; repeat <= plan.repeats; repeat++) {
+      for (const { relay, sink } of targets) {
+        const figures = await runScenarioOnce(relay, scenario, sink);
+        (runs[relay.name] ??= []).push(figures);
+        progress(
+          `${scenario.id} #${repeat} ${relay.name}: ${figures.acceptedPerSecond.toFixed(0)} accepted/s, ` +
+            `${figures.deliveredPerSecond.toFixed(0)} delivered/s, ${figures.delivered}/${figures.accepted} delivered` +
+            (figures.failures.length > 0 ? `, failures: ${figures.failures.join('; ')}` : ''),
+        );
+      }
+    }
+    scenarios.push({ scenario, runs });
+  }
+
+  const idleSessions: BenchReport['idleSessions'] = {};
+  for (const { relay } of targets) {
+    if (relay.name === 'ceiling' || relay.rootPid === undefined) continue;
+    idleSessions[relay.name] = await measureIdleSessions(relay.port, relay.rootPid, plan.idleSessions);
+    progress(`idle sessions ${relay.name}: ${idleSessions[relay.name]?.opened ?? 0} open`);
+  }
+  await stopPostfix();
+
+  const backlog: Partial<Record<RelayName, BacklogOutcome>> = {};
+  backlog.postfix = await postfixBacklog(plan, cleanups);
+  progress('backlog postfix: done');
+  backlog.mailfleet = mailfleet.status.runnable
+    ? { notMeasured: 'the harness has no way yet to hold mailfleet deliveries while the queue fills' }
+    : { notMeasured: 'the relay is not runnable' };
+
+  await cleanups.runAll();
+  return {
+    machine: run.machine,
+    command: run.command,
+    startedAt: startedAt.toISOString(),
+    durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+    plan,
+    mailfleet: mailfleet.status,
+    scenarios,
+    idleSessions,
+    backlog,
+  };
+}
