@@ -134,8 +134,11 @@ test('the status writer writes only on change, sets observedGeneration and keeps
   const secondStatus = second.status ?? {};
   const [secondReady] = secondStatus.conditions ?? [];
   assert.equal(secondStatus.observedGeneration, 2);
-  assert.equal(secondReady?.lastTransitionTime, transitioned, 'an unchanged condition keeps its time');
-  assert.equal(secondReady?.observedGeneration, 2);
+  assert.deepEqual(
+    [secondReady?.lastTransitionTime, secondReady?.observedGeneration],
+    [transitioned, 2],
+    'an unchanged condition keeps its time and carries the new generation',
+  );
 });
 
 test('a repeated event increments the count of one Event instead of creating more', async () => {
