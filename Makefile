@@ -58,5 +58,12 @@ test: lint typecheck test-unit test-integration ## everything CI runs
 demo: deps ## the main job on local defaults
 	@echo "make demo: not yet — it lands with the 'Ship it' issue."
 
+bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet's relay → docs/benchmarks.md (BENCH_QUICK=1: smoke run)
+	node bench/main.ts
+
+.PHONY: soak
+soak: deps ## reserved for the long kill -9 durability loop under load (not yet)
+	@echo "make soak: not yet — it will kill -9 the relay hundreds of times under smtp-source load and check zero loss (security case 19)."
+
 clean: ## remove node_modules (the cache in $(CACHE) stays)
 	rm -rf node_modules

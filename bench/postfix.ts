@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { freeLoopbackPort, waitForListener } from './free-port.ts';
 import type { PostfixSettings } from './postfix-config.ts';
 import { postfixMainCf, postfixMasterCf } from './postfix-config.ts';
-import { processTree } from './process-tree.ts';
+import { isRunning, processTree } from './process-tree.ts';
 
 const run = promisify(execFile);
 
@@ -41,13 +41,6 @@ async function countFiles(directory: string): Promise<number> {
   } catch {
     return 0;
   }
-}
-
-function isRunning(pid: number): Promise<boolean> {
-  return readFile(`/proc/${pid}/stat`, 'utf8').then(
-    (stat) => !/\) [ZX] /.test(stat),
-    () => false,
-  );
 }
 
 export async function startPostfix(options: PostfixOptions): Promise<PostfixInstance> {

@@ -23,6 +23,12 @@ async function allStats(): Promise<ProcStat[]> {
   });
 }
 
+/** True while pid is a live process (not gone, not a zombie waiting to be reaped). */
+export async function isRunning(pid: number): Promise<boolean> {
+  const text = await readOptional(`/proc/${pid}/stat`);
+  return text !== undefined && !/\) [ZX] /.test(text);
+}
+
 export async function processTree(rootPid: number): Promise<ProcStat[]> {
   return treeOf(rootPid, await allStats());
 }
