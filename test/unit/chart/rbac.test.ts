@@ -1,0 +1,137 @@
+// RBAC lint of every rendering of the chart: least privilege (SECURITY-CASES 27). No wildcard, no
+// cluster-admin, no privilege-escalation verbs, leases only in the release namespace, and each
+// permission the operator needs granted exactly where it is needed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fullValuesPath, render, type Manifest, type RenderOptions } from './helm.ts';
+import {
+  clusterPermissions,
+  forbiddenPermissions,
+  grants,
+  namespacedPermissions,
+  rbacKinds,
+  rulesOf,
+} from './rbac-rules.ts';
+
+const renderings: readonly { name: string; options: RenderOptions; watched: readonly string[] }[] = [
+  { name: 'default values', options: {}, watched: [] },
+  { name: 'full values', options: { valuesFiles: [fullValuesPath] }, watched: ['mail-a', 'mail-b'] },
+  { name: 'watchNamespaces', options: { set: ['operator.watchNamespaces={team-a}'] }, watched: ['team-a'] },
+  { name: 'no leader election', options: { set: ['operator.leaderElection.enabled=false'] }, watched: [] },
+];
+
+const escalationVerbs = ['escalate', 'bind', 'impersonate', '*'];
+const broadRoles = ['cluster-admin', 'admin', 'edit', 'system:masters'];
+
+function roles(manifests: readonly Manifest[]): Manifest[] {
+  return manifests.filter((manifest) => manifest.kind === 'Role' || manifest.kind === 'ClusterRole');
+}
+
+for (const { name, options, watched } of renderings) {
+  test(`RBAC of ${name}: no wildcard, no escalation verb, no non-resource URL`, async () => {
+    const manifests = await render(options);
+    assert.ok(roles(manifests).length > 0, 'the chart renders RBAC');
+    for (const role of roles(manifests)) {
+      for (const rule of rulesOf(role)) {
+        const where = `${role.kind} ${role.metadata.name}: ${JSON.stringify(rule)}`;
+        for (const field of [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames]) {
+          assert.ok(!(field ?? []).some((entry) => entry.includes('*')), `wildcard in ${where}`);
+        }
+        assert.equal(rule.nonResourceURLs, undefined, `non-resource URL in ${where}`);
+        assert.ok(!rule.verbs.some((verb) => escalationVerbs.includes(verb)), `escalation verb in ${where}`);
+      }
+    }
+  });
+
+  test(`RBAC of ${name}: bindings refer only to the chart's own roles and ServiceAccount`, async () => {
+    const manifests = await render(options);
+    const ownRoles = new Set(roles(manifests).map((role) => `${role.kind}/${role.metadata.name}`));
+    const serviceAccount = manifests.find((manifest) => manifest.kind === 'ServiceAccount');
+    for (const binding of manifests.filter(
+      (m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding',
+    )) {
+      const roleRef = binding['roleRef'] as { kind: string; name: string };
+      assert.ok(!broadRoles.includes(roleRef.name), `${binding.metadata.name} binds ${roleRef.name}`);
+      assert.ok(
+        ownRoles.has(`${roleRef.kind}/${roleRef.name}`),
+        `${binding.metadata.name} binds a foreign role`,
+      );
+      const subjects = binding['subjects'] as { kind: string; name: string; namespace: string }[];
+      assert.deepEqual(subjects, [
+        { kind: 'ServiceAccount', name: serviceAccount?.metadata.name, namespace: 'mailfleet-system' },
+      ]);
+    }
+  });
+
+  test(`RBAC of ${name}: the operator gets what it needs, where it needs it, and nothing it must not have`, async () => {
+    const manifests = await render(options);
+    const clusterRules = roles(manifests)
+      .filter((role) => role.kind === 'ClusterRole')
+      .flatMap(rulesOf);
+    const rulesIn = (namespace: string) =>
+      roles(manifests)
+        .filter((role) => role.kind === 'Role' && role.metadata.namespace === namespace)
+        .flatMap(rulesOf);
+    const namespacedScopes = watched.length === 0 ? [clusterRules] : watched.map(rulesIn);
+    for (const rules of namespacedScopes) {
+      for (const { group, resource, verbs } of namespacedPermissions) {
+        for (const verb of verbs)
+          assert.ok(grants(rules, group, resource, verb), `${verb} ${group}/${resource}`);
+      }
+    }
+    for (const { group, resource, verbs } of clusterPermissions) {
+      for (const verb of verbs) assert.ok(grants(clusterRules, group, resource, verb), `${verb} ${resource}`);
+    }
+    if (watched.length > 0) {
+      assert.ok(
+        !grants(clusterRules, 'mailfleet.dev', 'smtprelays', 'list'),
+        'watchNamespaces: no cluster-wide reads',
+      );
+      assert.ok(!grants(clusterRules, '', 'secrets', 'get'), 'watchNamespaces: no cluster-wide secrets');
+    }
+    for (const rules of [
+      clusterRules,
+      ...roles(manifests)
+        .filter((r) => r.kind === 'Role')
+        .map(rulesOf),
+    ]) {
+      for (const { group, resource, verbs } of forbiddenPermissions) {
+        for (const verb of verbs)
+          assert.ok(!grants(rules, group, resource, verb), `${verb} ${group}/${resource}`);
+      }
+    }
+  });
+
+  test(`RBAC of ${name}: leases only for leader election, only in the release namespace`, async () => {
+    const manifests = await render(options);
+    const deployment = manifests.find((manifest) => manifest.kind === 'Deployment');
+    const leaderElection = !JSON.stringify(deployment).includes('--leader-elect=false');
+    for (const role of roles(manifests)) {
+      const leaseRules = rulesOf(role).filter((rule) => (rule.resources ?? []).includes('leases'));
+      if (leaseRules.length === 0) continue;
+      assert.equal(role.kind, 'Role');
+      assert.equal(role.metadata.namespace, 'mailfleet-system');
+      assert.ok(leaderElection, 'no lease permissions without leader election');
+      for (const rule of leaseRules) {
+        assert.deepEqual(rule.apiGroups, ['coordination.k8s.io']);
+        assert.ok(
+          rule.verbs.every((verb) => ['create', 'get', 'update'].includes(verb)),
+          rule.verbs.join(),
+        );
+        if (rule.verbs.some((verb) => verb !== 'create')) assert.equal(rule.resourceNames?.length, 1);
+      }
+    }
+    const leaseRoles = roles(manifests).filter((role) =>
+      rulesOf(role).some((r) => r.resources?.includes('leases')),
+    );
+    assert.equal(leaseRoles.length, leaderElection ? 1 : 0);
+  });
+}
+
+test('rbac.create=false renders no RBAC object at all', async () => {
+  const manifests = await render({ set: ['rbac.create=false'] });
+  assert.deepEqual(
+    manifests.filter((manifest) => rbacKinds.has(manifest.kind)),
+    [],
+  );
+});
