@@ -1,0 +1,520 @@
+// SmtpRelay: one SMTP relay fleet. The schema below is the single source of the CRD, the TypeScript
+// types and the field reference. Safe by default: no client network relays without AUTH, AUTH
+// needs TLS, and every listener requires AUTH unless told otherwise.
+import {
+  byteSize,
+  cidrList,
+  conditions,
+  duration,
+  emailAddress,
+  hostPattern,
+  isDurationCel,
+  labelSelector,
+  objectName,
+  observedGeneration,
+  port,
+  rateLimit,
+  resourceQuantity,
+  secretKey,
+} from './common.ts';
+import { boolean, integer, list, map, object, oneOf, opaqueObject, string, type Schema } from './schema.ts';
+
+const listener = object(
+  'SmtpListener',
+  'One port the relay accepts SMTP on. Port 25 (relay), 587 (submission with STARTTLS and AUTH) and 465 (implicit TLS) are the usual ones; any port is allowed.',
+  {
+    name: string(
+      'The name of the port on the relay Service (an IANA service name, e.g. `smtp`, `submission`).',
+      {
+        maxLength: 15,
+        minLength: 1,
+        pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$',
+      },
+    ),
+    port: port('The TCP port, on the pods and on the Service. Unique among the listeners.'),
+    tls: oneOf(
+      '`StartTLS` offers STARTTLS on a plaintext connection; `Implicit` speaks TLS from the first byte (port 465); `None` never offers TLS. Any value but `None` needs `spec.tls`.',
+      ['StartTLS', 'Implicit', 'None'],
+      { default: 'StartTLS' },
+    ),
+    requireTls: boolean(
+      'With `tls: StartTLS`, refuse MAIL until the client has started TLS. Implied by `auth: Required`.',
+      false,
+    ),
+    auth: oneOf(
+      '`Required`: every client must authenticate (submission). `Optional`: AUTH is offered, and clients in `spec.clientNetworks` may relay without it. `Disabled`: AUTH is not offered. AUTH is only ever offered inside TLS, so anything but `Disabled` needs `tls` other than `None`, and `spec.auth`.',
+      ['Required', 'Optional', 'Disabled'],
+      { default: 'Required' },
+    ),
+    proxyProtocol: boolean(
+      'Expect a PROXY protocol (v1 or v2) header from the peers in `spec.trustedProxies`; connections from other peers are refused.',
+      false,
+    ),
+  },
+  {
+    required: ['name', 'port'],
+    rules: [
+      {
+        rule: "self.auth == 'Disabled' || self.tls != 'None'",
+        message:
+          'a listener offering AUTH must use TLS (tls: StartTLS or Implicit): credentials never travel in plaintext',
+        fieldPath: '.tls',
+      },
+      {
+        rule: "!self.requireTls || self.tls != 'None'",
+        message: 'requireTls needs tls: StartTLS or Implicit',
+        fieldPath: '.requireTls',
+      },
+    ],
+  },
+);
+
+const tls = object(
+  'SmtpRelayTls',
+  'The certificate the listeners present. Set exactly one of `secretRef` (a certificate you manage) and `issuerRef` (cert-manager issues and renews it).',
+  {
+    secretRef: object(
+      'TlsSecretReference',
+      'A Secret in the relay namespace holding a PEM certificate chain and its private key.',
+      {
+        name: objectName('The Secret name.'),
+        certificateKey: secretKey('The key holding the PEM certificate chain.', 'tls.crt'),
+        privateKeyKey: secretKey('The key holding the PEM private key.', 'tls.key'),
+      },
+      { required: ['name'] },
+    ),
+    issuerRef: object(
+      'IssuerReference',
+      'A cert-manager issuer; the operator creates a Certificate for `dnsNames` and mounts the Secret it fills.',
+      {
+        name: objectName('The issuer name.'),
+        kind: oneOf('`Issuer` (in the relay namespace) or `ClusterIssuer`.', ['Issuer', 'ClusterIssuer'], {
+          default: 'Issuer',
+        }),
+        group: string('The API group of the issuer.', { maxLength: 253, default: 'cert-manager.io' }),
+      },
+      { required: ['name'] },
+    ),
+    dnsNames: list(
+      'Names the certificate is issued for (with `issuerRef`). When empty, the relay Service DNS names are used.',
+      string('A DNS name.', { maxLength: 253, pattern: hostPattern }),
+      { maxItems: 32, listType: 'set' },
+    ),
+    minVersion: oneOf('The lowest TLS version accepted from clients.', ['TLSv1.2', 'TLSv1.3'], {
+      default: 'TLSv1.2',
+    }),
+  },
+  {
+    rules: [
+      {
+        rule: 'has(self.secretRef) != has(self.issuerRef)',
+        message: 'set exactly one of secretRef or issuerRef',
+      },
+      {
+        rule: '!has(self.dnsNames) || size(self.dnsNames) == 0 || has(self.issuerRef)',
+        message: 'dnsNames is only used with issuerRef',
+        fieldPath: '.dnsNames',
+      },
+    ],
+  },
+);
+
+const auth = object(
+  'SmtpRelayAuth',
+  'SMTP AUTH (PLAIN and LOGIN, only inside TLS) against a users file from a Secret.',
+  {
+    usersSecretRef: object(
+      'UsersSecretReference',
+      'A Secret holding the users file: one `username:bcrypt-hash` a line.',
+      {
+        name: objectName('The Secret name.'),
+        key: secretKey('The key holding the users file.', 'users'),
+      },
+      { required: ['name'] },
+    ),
+    maxFailuresPerConnection: integer('Failed AUTH attempts after which the connection is closed (421).', {
+      minimum: 1,
+      maximum: 10,
+      default: 3,
+    }),
+  },
+  { required: ['usersSecretRef'] },
+);
+
+const smarthost = object(
+  'Smarthost',
+  'The next hop every message is handed to.',
+  {
+    host: string('The smarthost host name or IPv4 address.', {
+      maxLength: 253,
+      minLength: 1,
+      pattern: hostPattern,
+    }),
+    port: port('The smarthost port.', 587),
+    tls: oneOf(
+      '`StartTLS`: STARTTLS is required, a failed handshake defers the message; `Implicit`: TLS from the first byte (port 465); `Opportunistic`: STARTTLS when offered, else plaintext; `None`: plaintext.',
+      ['StartTLS', 'Implicit', 'Opportunistic', 'None'],
+      { default: 'StartTLS' },
+    ),
+    verifyCertificate: boolean(
+      "Verify the smarthost's certificate against the system trust store and `host`.",
+      true,
+    ),
+    credentialsSecretRef: object(
+      'CredentialsSecretReference',
+      'A Secret holding the user name and password the relay authenticates with.',
+      {
+        name: objectName('The Secret name.'),
+        usernameKey: secretKey('The key holding the user name.', 'username'),
+        passwordKey: secretKey('The key holding the password.', 'password'),
+      },
+      { required: ['name'] },
+    ),
+  },
+  {
+    required: ['host'],
+    rules: [
+      {
+        rule: "!has(self.credentialsSecretRef) || self.tls == 'StartTLS' || self.tls == 'Implicit'",
+        message:
+          'credentials are only sent over TLS: with credentialsSecretRef, tls must be StartTLS or Implicit',
+        fieldPath: '.tls',
+      },
+    ],
+  },
+);
+
+const direct = object(
+  'DirectDelivery',
+  'Delivery straight to the MX hosts of each recipient domain.',
+  {
+    tls: oneOf(
+      '`Opportunistic`: STARTTLS when the MX offers it; `Required`: defer rather than send in plaintext.',
+      ['Opportunistic', 'Required'],
+      { default: 'Opportunistic' },
+    ),
+    mtaSts: oneOf(
+      '`Enforce`: honour published MTA-STS policies (RFC 8461), never downgrading an enforced domain; `Disabled`: ignore them.',
+      ['Enforce', 'Disabled'],
+      { default: 'Enforce' },
+    ),
+    allowPrivateDestinations: boolean(
+      'Allow MX hosts that resolve to loopback, link-local, private or metadata addresses. Off, such deliveries fail permanently (SSRF guard).',
+      false,
+    ),
+  },
+  { default: {} },
+);
+
+const durationRule = (field: string) => isDurationCel(`self.${field}`);
+
+const delivery = object(
+  'Delivery',
+  'How accepted messages reach their destination, how long and how often the relay retries, and bounces.',
+  {
+    mode: oneOf('`Direct` to the MX hosts, or everything through one `Smarthost`.', ['Direct', 'Smarthost'], {
+      default: 'Direct',
+    }),
+    smarthost,
+    direct,
+    retrySchedule: list(
+      'The waits between delivery attempts after a temporary failure; the last one repeats until `maxQueueLifetime`.',
+      duration('A wait between attempts.'),
+      { maxItems: 20, minItems: 1, default: ['5m', '10m', '30m', '1h', '2h', '4h'], listType: 'atomic' },
+    ),
+    maxQueueLifetime: duration(
+      'How long a message may stay queued before it bounces (or is dropped, without bounces).',
+      '120h',
+    ),
+    bounces: object(
+      'Bounces',
+      'Delivery status notifications (RFC 3464) to the envelope sender.',
+      {
+        enabled: boolean('Send a non-delivery report when a message fails permanently or expires.', true),
+        delayWarningAfter: duration(
+          'Send one delay warning when a message is still queued after this long; `0s` sends none.',
+          '4h',
+        ),
+        from: emailAddress('The From address of reports; the envelope sender is always empty (`<>`).'),
+      },
+      { default: {} },
+    ),
+  },
+  {
+    default: {},
+    rules: [
+      {
+        rule: "self.mode != 'Smarthost' || has(self.smarthost)",
+        message: 'smarthost (with at least a host) is required when mode is Smarthost',
+        fieldPath: '.smarthost',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "self.mode == 'Smarthost' || !has(self.smarthost)",
+        message: 'smarthost is only used when mode is Smarthost',
+        fieldPath: '.smarthost',
+      },
+      {
+        rule: `!(${durationRule('maxQueueLifetime')} && ${durationRule('bounces.delayWarningAfter')}) || duration(self.bounces.delayWarningAfter) < duration(self.maxQueueLifetime)`,
+        message: 'bounces.delayWarningAfter must be shorter than maxQueueLifetime',
+        fieldPath: '.bounces.delayWarningAfter',
+      },
+    ],
+  },
+);
+
+const limits = object(
+  'Limits',
+  'Limits that protect the relay and the reputation of its senders.',
+  {
+    messageSize: byteSize(
+      'The largest message accepted (announced as SIZE; larger ones get 552 5.3.4).',
+      '25Mi',
+    ),
+    recipientsPerMessage: integer('Recipients accepted per message; the excess get 452 4.5.3.', {
+      minimum: 1,
+      maximum: 100_000,
+      default: 1000,
+    }),
+    connections: integer('Concurrent connections per relay pod; the excess get 421.', {
+      minimum: 1,
+      maximum: 100_000,
+      default: 1000,
+    }),
+    connectionsPerClient: integer(
+      'Concurrent connections per client IP address per pod; the excess get 421.',
+      {
+        minimum: 1,
+        maximum: 100_000,
+        default: 20,
+      },
+    ),
+    ratePerClient: rateLimit('ClientRateLimit', 'Messages per client IP address; unlimited when absent.'),
+    ratePerUser: rateLimit('UserRateLimit', 'Messages per authenticated user; unlimited when absent.'),
+    ratePerSenderDomain: rateLimit(
+      'SenderDomainRateLimit',
+      'Messages per envelope sender domain; unlimited when absent.',
+    ),
+  },
+  { default: {} },
+);
+
+const queue = object(
+  'Queue',
+  'Where each relay pod spools accepted messages, and how long it drains on shutdown.',
+  {
+    storage: oneOf(
+      '`Persistent`: a PersistentVolumeClaim per pod, so queued mail survives rescheduling; `Ephemeral`: an emptyDir, drained to peers on shutdown.',
+      ['Persistent', 'Ephemeral'],
+      { default: 'Persistent' },
+    ),
+    size: byteSize('The volume size (a PVC request, or the emptyDir size limit).', '1Gi'),
+    storageClassName: string('The StorageClass of the PVC; the cluster default when absent.', {
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+    }),
+    drainTimeout: duration(
+      'On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its peers.',
+      '5m',
+    ),
+  },
+  {
+    default: {},
+    rules: [
+      {
+        rule: "self.storage == 'Persistent' || !has(self.storageClassName)",
+        message: 'storageClassName is only used with storage: Persistent',
+        fieldPath: '.storageClassName',
+      },
+    ],
+  },
+);
+
+const resources = object(
+  'ResourceRequirements',
+  'CPU and memory for the relay container, as in a core/v1 container.',
+  {
+    requests: map('Minimum resources, e.g. `cpu: 100m`, `memory: 128Mi`.', resourceQuantity('A quantity.'), {
+      maxProperties: 8,
+    }),
+    limits: map('Maximum resources.', resourceQuantity('A quantity.'), { maxProperties: 8 }),
+  },
+  { default: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } },
+);
+
+const pod = object(
+  'PodTemplate',
+  'Scheduling and resources of the relay pods.',
+  {
+    resources,
+    nodeSelector: map(
+      'Labels a node must have to run a relay pod.',
+      string('The label value.', { maxLength: 63 }),
+      {
+        maxProperties: 32,
+      },
+    ),
+    tolerations: list(
+      'Taints the relay pods tolerate (core/v1 Toleration).',
+      opaqueObject('A core/v1 Toleration.'),
+      { maxItems: 32, listType: 'atomic' },
+    ),
+    affinity: opaqueObject('A core/v1 Affinity for the relay pods.'),
+    topologySpreadConstraints: list(
+      'How relay pods spread over zones and nodes (core/v1 TopologySpreadConstraint); by default across hosts.',
+      opaqueObject('A core/v1 TopologySpreadConstraint.'),
+      { maxItems: 8, listType: 'atomic' },
+    ),
+    priorityClassName: string('The PriorityClass of the relay pods.', { maxLength: 253 }),
+    labels: map('Extra labels on the relay pods.', string('The label value.', { maxLength: 63 }), {
+      maxProperties: 32,
+    }),
+    annotations: map(
+      'Extra annotations on the relay pods.',
+      string('The annotation value.', { maxLength: 4096 }),
+      {
+        maxProperties: 32,
+      },
+    ),
+  },
+  { default: {} },
+);
+
+const monitoring = object(
+  'Monitoring',
+  'Prometheus Operator objects for the relay (the CRDs must be installed).',
+  {
+    serviceMonitor: object(
+      'ServiceMonitorSpec',
+      'A ServiceMonitor scraping every relay pod.',
+      {
+        enabled: boolean('Create the ServiceMonitor.', false),
+        interval: duration('How often Prometheus scrapes.', '30s'),
+        labels: map(
+          'Labels on the ServiceMonitor, e.g. the ones your Prometheus selects.',
+          string('The label value.', { maxLength: 63 }),
+          { maxProperties: 16 },
+        ),
+      },
+      { default: {} },
+    ),
+    prometheusRule: object(
+      'PrometheusRuleSpec',
+      'A PrometheusRule with alerts on queue age, deferrals, bounces and TLS failures.',
+      {
+        enabled: boolean('Create the PrometheusRule.', false),
+        labels: map('Labels on the PrometheusRule.', string('The label value.', { maxLength: 63 }), {
+          maxProperties: 16,
+        }),
+        oldestQueuedWarning: duration('Alert when the oldest queued message is older than this.', '1h'),
+      },
+      { default: {} },
+    ),
+  },
+  { default: {} },
+);
+
+const listeners = list('The ports the relay accepts SMTP on.', listener, {
+  maxItems: 8,
+  minItems: 1,
+  listType: 'map',
+  mapKeys: ['port'],
+  rules: [
+    {
+      rule: 'self.all(l, self.exists_one(m, m.name == l.name))',
+      message: 'listener names must be unique',
+    },
+  ],
+});
+
+export const smtpRelaySpec: Schema = object(
+  'SmtpRelaySpec',
+  'The desired relay fleet.',
+  {
+    replicas: integer('The number of relay pods (the scale subresource reads and writes it).', {
+      minimum: 0,
+      maximum: 1000,
+      default: 2,
+    }),
+    listeners,
+    tls,
+    auth,
+    clientNetworks: cidrList(
+      'Client networks that may relay without AUTH. Empty by default: only authenticated clients relay. Never an open relay: a prefix length of 0 is refused.',
+    ),
+    trustedProxies: cidrList(
+      'Peers whose PROXY protocol header is believed (a load balancer in front of the relay). Policy is evaluated on the address they report.',
+    ),
+    delivery,
+    limits,
+    senderDomainSelector: labelSelector(
+      'Which SenderDomains (in this namespace) the relay sends for. When absent, the relay accepts the SenderDomains that name it in `spec.relays`.',
+    ),
+    queue,
+    pod,
+    monitoring,
+  },
+  {
+    required: ['listeners'],
+    rules: [
+      {
+        rule: "!self.listeners.exists(l, l.tls != 'None') || has(self.tls)",
+        message: 'tls (secretRef or issuerRef) is required when a listener uses StartTLS or Implicit TLS',
+        fieldPath: '.tls',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: "!self.listeners.exists(l, l.auth != 'Disabled') || has(self.auth)",
+        message: 'auth (usersSecretRef) is required when a listener offers AUTH',
+        fieldPath: '.auth',
+        reason: 'FieldValueRequired',
+      },
+      {
+        rule: '!self.listeners.exists(l, l.proxyProtocol) || (has(self.trustedProxies) && size(self.trustedProxies) > 0)',
+        message: 'trustedProxies is required when a listener expects the PROXY protocol',
+        fieldPath: '.trustedProxies',
+        reason: 'FieldValueRequired',
+      },
+    ],
+  },
+);
+
+const endpoint = object(
+  'SmtpRelayEndpoint',
+  'Where clients in the cluster reach one listener.',
+  {
+    listener: string('The listener name.', { maxLength: 15 }),
+    host: string('The Service DNS name.', { maxLength: 253 }),
+    port: port('The Service port.'),
+    tls: oneOf('The TLS mode of the listener.', ['StartTLS', 'Implicit', 'None']),
+    auth: oneOf('The AUTH mode of the listener.', ['Required', 'Optional', 'Disabled']),
+  },
+  { required: ['listener', 'host', 'port'] },
+);
+
+export const smtpRelayStatus: Schema = object('SmtpRelayStatus', 'The observed state of the relay fleet.', {
+  conditions: conditions(
+    '`Ready`: every replica serves and delivers; `Progressing`: a rollout or scale is under way; `Degraded`: something needs attention (the message names it).',
+  ),
+  observedGeneration: observedGeneration(),
+  replicas: integer('Relay pods that exist (scale subresource).', { minimum: 0, maximum: 1000 }),
+  readyReplicas: integer('Relay pods that are ready.', { minimum: 0, maximum: 1000 }),
+  selector: string('The label selector of the relay pods, as a string (scale subresource).', {
+    maxLength: 1024,
+  }),
+  endpoints: list('The Service endpoints, one per listener.', endpoint, { maxItems: 8, listType: 'atomic' }),
+  senderDomains: list(
+    'The SenderDomains the relay currently sends for.',
+    object(
+      'BoundSenderDomain',
+      'A SenderDomain bound to this relay.',
+      {
+        name: string('The SenderDomain name.', { maxLength: 253 }),
+        domain: string('Its domain.', { maxLength: 253 }),
+        ready: boolean('Whether the SenderDomain is Ready (DKIM key present, DNS verified when asked).'),
+      },
+      { required: ['name', 'domain'] },
+    ),
+    { maxItems: 1000, listType: 'atomic' },
+  ),
+});
