@@ -1,0 +1,48 @@
+// The spool's part of the relay config (key `queue`), composed into the root schema.
+import type { JSONSchemaType } from 'ajv';
+
+export interface QueueConfig {
+  /** The spool directory: the only state of the queue. */
+  readonly dir: string;
+  /** Below this many free bytes on the spool's filesystem no message is accepted (452 4.3.1). */
+  readonly minFreeBytes: number;
+  /** How long a message may wait for delivery before it is bounced. */
+  readonly maxLifetimeSeconds: number;
+  /** The queue admin HTTP endpoint, bound to 127.0.0.1 only; 0 picks a free port. */
+  readonly adminPort: number;
+}
+
+export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dir', 'minFreeBytes', 'maxLifetimeSeconds', 'adminPort'],
+  description: 'The durable on-disk queue.',
+  properties: {
+    dir: {
+      type: 'string',
+      minLength: 2,
+      pattern: '^/',
+      default: '/var/spool/mailfleet',
+      description: 'an absolute path to the spool directory',
+    },
+    minFreeBytes: {
+      type: 'integer',
+      minimum: 0,
+      default: 268435456,
+      description: 'Free bytes below which the relay answers 452 4.3.1 and is not ready.',
+    },
+    maxLifetimeSeconds: {
+      type: 'integer',
+      minimum: 60,
+      default: 432000,
+      description: 'Seconds a message may stay queued before it bounces (default 5 days).',
+    },
+    adminPort: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 8026,
+      description: 'Port of the queue admin endpoint on 127.0.0.1 (mailfleet-relay queue ...).',
+    },
+  },
+};

@@ -1,0 +1,34 @@
+// Queue ids carry their shard directory in the first two characters, so a message is found without
+// any scan. Consecutive ids share a shard for a while: messages accepted together land in one
+// directory, and the group commit needs one directory fsync for all of them.
+export const shardCount = 64;
+const idsPerShardRun = 256;
+const queueIdPattern = /^[0-9a-f]{2}[0-9a-z]{8,24}$/;
+
+export interface QueueIdSource {
+  next(): string;
+}
+
+export function createQueueIdSource(now: () => number, randomHex: () => string): QueueIdSource {
+  let counter = 0;
+  return {
+    next() {
+      const shard = Math.floor(counter / idsPerShardRun) % shardCount;
+      counter += 1;
+      return `${shardName(shard)}${now().toString(36)}${randomHex()}`;
+    },
+  };
+}
+
+export function shardName(shard: number): string {
+  return shard.toString(16).padStart(2, '0');
+}
+
+export function shardOf(queueId: string): string {
+  return queueId.slice(0, 2);
+}
+
+/** Whether a string can be a queue id (also what keeps admin input out of other paths). */
+export function isQueueId(value: string): boolean {
+  return queueIdPattern.test(value);
+}
