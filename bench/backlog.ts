@@ -1,6 +1,7 @@
 // The queue's cost must not grow with its length: accept rates on an empty queue and on top of a
 // large backlog, then the rate at which the whole backlog drains once delivery is let go.
 import { treeCpuSeconds } from './process-tree.ts';
+import type { BenchPlan } from './scenarios.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 import { runSmtpSource } from './smtp-source.ts';
 import type { SourceLoad } from './smtp-source.ts';
@@ -13,6 +14,8 @@ export interface BacklogRelay {
 }
 
 export interface BacklogFigures {
+  readonly targetMessages: number;
+  /** Messages queued before the timed batch on top: below the target when filling hit its time limit. */
   readonly backlogMessages: number;
   readonly acceptEmptyPerSecond: number;
   readonly acceptFillPerSecond: number;
@@ -25,37 +28,56 @@ export interface BacklogFigures {
   readonly failures: readonly string[];
 }
 
+const fillChunk = 5000;
+
 export async function measureBacklog(
   relay: BacklogRelay,
   sink: SmtpSink,
-  backlogMessages: number,
-  probeMessages: number,
+  plan: Pick<
+    BenchPlan,
+    'backlogMessages' | 'backlogProbeMessages' | 'backlogFillSeconds' | 'backlogDrainSeconds'
+  >,
 ): Promise<BacklogFigures> {
   const failures: string[] = [];
-  const accept = async (messages: number): Promise<number> => {
+  const accept = async (messages: number): Promise<{ accepted: number; seconds: number }> => {
     const load: SourceLoad = { sessions: 20, messages, payloadBytes: 2048, reuseConnections: true };
     const run = await runSmtpSource(load, relay.port);
-    if (run.exitCode !== 0) failures.push(`smtp-source exited ${run.exitCode}: ${run.diagnostics}`);
-    return messages / run.elapsedSeconds;
+    if (run.exitCode === 0) return { accepted: messages, seconds: run.elapsedSeconds };
+    failures.push(`smtp-source exited ${run.exitCode}: ${run.diagnostics}`);
+    return { accepted: 0, seconds: run.elapsedSeconds };
   };
   const deliveredBefore = sink.delivered();
-  const acceptEmptyPerSecond = await accept(probeMessages);
-  const acceptFillPerSecond = await accept(backlogMessages - probeMessages);
-  const acceptLoadedPerSecond = await accept(probeMessages);
-  const queued = backlogMessages + probeMessages;
+  const empty = await accept(plan.backlogProbeMessages);
+  let backlogMessages = empty.accepted;
+  let fillSeconds = 0;
+  while (
+    backlogMessages < plan.backlogMessages &&
+    fillSeconds < plan.backlogFillSeconds &&
+    failures.length === 0
+  ) {
+    const chunk = await accept(Math.min(fillChunk, plan.backlogMessages - backlogMessages));
+    backlogMessages += chunk.accepted;
+    fillSeconds += chunk.seconds;
+  }
+  const loaded = await accept(plan.backlogProbeMessages);
+  const queued = backlogMessages + loaded.accepted;
   const cpuBefore = await treeCpuSeconds(relay.rootPid);
   const started = performance.now();
   await relay.release();
-  const reached = await sink.waitForDelivered(deliveredBefore + queued, 600_000);
+  const reached = await sink.waitForDelivered(deliveredBefore + queued, plan.backlogDrainSeconds * 1000);
   const drainSeconds = (performance.now() - started) / 1000;
   const drainCpuSeconds = (await treeCpuSeconds(relay.rootPid)) - cpuBefore;
   const delivered = reached - deliveredBefore;
-  if (delivered < queued) failures.push(`${queued - delivered} of ${queued} queued messages not delivered`);
+  if (delivered < queued)
+    failures.push(
+      `${queued - delivered} of ${queued} queued messages not delivered within ${plan.backlogDrainSeconds} s`,
+    );
   return {
+    targetMessages: plan.backlogMessages,
     backlogMessages,
-    acceptEmptyPerSecond,
-    acceptFillPerSecond,
-    acceptLoadedPerSecond,
+    acceptEmptyPerSecond: empty.accepted / empty.seconds,
+    acceptFillPerSecond: (backlogMessages - empty.accepted) / Math.max(fillSeconds, Number.EPSILON),
+    acceptLoadedPerSecond: loaded.accepted / loaded.seconds,
     queued,
     delivered,
     drainSeconds,

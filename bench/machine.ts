@@ -1,6 +1,6 @@
 // What the figures were measured on: hardware, kernel, versions and the commit.
 import { execFile } from 'node:child_process';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { postfixVersion } from './postfix.ts';
 import { repositoryRoot } from './mailfleet.ts';
@@ -16,6 +16,8 @@ export interface MachineInfo {
   readonly postfixVersion: string;
   /** Short commit id, with "+changes" when the working tree differs from it. */
   readonly commit: string;
+  /** 1, 5 and 15 minute load averages when the run started: other work on the machine skews every figure. */
+  readonly loadAverageAtStart: readonly number[];
 }
 
 async function describeCommit(): Promise<string> {
@@ -39,5 +41,6 @@ export async function describeMachine(): Promise<MachineInfo> {
     nodeVersion: process.version,
     postfixVersion: await postfixVersion(),
     commit: await describeCommit(),
+    loadAverageAtStart: loadavg(),
   };
 }

@@ -24,6 +24,7 @@ export interface BenchReport {
   readonly command: string;
   readonly startedAt: string;
   readonly durationSeconds: number;
+  readonly loadAverageAtEnd: readonly number[];
   readonly plan: BenchPlan;
   readonly mailfleet: MailfleetStatus;
   readonly scenarios: readonly ScenarioResult[];
@@ -35,6 +36,10 @@ const mebibyte = 1024 * 1024;
 
 function fixed(value: number | undefined, digits: number): string {
   return value === undefined ? '—' : value.toFixed(digits);
+}
+
+function loadAverages(averages: readonly number[]): string {
+  return averages.map((average) => average.toFixed(2)).join(' / ');
 }
 
 function row(cells: readonly string[]): string {
@@ -199,7 +204,9 @@ function renderBacklog(backlog: BenchReport['backlog']): string[] {
     }
     rows.push([
       targetLabels[name],
-      String(outcome.backlogMessages),
+      outcome.backlogMessages < outcome.targetMessages
+        ? `${outcome.backlogMessages} (fill time limit; target ${outcome.targetMessages})`
+        : String(outcome.backlogMessages),
       fixed(outcome.acceptEmptyPerSecond, 0),
       fixed(outcome.acceptFillPerSecond, 0),
       fixed(outcome.acceptLoadedPerSecond, 0),
@@ -216,7 +223,7 @@ function renderBacklog(backlog: BenchReport['backlog']): string[] {
       : table(
           [
             'relay',
-            'backlog',
+            'backlog before the last batch',
             'accept msg/s, empty queue',
             'accept msg/s, filling',
             'accept msg/s, on the backlog',
@@ -247,8 +254,10 @@ export function renderBenchmarks(report: BenchReport): string {
     '',
     '## Machine',
     '',
+    `A load average well above ${machine.processors} means other work shared the machine during the run and every figure is lower (and noisier) than on an idle machine; the relays are measured in turn within each repetition so they share that noise.`,
+    '',
     ...table(
-      ['', ''],
+      ['', 'value'],
       [
         ['processors (nproc)', String(machine.processors)],
         ['CPU', machine.cpuModel],
@@ -257,6 +266,10 @@ export function renderBenchmarks(report: BenchReport): string {
         ['node', machine.nodeVersion],
         ['postfix', machine.postfixVersion],
         ['commit', machine.commit],
+        [
+          'load average (1/5/15 min) at start → end',
+          `${loadAverages(machine.loadAverageAtStart)} → ${loadAverages(report.loadAverageAtEnd)}`,
+        ],
       ],
     ),
     '',
@@ -270,7 +283,7 @@ export function renderBenchmarks(report: BenchReport): string {
     ...renderIdle(report.idleSessions),
     `## A queue of ${plan.backlogMessages} messages`,
     '',
-    `Accept rate (2 KB, 20 sessions reusing connections) for ${plan.backlogProbeMessages} messages on an empty queue, while filling the queue to ${plan.backlogMessages}, and for ${plan.backlogProbeMessages} more on top of it; then the rate at which all of it drains to the sink once delivery is let go. The queue's cost must not grow with its length: the two accept rates should match.`,
+    `Accept rate (2 KB, 20 sessions reusing connections) for ${plan.backlogProbeMessages} messages on an empty queue, while filling the queue to ${plan.backlogMessages} (filling stops after ${plan.backlogFillSeconds} s to keep the run bounded; the table says when it did), and for ${plan.backlogProbeMessages} more on top of it; then the rate at which all of it drains to the sink once delivery is let go (waiting at most ${plan.backlogDrainSeconds} s). The queue's cost must not grow with its length: the two accept rates should match.`,
     '',
     ...renderBacklog(report.backlog),
     '## Method',

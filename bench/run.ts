@@ -1,5 +1,6 @@
 // Runs the whole plan: the ceiling, Postfix and (when it runs) mailfleet through every scenario,
 // then idle sessions and the backlog; stops everything it started, whatever happens.
+import { loadavg } from 'node:os';
 import type { BacklogRelay } from './backlog.ts';
 import { measureBacklog } from './backlog.ts';
 import { measureIdleSessions } from './idle-sessions.ts';
@@ -69,7 +70,7 @@ async function postfixBacklog(plan: BenchPlan, cleanups: Cleanups): Promise<Back
     rootPid: postfix.masterPid,
     release: () => postfix.releaseHeld(),
   };
-  const figures = await measureBacklog(relay, sink, plan.backlogMessages, plan.backlogProbeMessages);
+  const figures = await measureBacklog(relay, sink, plan);
   await stop();
   await sink.stop();
   return figures;
@@ -140,6 +141,7 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
     command: run.command,
     startedAt: startedAt.toISOString(),
     durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+    loadAverageAtEnd: loadavg(),
     plan,
     mailfleet: mailfleet.status,
     scenarios,

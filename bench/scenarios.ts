@@ -17,7 +17,7 @@ const fullScenarios: readonly Scenario[] = [
     title: '2 KB, 20 sessions, new connection per message',
     payloadBytes: 2048,
     sessions: 20,
-    messages: 5000,
+    messages: 3000,
     reuseConnections: false,
     driver: 'smtp-source',
   },
@@ -26,7 +26,7 @@ const fullScenarios: readonly Scenario[] = [
     title: '2 KB, 20 sessions, connection reused',
     payloadBytes: 2048,
     sessions: 20,
-    messages: 5000,
+    messages: 3000,
     reuseConnections: true,
     driver: 'smtp-source',
   },
@@ -35,7 +35,7 @@ const fullScenarios: readonly Scenario[] = [
     title: '5 KB, 50 sessions, new connection per message',
     payloadBytes: 5120,
     sessions: 50,
-    messages: 5000,
+    messages: 3000,
     reuseConnections: false,
     driver: 'smtp-source',
   },
@@ -44,7 +44,7 @@ const fullScenarios: readonly Scenario[] = [
     title: '100 KB, 20 sessions, new connection per message',
     payloadBytes: 102_400,
     sessions: 20,
-    messages: 1000,
+    messages: 600,
     reuseConnections: false,
     driver: 'smtp-source',
   },
@@ -67,6 +67,10 @@ export interface BenchPlan {
   readonly backlogMessages: number;
   /** Messages accepted (timed) on an empty queue and again on top of the backlog. */
   readonly backlogProbeMessages: number;
+  /** Filling the backlog stops here even if it is smaller than backlogMessages (keeps the run bounded on a slow machine). */
+  readonly backlogFillSeconds: number;
+  /** Longest wait for the backlog to drain. */
+  readonly backlogDrainSeconds: number;
 }
 
 export function benchPlan(quick: boolean): BenchPlan {
@@ -78,6 +82,8 @@ export function benchPlan(quick: boolean): BenchPlan {
       idleSessions: 1000,
       backlogMessages: 100_000,
       backlogProbeMessages: 5000,
+      backlogFillSeconds: 240,
+      backlogDrainSeconds: 240,
     };
   }
   return {
@@ -85,10 +91,12 @@ export function benchPlan(quick: boolean): BenchPlan {
     repeats: 1,
     scenarios: fullScenarios.map((scenario) => ({
       ...scenario,
-      messages: Math.max(50, Math.round(scenario.messages / 20)),
+      messages: Math.max(50, Math.round(scenario.messages / 12)),
     })),
     idleSessions: 100,
     backlogMessages: 2000,
     backlogProbeMessages: 200,
+    backlogFillSeconds: 30,
+    backlogDrainSeconds: 60,
   };
 }
