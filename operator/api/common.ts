@@ -103,9 +103,9 @@ export function port(description: string, defaultValue?: number): Schema {
 }
 
 /** A rate: at most `messages` in each `period`. */
-export function rateLimit(typeName: string, description: string): Schema {
+export function rateLimit(description: string): Schema {
   return object(
-    typeName,
+    'RateLimit',
     description,
     {
       messages: integer('Messages allowed in each period.', { minimum: 1, maximum: 10_000_000 }),

@@ -289,12 +289,9 @@ const limits = object(
         default: 20,
       },
     ),
-    ratePerClient: rateLimit('ClientRateLimit', 'Messages per client IP address; unlimited when absent.'),
-    ratePerUser: rateLimit('UserRateLimit', 'Messages per authenticated user; unlimited when absent.'),
-    ratePerSenderDomain: rateLimit(
-      'SenderDomainRateLimit',
-      'Messages per envelope sender domain; unlimited when absent.',
-    ),
+    ratePerClient: rateLimit('Messages per client IP address; unlimited when absent.'),
+    ratePerUser: rateLimit('Messages per authenticated user; unlimited when absent.'),
+    ratePerSenderDomain: rateLimit('Messages per envelope sender domain; unlimited when absent.'),
   },
   { default: {} },
 );

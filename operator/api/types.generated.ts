@@ -202,23 +202,7 @@ export interface Delivery {
 }
 
 /** Messages per client IP address; unlimited when absent. */
-export interface ClientRateLimit {
-  /** Messages allowed in each period. */
-  readonly messages: number;
-  /** The period the count applies to. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`. */
-  readonly period: string;
-}
-
-/** Messages per authenticated user; unlimited when absent. */
-export interface UserRateLimit {
-  /** Messages allowed in each period. */
-  readonly messages: number;
-  /** The period the count applies to. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`. */
-  readonly period: string;
-}
-
-/** Messages per envelope sender domain; unlimited when absent. */
-export interface SenderDomainRateLimit {
+export interface RateLimit {
   /** Messages allowed in each period. */
   readonly messages: number;
   /** The period the count applies to. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`. */
@@ -239,11 +223,11 @@ export interface Limits {
   /** Concurrent connections per client IP address per pod; the excess get 421. */
   readonly connectionsPerClient: number;
   /** Messages per client IP address; unlimited when absent. */
-  readonly ratePerClient?: ClientRateLimit;
+  readonly ratePerClient?: RateLimit;
   /** Messages per authenticated user; unlimited when absent. */
-  readonly ratePerUser?: UserRateLimit;
+  readonly ratePerUser?: RateLimit;
   /** Messages per envelope sender domain; unlimited when absent. */
-  readonly ratePerSenderDomain?: SenderDomainRateLimit;
+  readonly ratePerSenderDomain?: RateLimit;
 }
 
 /** One requirement on a label. */
