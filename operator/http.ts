@@ -1,0 +1,65 @@
+// The operator's HTTP endpoint: /metrics (Prometheus), /healthz (the process serves), /readyz (the
+// caches are synced).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { errorMessage, type Log } from './log.ts';
+
+export interface HttpEndpoint {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface HttpEndpointOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly ready: () => boolean;
+  readonly log: Log;
+}
+
+export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
+  const server: Server = createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://operator').pathname;
+    const reply = (status: number, contentType: string, body: string) => {
+      response.writeHead(status, { 'content-type': contentType }).end(body);
+    };
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      reply(405, 'text/plain', 'method not allowed\n');
+    } else if (path === '/healthz') {
+      reply(200, 'text/plain', 'ok\n');
+    } else if (path === '/readyz') {
+      if (options.ready()) reply(200, 'text/plain', 'ok\n');
+      else reply(503, 'text/plain', 'caches not synced\n');
+    } else if (path === '/metrics') {
+      options.registry.metrics().then(
+        (text) => {
+          reply(200, options.registry.contentType, text);
+        },
+        (error: unknown) => {
+          options.log.error({ error: errorMessage(error) }, 'collecting metrics failed');
+          reply(500, 'text/plain', 'collecting metrics failed\n');
+        },
+      );
+    } else {
+      reply(404, 'text/plain', 'not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,158 @@
+// The operator's entry point and the one place that wires it together: options → logger → API
+// client → metrics → controller manager (informers, work queues) → leader election → HTTP endpoint,
+// and a graceful stop on SIGTERM (workers stop, the lease is released, the caches close).
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startHttpEndpoint } from './http.ts';
+import { defaultBackoff } from './kube/backoff.ts';
+import { KubeClient } from './kube/client.ts';
+import { systemClock, type Clock } from './kube/clock.ts';
+import { ControllerManager, type Controller } from './kube/controller.ts';
+import { LeaderElector } from './kube/leader.ts';
+import { createLogger, errorMessage, type Log } from './log.ts';
+import { createOperatorMetrics } from './metrics.ts';
+import { parseOptions, type OperatorOptions } from './options.ts';
+
+/**
+ * The reconcilers the operator runs. None yet: they register here as they land (issue #4, part 2),
+ * and will take the options they need (the relay image, for one).
+ */
+export function controllersFor(): Controller[] {
+  return [];
+}
+
+export interface RunningOperator {
+  readonly httpPort: number;
+  readonly manager: ControllerManager;
+  stop(): Promise<void>;
+}
+
+export async function startOperator(
+  options: OperatorOptions,
+  controllers: readonly Controller[],
+  log: Log,
+  clock: Clock = systemClock,
+): Promise<RunningOperator> {
+  const config = new KubeConfig();
+  if (options.kubeconfig === undefined) config.loadFromDefault();
+  else config.loadFromFile(options.kubeconfig);
+  const client = new KubeClient(config);
+  const queueDepths: { read: () => [string, number][] } = { read: () => [] };
+  const metrics = createOperatorMetrics(() => queueDepths.read());
+  client.onRequest((verb, code) => {
+    metrics.apiRequest(verb, code);
+  });
+  const manager = new ControllerManager({
+    client,
+    clock,
+    log,
+    namespaces: options.namespaces,
+    resyncPeriodMs: options.resyncPeriodMs,
+    backoff: defaultBackoff,
+    defaultConcurrency: options.concurrency,
+    observer: metrics,
+  });
+  queueDepths.read = () => manager.queueDepths();
+  for (const controller of controllers) manager.register(controller);
+
+  const election = options.leaderElection;
+  const elector = election.enabled
+    ? new LeaderElector({
+        client,
+        clock,
+        log,
+        ...election,
+        onStartedLeading: () => {
+          metrics.setLeader(true);
+          manager.startWorkers();
+        },
+        onStoppedLeading: () => {
+          metrics.setLeader(false);
+          void manager.stopWorkers();
+        },
+      })
+    : undefined;
+
+  const http = await startHttpEndpoint({
+    host: options.http.host,
+    port: options.http.port,
+    registry: metrics.registry,
+    ready: () => manager.synced,
+    log,
+  });
+  log.info(
+    {
+      namespaces: options.namespaces ?? 'all',
+      leaderElection: election.enabled,
+      identity: election.identity,
+      httpPort: http.port,
+    },
+    'operator starting',
+  );
+
+  const stopping = new AbortController();
+  const started = (async () => {
+    await manager.startInformers(stopping.signal);
+    if (stopping.signal.aborted) return;
+    log.info({}, 'caches synced');
+    if (elector !== undefined) {
+      elector.start();
+    } else {
+      metrics.setLeader(true);
+      manager.startWorkers();
+    }
+  })();
+
+  return {
+    httpPort: http.port,
+    manager,
+    async stop() {
+      stopping.abort();
+      await started;
+      // Workers first, then the lease: the next leader never overlaps with a reconcile of ours.
+      await manager.stopWorkers();
+      await elector?.stop();
+      await manager.stop();
+      await http.close();
+      log.info({}, 'operator stopped');
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const parsed = parseOptions(
+    process.argv.slice(2),
+    process.env,
+    `${hostname()}-${randomBytes(4).toString('hex')}`,
+  );
+  if (!parsed.ok) {
+    process.stderr.write(
+      `mailfleet-operator: invalid configuration:\n${parsed.errors.map((error) => `  ${error}`).join('\n')}\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger(parsed.options.logLevel);
+  const operator = await startOperator(parsed.options, controllersFor(), log);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    operator.stop().then(
+      () => {
+        // Pooled keep-alive connections to the apiserver would hold the process open a while.
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ error: errorMessage(error) }, 'stopping failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,81 @@
+// The operator's metrics: one Registry, declared here with fixed, bounded labels (controller names,
+// API verbs, HTTP codes, outcomes; never object names).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ApiVerb } from './kube/client.ts';
+import type { ProcessOutcome } from './kube/workqueue.ts';
+
+export const metricNames = {
+  reconciles: 'mailfleet_operator_reconcile_total',
+  reconcileDuration: 'mailfleet_operator_reconcile_duration_seconds',
+  queueDepth: 'mailfleet_operator_workqueue_depth',
+  apiRequests: 'mailfleet_operator_api_requests_total',
+  apiErrors: 'mailfleet_operator_api_errors_total',
+  leader: 'mailfleet_operator_leader',
+} as const;
+
+export interface OperatorMetrics {
+  readonly registry: Registry;
+  reconciled(controller: string, outcome: ProcessOutcome, durationMs: number): void;
+  apiRequest(verb: ApiVerb, code: string): void;
+  setLeader(leading: boolean): void;
+}
+
+/** `queueDepths` is read at each scrape. */
+export function createOperatorMetrics(queueDepths: () => Iterable<[string, number]>): OperatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mailfleet_operator_' });
+  const reconciles = new Counter({
+    name: metricNames.reconciles,
+    help: 'Reconciles by controller and result (success, requeue, error).',
+    labelNames: ['controller', 'result'] as const,
+    registers: [registry],
+  });
+  const reconcileDuration = new Histogram({
+    name: metricNames.reconcileDuration,
+    help: 'Time taken by one reconcile.',
+    labelNames: ['controller'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  new Gauge({
+    name: metricNames.queueDepth,
+    help: 'Keys waiting in a controller work queue.',
+    labelNames: ['controller'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [controller, depth] of queueDepths()) this.set({ controller }, depth);
+    },
+  });
+  const apiRequests = new Counter({
+    name: metricNames.apiRequests,
+    help: 'Kubernetes API requests by verb and HTTP response code ("error" when none arrived).',
+    labelNames: ['verb', 'code'] as const,
+    registers: [registry],
+  });
+  const apiErrors = new Counter({
+    name: metricNames.apiErrors,
+    help: 'Kubernetes API requests that failed (code 400 and above, or no response), by verb and code.',
+    labelNames: ['verb', 'code'] as const,
+    registers: [registry],
+  });
+  const leader = new Gauge({
+    name: metricNames.leader,
+    help: '1 while this replica holds the leader lease and runs the workers.',
+    registers: [registry],
+  });
+  return {
+    registry,
+    reconciled(controller, outcome, durationMs) {
+      reconciles.inc({ controller, result: outcome });
+      reconcileDuration.observe({ controller }, durationMs / 1_000);
+    },
+    apiRequest(verb, code) {
+      apiRequests.inc({ verb, code });
+      if (code === 'error' || Number(code) >= 400) apiErrors.inc({ verb, code });
+    },
+    setLeader(leading) {
+      leader.set(leading ? 1 : 0);
+    },
+  };
+}

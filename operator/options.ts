@@ -1,0 +1,164 @@
+// The operator's configuration from flags and environment (a flag wins over its variable), checked
+// once: every problem is reported, naming the flag, the value and what would be valid. Pure: argv
+// and env come in as parameters.
+import { parseArgs } from 'node:util';
+import { logLevels, type LogLevel } from './log.ts';
+
+export interface OperatorOptions {
+  /** Namespaces to watch; undefined means all. */
+  readonly namespaces: readonly string[] | undefined;
+  readonly relayImage: string;
+  readonly logLevel: LogLevel;
+  readonly kubeconfig: string | undefined;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly leaderElection: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    readonly name: string;
+    readonly identity: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  };
+  readonly resyncPeriodMs: number;
+  readonly concurrency: number;
+}
+
+export type ParsedOptions =
+  | { readonly ok: true; readonly options: OperatorOptions }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+/** Each flag, its environment variable and its default (undefined: no default). */
+const settings = {
+  namespaces: { env: 'MAILFLEET_NAMESPACES', fallback: '' },
+  'relay-image': { env: 'MAILFLEET_RELAY_IMAGE', fallback: 'ghcr.io/mailfleet/relay:0.1.0' },
+  'log-level': { env: 'MAILFLEET_LOG_LEVEL', fallback: 'info' },
+  kubeconfig: { env: 'KUBECONFIG', fallback: undefined },
+  'http-host': { env: 'MAILFLEET_HTTP_HOST', fallback: '0.0.0.0' },
+  'http-port': { env: 'MAILFLEET_HTTP_PORT', fallback: '8080' },
+  'leader-elect': { env: 'MAILFLEET_LEADER_ELECT', fallback: 'true' },
+  'leader-election-namespace': { env: 'MAILFLEET_LEADER_ELECTION_NAMESPACE', fallback: undefined },
+  'leader-election-name': { env: 'MAILFLEET_LEADER_ELECTION_NAME', fallback: 'mailfleet-operator' },
+  'leader-election-identity': { env: 'POD_NAME', fallback: undefined },
+  'lease-duration': { env: 'MAILFLEET_LEASE_DURATION_SECONDS', fallback: '15' },
+  'renew-deadline': { env: 'MAILFLEET_RENEW_DEADLINE_SECONDS', fallback: '10' },
+  'retry-period': { env: 'MAILFLEET_RETRY_PERIOD_SECONDS', fallback: '2' },
+  'resync-period': { env: 'MAILFLEET_RESYNC_PERIOD_SECONDS', fallback: '600' },
+  concurrency: { env: 'MAILFLEET_CONCURRENCY', fallback: '2' },
+} as const satisfies Record<string, { env: string; fallback: string | undefined }>;
+
+type Setting = keyof typeof settings;
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function usage(): string {
+  const lines = Object.entries(settings).map(
+    ([flag, { env, fallback }]) =>
+      `  --${flag}=<value>  (env ${env}${fallback === undefined ? '' : `, default "${fallback}"`})`,
+  );
+  return ['usage: node operator/main.ts [flags]', ...lines].join('\n');
+}
+
+export function parseOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  /** The identity in the lease when no flag or POD_NAME gives one (main passes host name + random). */
+  defaultIdentity: string,
+): ParsedOptions {
+  const errors: string[] = [];
+  let flags: Partial<Record<Setting, string>> = {};
+  try {
+    const options = Object.fromEntries(
+      Object.keys(settings).map((flag) => [flag, { type: 'string' as const }]),
+    );
+    flags = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    errors.push(`${error instanceof Error ? error.message : String(error)}\n${usage()}`);
+  }
+  const raw = (setting: Setting): string | undefined =>
+    flags[setting] ?? env[settings[setting].env] ?? settings[setting].fallback;
+  const describe = (setting: Setting) => `--${setting} (env ${settings[setting].env})`;
+
+  const seconds = (setting: Setting, minimum: number): number => {
+    const value = raw(setting) ?? '';
+    const parsed = Number(value);
+    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < minimum) {
+      errors.push(`${describe(setting)}: "${value}" is not a number of seconds >= ${minimum}`);
+      return 0;
+    }
+    return Math.round(parsed * 1_000);
+  };
+  const integer = (setting: Setting, minimum: number, maximum: number): number => {
+    const value = raw(setting) ?? '';
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value) || parsed < minimum || parsed > maximum) {
+      errors.push(`${describe(setting)}: "${value}" is not an integer from ${minimum} to ${maximum}`);
+      return 0;
+    }
+    return parsed;
+  };
+
+  const namespaceList = (raw('namespaces') ?? '').trim();
+  let namespaces: string[] | undefined;
+  if (namespaceList !== '' && namespaceList !== '*') {
+    namespaces = [...new Set(namespaceList.split(',').map((namespace) => namespace.trim()))];
+    for (const namespace of namespaces) {
+      if (!dnsLabel.test(namespace) || namespace.length > 63) {
+        errors.push(
+          `${describe('namespaces')}: "${namespace}" is not a namespace name (a DNS label); use a comma list, or "" or "*" for all`,
+        );
+      }
+    }
+  }
+
+  const logLevel = raw('log-level') ?? '';
+  if (!(logLevels as readonly string[]).includes(logLevel)) {
+    errors.push(`${describe('log-level')}: "${logLevel}" is not one of ${logLevels.join(', ')}`);
+  }
+  const relayImage = raw('relay-image') ?? '';
+  if (relayImage.trim() === '' || /\s/.test(relayImage)) {
+    errors.push(`${describe('relay-image')}: "${relayImage}" is not an image reference`);
+  }
+  const leaderElect = raw('leader-elect') ?? '';
+  if (leaderElect !== 'true' && leaderElect !== 'false') {
+    errors.push(`${describe('leader-elect')}: "${leaderElect}" is not true or false`);
+  }
+  const leaseNamespace = raw('leader-election-namespace') ?? env['POD_NAMESPACE'] ?? 'mailfleet-system';
+  if (!dnsLabel.test(leaseNamespace)) {
+    errors.push(
+      `${describe('leader-election-namespace')}: "${leaseNamespace}" is not a namespace name (a DNS label)`,
+    );
+  }
+  const leaseName = raw('leader-election-name') ?? '';
+  if (!/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(leaseName)) {
+    errors.push(`${describe('leader-election-name')}: "${leaseName}" is not a Lease name (a DNS subdomain)`);
+  }
+  const leaseDurationMs = seconds('lease-duration', 1);
+  const renewDeadlineMs = seconds('renew-deadline', 1);
+  const retryPeriodMs = seconds('retry-period', 0.1);
+  const timingsParsed = leaseDurationMs > 0 && renewDeadlineMs > 0 && retryPeriodMs > 0;
+  if (timingsParsed && !(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    errors.push(
+      `--retry-period < --renew-deadline < --lease-duration must hold, got ${retryPeriodMs / 1_000} s, ${renewDeadlineMs / 1_000} s, ${leaseDurationMs / 1_000} s`,
+    );
+  }
+  const options: OperatorOptions = {
+    namespaces,
+    relayImage,
+    logLevel: logLevel as LogLevel,
+    kubeconfig: raw('kubeconfig'),
+    http: { host: raw('http-host') ?? '', port: integer('http-port', 0, 65_535) },
+    leaderElection: {
+      enabled: leaderElect === 'true',
+      namespace: leaseNamespace,
+      name: leaseName,
+      identity: raw('leader-election-identity') ?? defaultIdentity,
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
+    },
+    resyncPeriodMs: seconds('resync-period', 1),
+    concurrency: integer('concurrency', 1, 64),
+  };
+  return errors.length === 0 ? { ok: true, options } : { ok: false, errors };
+}
