@@ -9,6 +9,7 @@ import { RelayNotRunnable, startMailfleet } from './mailfleet.ts';
 import type { RelayUnderTest, RunFigures, TargetName } from './measure.ts';
 import { runScenarioOnce } from './measure.ts';
 import { startPostfix } from './postfix.ts';
+import { runProbe } from './smtp-probe.ts';
 import type { BacklogOutcome, BenchReport, MailfleetStatus, RelayName, ScenarioResult } from './report.ts';
 import type { BenchPlan } from './scenarios.ts';
 import type { SmtpSink } from './smtp-sink.ts';
@@ -44,13 +45,31 @@ async function startSink(cleanups: Cleanups): Promise<SmtpSink> {
   return sink;
 }
 
+/** Why the relay cannot be benchmarked end to end, or undefined when one message goes through. */
+async function preflightFailure(port: number, sink: SmtpSink): Promise<string | undefined> {
+  const before = sink.delivered();
+  const probe = await runProbe({ port, payloadBytes: 2048, reuseConnection: false, maxMessages: 1 });
+  if (probe.accepted === 0) return `it refuses a plain message from 127.0.0.1: ${probe.failures.join('; ')}`;
+  const reached = await sink.waitForDelivered(before + 1, preflightDeliverySeconds * 1000);
+  return reached > before
+    ? undefined
+    : `it accepts a message but delivers none to the sink within ${preflightDeliverySeconds} s`;
+}
+
+const preflightDeliverySeconds = 20;
+
 async function startMailfleetOrExplain(
   cleanups: Cleanups,
   sink: SmtpSink,
 ): Promise<{ status: MailfleetStatus; started?: Started }> {
   try {
     const relay = await startMailfleet({ nextHopPort: sink.port });
-    cleanups.add(() => relay.stop());
+    const stop = cleanups.add(() => relay.stop());
+    const failure = await preflightFailure(relay.port, sink);
+    if (failure !== undefined) {
+      await stop();
+      return { status: { runnable: false, reason: failure } };
+    }
     return {
       status: { runnable: true },
       started: { relay: { name: 'mailfleet', port: relay.port, rootPid: relay.pid }, sink },

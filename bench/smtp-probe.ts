@@ -20,6 +20,9 @@ class SmtpConnection {
     this.#socket = socket;
     socket.setEncoding('latin1');
     socket.setNoDelay(true);
+    socket.setTimeout(30_000, () => {
+      socket.destroy(new Error('no reply within 30 s'));
+    });
     socket.on('data', (chunk: string) => {
       this.#receive(chunk);
     });
