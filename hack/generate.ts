@@ -1,8 +1,8 @@
 // Regenerates every checked-in generated file from its one source. Each generator names the file it
-// owns and renders its content in memory; `node hack/generate.ts` writes them, and
-// test/unit/api/generated.test.ts fails when a checked-in file differs from what is rendered here.
+// owns and renders its content in memory; `node hack/generate.ts` writes them, `--check` only lists
+// the stale ones, and test/unit/api/generated.test.ts fails when a checked-in file differs.
 // To add a generated file, append a generator to `generators`.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { stringify } from 'yaml';
@@ -60,4 +60,15 @@ async function writeAll(): Promise<void> {
   }
 }
 
-if (import.meta.main) await writeAll();
+/** Lists the generated files that differ from what would be generated; exits 1 when any does. */
+async function checkAll(): Promise<void> {
+  const stale: string[] = [];
+  for (const generator of generators) {
+    const checkedIn = await readFile(join(repoRoot, generator.path), 'utf8').catch(() => '');
+    if (checkedIn !== (await generator.render())) stale.push(generator.path);
+  }
+  for (const path of stale) console.error(`stale: ${path} (run node hack/generate.ts)`);
+  process.exitCode = stale.length > 0 ? 1 : 0;
+}
+
+if (import.meta.main) await (process.argv.includes('--check') ? checkAll() : writeAll());

@@ -72,9 +72,9 @@ export function emailAddress(description: string): Schema {
 
 /**
  * A list of CIDR networks. CEL's `isCIDR()` validates each; a network of prefix length 0 (all of
- * IPv4 or IPv6) is refused so no list can make an open relay by accident.
+ * IPv4 or IPv6) is refused so no list can trust the whole Internet by accident.
  */
-export function cidrList(description: string): Schema {
+export function cidrList(description: string, whyNotEverything: string): Schema {
   return list(
     description,
     string('A network in CIDR notation, such as `10.0.0.0/8` or `fd00::/8`.', {
@@ -86,7 +86,7 @@ export function cidrList(description: string): Schema {
         },
         {
           rule: '!isCIDR(self) || cidr(self).prefixLength() > 0',
-          message: 'must not cover every address (prefix length 0): that would be an open relay',
+          message: `must not cover every address (prefix length 0): ${whyNotEverything}`,
         },
       ],
     }),

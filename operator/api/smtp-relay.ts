@@ -438,9 +438,11 @@ export const smtpRelaySpec: Schema = object(
     auth,
     clientNetworks: cidrList(
       'Client networks that may relay without AUTH. Empty by default: only authenticated clients relay. Never an open relay: a prefix length of 0 is refused.',
+      'that would be an open relay',
     ),
     trustedProxies: cidrList(
       'Peers whose PROXY protocol header is believed (a load balancer in front of the relay). Policy is evaluated on the address they report.',
+      'any client could then claim any address',
     ),
     delivery,
     limits,

@@ -2,12 +2,14 @@
 // applies in code), the safe defaults spelt out, the /scale subresource on spec.replicas and
 // status.replicas/selector, and status written only through /status.
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { withDefaults } from '../../../operator/api/defaults.ts';
-import { senderDomainKind, smtpRelayKind } from '../../../operator/api/kinds.ts';
+import { apiKinds } from '../../../operator/api/kinds.ts';
 import {
   apply,
   dryRunCreate,
+  examplesDir,
   parsed,
   readExample,
   request,
@@ -36,15 +38,13 @@ function valueAt(object: unknown, path: string): unknown {
     .reduce<unknown>((node, segment) => (node as Record<string, unknown> | undefined)?.[segment], object);
 }
 
-const examples = [
-  { file: 'smtprelay-minimal.yaml', kind: smtpRelayKind },
-  { file: 'smtprelay-production.yaml', kind: smtpRelayKind },
-  { file: 'senderdomain.yaml', kind: senderDomainKind },
-] as const;
+const exampleFiles = (await readdir(examplesDir)).filter((file) => file.endsWith('.yaml')).sort();
 
-for (const { file, kind } of examples) {
+for (const file of exampleFiles) {
   test(`${file}: the server applies exactly the schema defaults withDefaults() applies`, async () => {
     const example = await readExample(file);
+    const kind = apiKinds.find((candidate) => candidate.kind === example['kind']);
+    assert.ok(kind, `${file}: unknown kind ${String(example['kind'])}`);
     assert.deepEqual(await servedSpec(example), withDefaults(kind.spec, example['spec']));
   });
 }
