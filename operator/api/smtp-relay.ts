@@ -5,19 +5,17 @@ import {
   byteSize,
   cidrList,
   conditions,
-  duration,
-  emailAddress,
   hostPattern,
-  isDurationCel,
   labelSelector,
   objectName,
   observedGeneration,
   port,
   rateLimit,
-  resourceQuantity,
   secretKey,
 } from './common.ts';
-import { boolean, integer, list, map, object, oneOf, opaqueObject, string, type Schema } from './schema.ts';
+import { boolean, integer, list, object, oneOf, string, type Schema } from './schema.ts';
+import { delivery } from './smtp-relay-delivery.ts';
+import { monitoring, pod, queue } from './smtp-relay-workload.ts';
 
 const listener = object(
   'SmtpListener',
@@ -31,7 +29,9 @@ const listener = object(
         pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$',
       },
     ),
-    port: port('The TCP port, on the pods and on the Service. Unique among the listeners.'),
+    port: port(
+      'The TCP port clients connect to on the relay Service (the operator picks the port inside the pod). Unique among the listeners.',
+    ),
     tls: oneOf(
       '`StartTLS` offers STARTTLS on a plaintext connection; `Implicit` speaks TLS from the first byte (port 465); `None` never offers TLS. Any value but `None` needs `spec.tls`.',
       ['StartTLS', 'Implicit', 'None'],
@@ -140,129 +140,6 @@ const auth = object(
   },
   { required: ['usersSecretRef'] },
 );
-
-const smarthost = object(
-  'Smarthost',
-  'The next hop every message is handed to.',
-  {
-    host: string('The smarthost host name or IPv4 address.', {
-      maxLength: 253,
-      minLength: 1,
-      pattern: hostPattern,
-    }),
-    port: port('The smarthost port.', 587),
-    tls: oneOf(
-      '`StartTLS`: STARTTLS is required, a failed handshake defers the message; `Implicit`: TLS from the first byte (port 465); `Opportunistic`: STARTTLS when offered, else plaintext; `None`: plaintext.',
-      ['StartTLS', 'Implicit', 'Opportunistic', 'None'],
-      { default: 'StartTLS' },
-    ),
-    verifyCertificate: boolean(
-      "Verify the smarthost's certificate against the system trust store and `host`.",
-      true,
-    ),
-    credentialsSecretRef: object(
-      'CredentialsSecretReference',
-      'A Secret holding the user name and password the relay authenticates with.',
-      {
-        name: objectName('The Secret name.'),
-        usernameKey: secretKey('The key holding the user name.', 'username'),
-        passwordKey: secretKey('The key holding the password.', 'password'),
-      },
-      { required: ['name'] },
-    ),
-  },
-  {
-    required: ['host'],
-    rules: [
-      {
-        rule: "!has(self.credentialsSecretRef) || self.tls == 'StartTLS' || self.tls == 'Implicit'",
-        message:
-          'credentials are only sent over TLS: with credentialsSecretRef, tls must be StartTLS or Implicit',
-        fieldPath: '.tls',
-      },
-    ],
-  },
-);
-
-const direct = object(
-  'DirectDelivery',
-  'Delivery straight to the MX hosts of each recipient domain.',
-  {
-    tls: oneOf(
-      '`Opportunistic`: STARTTLS when the MX offers it; `Required`: defer rather than send in plaintext.',
-      ['Opportunistic', 'Required'],
-      { default: 'Opportunistic' },
-    ),
-    mtaSts: oneOf(
-      '`Enforce`: honour published MTA-STS policies (RFC 8461), never downgrading an enforced domain; `Disabled`: ignore them.',
-      ['Enforce', 'Disabled'],
-      { default: 'Enforce' },
-    ),
-    allowPrivateDestinations: boolean(
-      'Allow MX hosts that resolve to loopback, link-local, private or metadata addresses. Off, such deliveries fail permanently (SSRF guard).',
-      false,
-    ),
-  },
-  { default: {} },
-);
-
-const durationRule = (field: string) => isDurationCel(`self.${field}`);
-
-const delivery = object(
-  'Delivery',
-  'How accepted messages reach their destination, how long and how often the relay retries, and bounces.',
-  {
-    mode: oneOf('`Direct` to the MX hosts, or everything through one `Smarthost`.', ['Direct', 'Smarthost'], {
-      default: 'Direct',
-    }),
-    smarthost,
-    direct,
-    retrySchedule: list(
-      'The waits between delivery attempts after a temporary failure; the last one repeats until `maxQueueLifetime`.',
-      duration('A wait between attempts.'),
-      { maxItems: 20, minItems: 1, default: ['5m', '10m', '30m', '1h', '2h', '4h'], listType: 'atomic' },
-    ),
-    maxQueueLifetime: duration(
-      'How long a message may stay queued before it bounces (or is dropped, without bounces).',
-      '120h',
-    ),
-    bounces: object(
-      'Bounces',
-      'Delivery status notifications (RFC 3464) to the envelope sender.',
-      {
-        enabled: boolean('Send a non-delivery report when a message fails permanently or expires.', true),
-        delayWarningAfter: duration(
-          'Send one delay warning when a message is still queued after this long; `0s` sends none.',
-          '4h',
-        ),
-        from: emailAddress('The From address of reports; the envelope sender is always empty (`<>`).'),
-      },
-      { default: {} },
-    ),
-  },
-  {
-    default: {},
-    rules: [
-      {
-        rule: "self.mode != 'Smarthost' || has(self.smarthost)",
-        message: 'smarthost (with at least a host) is required when mode is Smarthost',
-        fieldPath: '.smarthost',
-        reason: 'FieldValueRequired',
-      },
-      {
-        rule: "self.mode == 'Smarthost' || !has(self.smarthost)",
-        message: 'smarthost is only used when mode is Smarthost',
-        fieldPath: '.smarthost',
-      },
-      {
-        rule: `!(${durationRule('maxQueueLifetime')} && ${durationRule('bounces.delayWarningAfter')}) || duration(self.bounces.delayWarningAfter) < duration(self.maxQueueLifetime)`,
-        message: 'bounces.delayWarningAfter must be shorter than maxQueueLifetime',
-        fieldPath: '.bounces.delayWarningAfter',
-      },
-    ],
-  },
-);
-
 const limits = object(
   'Limits',
   'Limits that protect the relay and the reputation of its senders.',
@@ -295,122 +172,6 @@ const limits = object(
   },
   { default: {} },
 );
-
-const queue = object(
-  'Queue',
-  'Where each relay pod spools accepted messages, and how long it drains on shutdown.',
-  {
-    storage: oneOf(
-      '`Persistent`: a PersistentVolumeClaim per pod, so queued mail survives rescheduling; `Ephemeral`: an emptyDir, drained to peers on shutdown.',
-      ['Persistent', 'Ephemeral'],
-      { default: 'Persistent' },
-    ),
-    size: byteSize('The volume size (a PVC request, or the emptyDir size limit).', '1Gi'),
-    storageClassName: string('The StorageClass of the PVC; the cluster default when absent.', {
-      maxLength: 253,
-      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
-    }),
-    drainTimeout: duration(
-      'On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its peers.',
-      '5m',
-    ),
-  },
-  {
-    default: {},
-    rules: [
-      {
-        rule: "self.storage == 'Persistent' || !has(self.storageClassName)",
-        message: 'storageClassName is only used with storage: Persistent',
-        fieldPath: '.storageClassName',
-      },
-    ],
-  },
-);
-
-const resources = object(
-  'ResourceRequirements',
-  'CPU and memory for the relay container, as in a core/v1 container.',
-  {
-    requests: map('Minimum resources, e.g. `cpu: 100m`, `memory: 128Mi`.', resourceQuantity('A quantity.'), {
-      maxProperties: 8,
-    }),
-    limits: map('Maximum resources.', resourceQuantity('A quantity.'), { maxProperties: 8 }),
-  },
-  { default: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } },
-);
-
-const pod = object(
-  'PodTemplate',
-  'Scheduling and resources of the relay pods.',
-  {
-    resources,
-    nodeSelector: map(
-      'Labels a node must have to run a relay pod.',
-      string('The label value.', { maxLength: 63 }),
-      {
-        maxProperties: 32,
-      },
-    ),
-    tolerations: list(
-      'Taints the relay pods tolerate (core/v1 Toleration).',
-      opaqueObject('A core/v1 Toleration.'),
-      { maxItems: 32, listType: 'atomic' },
-    ),
-    affinity: opaqueObject('A core/v1 Affinity for the relay pods.'),
-    topologySpreadConstraints: list(
-      'How relay pods spread over zones and nodes (core/v1 TopologySpreadConstraint); by default across hosts.',
-      opaqueObject('A core/v1 TopologySpreadConstraint.'),
-      { maxItems: 8, listType: 'atomic' },
-    ),
-    priorityClassName: string('The PriorityClass of the relay pods.', { maxLength: 253 }),
-    labels: map('Extra labels on the relay pods.', string('The label value.', { maxLength: 63 }), {
-      maxProperties: 32,
-    }),
-    annotations: map(
-      'Extra annotations on the relay pods.',
-      string('The annotation value.', { maxLength: 4096 }),
-      {
-        maxProperties: 32,
-      },
-    ),
-  },
-  { default: {} },
-);
-
-const monitoring = object(
-  'Monitoring',
-  'Prometheus Operator objects for the relay (the CRDs must be installed).',
-  {
-    serviceMonitor: object(
-      'ServiceMonitorSpec',
-      'A ServiceMonitor scraping every relay pod.',
-      {
-        enabled: boolean('Create the ServiceMonitor.', false),
-        interval: duration('How often Prometheus scrapes.', '30s'),
-        labels: map(
-          'Labels on the ServiceMonitor, e.g. the ones your Prometheus selects.',
-          string('The label value.', { maxLength: 63 }),
-          { maxProperties: 16 },
-        ),
-      },
-      { default: {} },
-    ),
-    prometheusRule: object(
-      'PrometheusRuleSpec',
-      'A PrometheusRule with alerts on queue age, deferrals, bounces and TLS failures.',
-      {
-        enabled: boolean('Create the PrometheusRule.', false),
-        labels: map('Labels on the PrometheusRule.', string('The label value.', { maxLength: 63 }), {
-          maxProperties: 16,
-        }),
-        oldestQueuedWarning: duration('Alert when the oldest queued message is older than this.', '1h'),
-      },
-      { default: {} },
-    ),
-  },
-  { default: {} },
-);
-
 const listeners = list('The ports the relay accepts SMTP on.', listener, {
   maxItems: 8,
   minItems: 1,

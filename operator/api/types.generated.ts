@@ -33,7 +33,10 @@ export interface SenderDomain {
 export interface SmtpListener {
   /** The name of the port on the relay Service (an IANA service name, e.g. `smtp`, `submission`). */
   readonly name: string;
-  /** The TCP port, on the pods and on the Service. Unique among the listeners. */
+  /**
+   * The TCP port clients connect to on the relay Service (the operator picks the port inside the
+   * pod). Unique among the listeners.
+   */
   readonly port: number;
   /**
    * `StartTLS` offers STARTTLS on a plaintext connection; `Implicit` speaks TLS from the first byte
@@ -144,7 +147,7 @@ export interface Smarthost {
   readonly credentialsSecretRef?: CredentialsSecretReference;
 }
 
-/** Delivery straight to the MX hosts of each recipient domain. */
+/** Delivery straight to the MX hosts of each recipient domain (used when mode is Direct). */
 export interface DirectDelivery {
   /**
    * `Opportunistic`: STARTTLS when the MX offers it; `Required`: defer rather than send in
@@ -185,7 +188,7 @@ export interface Delivery {
   readonly mode: 'Direct' | 'Smarthost';
   /** The next hop every message is handed to. */
   readonly smarthost?: Smarthost;
-  /** Delivery straight to the MX hosts of each recipient domain. */
+  /** Delivery straight to the MX hosts of each recipient domain (used when mode is Direct). */
   readonly direct: DirectDelivery;
   /**
    * The waits between delivery attempts after a temporary failure; the last one repeats until

@@ -1,0 +1,119 @@
+// SmtpRelay workload: the queue volume and drain timeout, pod scheduling and resources, and the
+// Prometheus Operator objects. Part of the SmtpRelay schema (smtp-relay.ts).
+import { byteSize, duration, resourceQuantity } from './common.ts';
+import { boolean, list, map, object, oneOf, opaqueObject, string } from './schema.ts';
+
+export const queue = object(
+  'Queue',
+  'Where each relay pod spools accepted messages, and how long it drains on shutdown.',
+  {
+    storage: oneOf(
+      '`Persistent`: a PersistentVolumeClaim per pod, so queued mail survives rescheduling; `Ephemeral`: an emptyDir, drained to peers on shutdown.',
+      ['Persistent', 'Ephemeral'],
+      { default: 'Persistent' },
+    ),
+    size: byteSize('The volume size (a PVC request, or the emptyDir size limit).', '1Gi'),
+    storageClassName: string('The StorageClass of the PVC; the cluster default when absent.', {
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+    }),
+    drainTimeout: duration(
+      'On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its peers.',
+      '5m',
+    ),
+  },
+  {
+    default: {},
+    rules: [
+      {
+        rule: "self.storage == 'Persistent' || !has(self.storageClassName)",
+        message: 'storageClassName is only used with storage: Persistent',
+        fieldPath: '.storageClassName',
+      },
+    ],
+  },
+);
+
+const resources = object(
+  'ResourceRequirements',
+  'CPU and memory for the relay container, as in a core/v1 container.',
+  {
+    requests: map('Minimum resources, e.g. `cpu: 100m`, `memory: 128Mi`.', resourceQuantity('A quantity.'), {
+      maxProperties: 8,
+    }),
+    limits: map('Maximum resources.', resourceQuantity('A quantity.'), { maxProperties: 8 }),
+  },
+  { default: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } },
+);
+
+export const pod = object(
+  'PodTemplate',
+  'Scheduling and resources of the relay pods.',
+  {
+    resources,
+    nodeSelector: map(
+      'Labels a node must have to run a relay pod.',
+      string('The label value.', { maxLength: 63 }),
+      {
+        maxProperties: 32,
+      },
+    ),
+    tolerations: list(
+      'Taints the relay pods tolerate (core/v1 Toleration).',
+      opaqueObject('A core/v1 Toleration.'),
+      { maxItems: 32, listType: 'atomic' },
+    ),
+    affinity: opaqueObject('A core/v1 Affinity for the relay pods.'),
+    topologySpreadConstraints: list(
+      'How relay pods spread over zones and nodes (core/v1 TopologySpreadConstraint); by default across hosts.',
+      opaqueObject('A core/v1 TopologySpreadConstraint.'),
+      { maxItems: 8, listType: 'atomic' },
+    ),
+    priorityClassName: string('The PriorityClass of the relay pods.', { maxLength: 253 }),
+    labels: map('Extra labels on the relay pods.', string('The label value.', { maxLength: 63 }), {
+      maxProperties: 32,
+    }),
+    annotations: map(
+      'Extra annotations on the relay pods.',
+      string('The annotation value.', { maxLength: 4096 }),
+      {
+        maxProperties: 32,
+      },
+    ),
+  },
+  { default: {} },
+);
+
+export const monitoring = object(
+  'Monitoring',
+  'Prometheus Operator objects for the relay (the CRDs must be installed).',
+  {
+    serviceMonitor: object(
+      'ServiceMonitorSpec',
+      'A ServiceMonitor scraping every relay pod.',
+      {
+        enabled: boolean('Create the ServiceMonitor.', false),
+        interval: duration('How often Prometheus scrapes.', '30s'),
+        labels: map(
+          'Labels on the ServiceMonitor, e.g. the ones your Prometheus selects.',
+          string('The label value.', { maxLength: 63 }),
+          { maxProperties: 16 },
+        ),
+      },
+      { default: {} },
+    ),
+    prometheusRule: object(
+      'PrometheusRuleSpec',
+      'A PrometheusRule with alerts on queue age, deferrals, bounces and TLS failures.',
+      {
+        enabled: boolean('Create the PrometheusRule.', false),
+        labels: map('Labels on the PrometheusRule.', string('The label value.', { maxLength: 63 }), {
+          maxProperties: 16,
+        }),
+        oldestQueuedWarning: duration('Alert when the oldest queued message is older than this.', '1h'),
+      },
+      { default: {} },
+    ),
+  },
+  { default: {} },
+);
