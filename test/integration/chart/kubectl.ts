@@ -49,7 +49,8 @@ export function serverSideApply(
       'apply',
       '--server-side',
       '--field-manager=mailfleet-chart-test',
-      ...(mode === 'dry-run' ? ['--dry-run=server'] : []),
+      // The test harness installed the CRDs with its own field manager: a dry run may take them over.
+      ...(mode === 'dry-run' ? ['--dry-run=server', '--force-conflicts'] : []),
       '-f',
       '-',
     ],

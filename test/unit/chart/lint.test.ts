@@ -26,7 +26,7 @@ const rejected: readonly { set: string; message: RegExp }[] = [
   { set: 'operator.logLevel=verbose', message: /\/operator\/logLevel/ },
   { set: 'operator.image.digest=latest', message: /\/operator\/image\/digest/ },
   { set: 'operator.watchNamespaces={Not_A_Namespace}', message: /\/operator\/watchNamespaces\/0/ },
-  { set: 'operator.metricsPort=70000', message: /\/operator\/metricsPort/ },
+  { set: 'operator.httpPort=70000', message: /\/operator\/httpPort/ },
   { set: 'metrics.serviceMonitor.interval=often', message: /\/metrics\/serviceMonitor\/interval/ },
   { set: 'rbac.create=maybe', message: /\/rbac\/create/ },
 ];

@@ -8,7 +8,7 @@ interface Container {
   name: string;
   image: string;
   args: string[];
-  ports: { name: string; containerPort: number }[];
+  ports: { name: string; containerPort: number; protocol: string }[];
   securityContext: Record<string, unknown>;
   livenessProbe: { httpGet: { path: string; port: string } };
   readinessProbe: { httpGet: { path: string; port: string } };
@@ -38,9 +38,9 @@ const cases = [
     name: 'default values',
     valuesFiles: [],
     replicas: 2,
-    operatorImage: 'ghcr.io/mailfleet/mailfleet-operator:0.1.0',
-    relayImage: 'ghcr.io/mailfleet/mailfleet-relay:0.1.0',
-    healthPort: 8081,
+    operatorImage: 'ghcr.io/mailfleet/operator:0.1.0',
+    relayImage: 'ghcr.io/mailfleet/relay:0.1.0',
+    httpPort: 8080,
     kinds: [
       'ClusterRole',
       'ClusterRoleBinding',
@@ -59,7 +59,7 @@ const cases = [
     operatorImage:
       'registry.example.com/mailfleet/operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     relayImage: 'registry.example.com/mailfleet/relay:0.1.0-rc.1',
-    healthPort: 9091,
+    httpPort: 9090,
     kinds: [
       'ClusterRole',
       'ClusterRoleBinding',
@@ -121,13 +121,10 @@ for (const expected of cases) {
     assert.ok(container.args.includes('--leader-elect=true'));
     assert.ok(container.args.includes('--leader-election-namespace=$(POD_NAMESPACE)'));
     assert.ok(container.args.includes(`--relay-image=${expected.relayImage}`));
-    assert.deepEqual(
-      container.ports.find((port) => port.name === 'health'),
-      { name: 'health', containerPort: expected.healthPort, protocol: 'TCP' },
-    );
-    assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'health' });
-    assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'health' });
-    assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
+    assert.deepEqual(container.ports, [{ name: 'http', containerPort: expected.httpPort, protocol: 'TCP' }]);
+    assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
+    assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'http' });
+    assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
     assert.ok(pod.affinity?.podAntiAffinity, 'anti-affinity between replicas');
     assert.ok((pod.topologySpreadConstraints ?? []).length > 0, 'topology spread');
   });
@@ -142,14 +139,14 @@ for (const expected of cases) {
     for (const [key, value] of Object.entries(spec.selector)) assert.equal(podLabels[key], value, key);
     assert.deepEqual(
       spec.ports.map((port) => port.targetPort),
-      ['metrics'],
+      ['http'],
     );
   });
 }
 
 test('watchNamespaces is passed to the operator', async () => {
   const { pod } = podOf(only(await render({ set: ['operator.watchNamespaces={a,b}'] }), 'Deployment'));
-  assert.ok(pod.containers[0]?.args.includes('--watch-namespaces=a,b'));
+  assert.ok(pod.containers[0]?.args.includes('--namespaces=a,b'));
 });
 
 test('the default anti-affinity and spread can be replaced', async () => {
