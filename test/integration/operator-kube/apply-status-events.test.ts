@@ -16,19 +16,20 @@ import { StatusWriter, type WithStatus } from '../../../operator/kube/status.ts'
 import { silentLog } from '../../../operator/log.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { clientFor, privateNamespace } from './support.ts';
-import { installWidgetCrd, removeWidgetCrd, widgetResource } from './test-crd.ts';
+import { installWidgetCrd, removeWidgetCrd, widgetResourceIn } from './test-crd.ts';
 
 const { kubeconfigPath } = sharedControlPlane();
 const admin = clientFor(kubeconfigPath);
+const widgetResource = widgetResourceIn('status');
 let namespace: Awaited<ReturnType<typeof privateNamespace>>;
 
 before(async () => {
   namespace = await privateNamespace(admin, 'apply');
-  await installWidgetCrd(admin);
+  await installWidgetCrd(admin, widgetResource);
 });
 after(async () => {
   await namespace.remove();
-  await removeWidgetCrd(admin);
+  await removeWidgetCrd(admin, widgetResource);
 });
 
 interface ConfigMap extends KubeObject {
@@ -102,7 +103,7 @@ test('the status writer writes only on change, sets observedGeneration and keeps
     verb: 'create',
     path: collectionPath(widgetResource, namespace.name),
     body: {
-      apiVersion: 'runtime-test.mailfleet.dev/v1',
+      apiVersion: `${widgetResource.group}/v1`,
       kind: 'Widget',
       metadata: { name: 'w' },
       spec: { size: 1 },

@@ -5,13 +5,16 @@ import type { KubeClient } from '../../../operator/kube/client.ts';
 import { collectionPath, objectPath, type ResourceType } from '../../../operator/kube/resource.ts';
 import { eventually } from './support.ts';
 
-export const widgetResource: ResourceType = {
-  group: 'runtime-test.mailfleet.dev',
-  version: 'v1',
-  kind: 'Widget',
-  plural: 'widgets',
-  namespaced: true,
-};
+/** A Widget kind in a group of its own, so test files running at once never share a CRD. */
+export function widgetResourceIn(group: string): ResourceType {
+  return {
+    group: `${group}.runtime-test.mailfleet.dev`,
+    version: 'v1',
+    kind: 'Widget',
+    plural: 'widgets',
+    namespaced: true,
+  };
+}
 
 const crdResource: ResourceType = {
   group: 'apiextensions.k8s.io',
@@ -23,7 +26,7 @@ const crdResource: ResourceType = {
 
 const openObject = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
-export async function installWidgetCrd(client: KubeClient): Promise<void> {
+export async function installWidgetCrd(client: KubeClient, widgetResource: ResourceType): Promise<void> {
   await new Applier(client).apply(crdResource, {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -55,7 +58,7 @@ export async function installWidgetCrd(client: KubeClient): Promise<void> {
   });
 }
 
-export async function removeWidgetCrd(client: KubeClient): Promise<void> {
+export async function removeWidgetCrd(client: KubeClient, widgetResource: ResourceType): Promise<void> {
   await client
     .request({
       verb: 'delete',
