@@ -53,7 +53,8 @@ export interface Spool extends MessageSink {
   onDue(listener: () => void): () => void;
   /** Durably records outcomes, ends the lease, and removes the message once every recipient is final. */
   complete(queueId: string, updates: readonly RecipientUpdate[]): Promise<void>;
-  release(queueId: string): void;
+  /** Ends the lease without recording anything; the message is not due again before notBefore (in memory only). */
+  release(queueId: string, notBefore?: number): void;
   /** The body as received (headers included), streamed from disk. */
   openBody(queueId: string): Readable;
   /** The header section of the body, at most maxBytes. */
@@ -72,6 +73,7 @@ interface Entry {
   hasLog: boolean;
   leased: boolean;
   dueAt: number | undefined;
+  heldUntil: number;
 }
 
 export class SpoolFullError extends Error {
@@ -98,7 +100,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const pathOf = (queueId: string, suffix: string): string =>
     join(dir, shardOf(queueId), `${queueId}${suffix}`);
   const schedule = (queueId: string, entry: Entry): void => {
-    entry.dueAt = nextDueAt(entry.message.recipients);
+    const due = nextDueAt(entry.message.recipients);
+    entry.dueAt = due === undefined ? undefined : Math.max(due, entry.heldUntil);
     if (entry.dueAt === undefined || entry.leased) return;
     heap.push({ dueAt: entry.dueAt, queueId });
     for (const listener of listeners) listener();
@@ -110,7 +113,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   };
 
   for (const { message, bodyOffset, hasLog } of recovery.messages) {
-    const entry: Entry = { message, bodyOffset, hasLog, leased: false, dueAt: undefined };
+    const entry: Entry = { message, bodyOffset, hasLog, leased: false, dueAt: undefined, heldUntil: 0 };
     entries.set(message.queueId, entry);
     schedule(message.queueId, entry);
   }
@@ -163,6 +166,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         hasLog: false,
         leased: false,
         dueAt: undefined,
+        heldUntil: 0,
       };
       entries.set(queueId, entry);
       schedule(queueId, entry);
@@ -235,10 +239,11 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       schedule(queueId, entry);
     },
 
-    release(queueId) {
+    release(queueId, notBefore = 0) {
       const entry = entries.get(queueId);
       if (entry === undefined) return;
       entry.leased = false;
+      entry.heldUntil = notBefore;
       schedule(queueId, entry);
     },
 
@@ -281,6 +286,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
           isFinal(state.status) ? state : { ...state, nextAttemptAt: Math.min(state.nextAttemptAt, time) },
         );
         entry.message = { ...entry.message, recipients };
+        entry.heldUntil = 0;
         schedule(id, entry);
       }
       return targets.length;

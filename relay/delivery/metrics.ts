@@ -1,0 +1,52 @@
+// Delivery's declared metrics: bounded labels only (never addresses, domains or queue ids).
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export type DeliveryMetrics = ReturnType<typeof createDeliveryMetrics>;
+
+export function createDeliveryMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    recipients: new Counter({
+      name: 'mailfleet_relay_delivery_recipients_total',
+      help: 'Recipient delivery outcomes.',
+      labelNames: ['result', 'mode'] as const,
+      registers,
+    }),
+    attemptSeconds: new Histogram({
+      name: 'mailfleet_relay_delivery_attempt_duration_seconds',
+      help: 'Duration of one delivery attempt to one destination (connect, TLS, transaction).',
+      labelNames: ['mode'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    delaySeconds: new Histogram({
+      name: 'mailfleet_relay_delivery_delay_seconds',
+      help: 'End-to-end delay from acceptance to delivery, per delivered recipient.',
+      buckets: [0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600, 14400, 86400, 432000],
+      registers,
+    }),
+    tlsSessions: new Counter({
+      name: 'mailfleet_relay_delivery_tls_sessions_total',
+      help: 'Outbound sessions by transport security: tls, plaintext (allowed by policy) or failed (TLS required but not achieved).',
+      labelNames: ['result', 'mode'] as const,
+      registers,
+    }),
+    dkimSignatures: new Counter({
+      name: 'mailfleet_relay_dkim_signatures_total',
+      help: 'DKIM signatures added to outgoing messages, or failed.',
+      labelNames: ['algorithm', 'result'] as const,
+      registers,
+    }),
+    bouncesGenerated: new Counter({
+      name: 'mailfleet_relay_delivery_bounces_generated_total',
+      help: 'Delivery status notifications queued to senders.',
+      registers,
+    }),
+    handoffs: new Counter({
+      name: 'mailfleet_relay_drain_handoff_messages_total',
+      help: 'Messages handed to a peer relay on drain.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+  };
+}

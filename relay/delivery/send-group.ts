@@ -1,0 +1,139 @@
+// One transaction for the recipients of one message that share a destination: route (smarthost or
+// MX), open or reuse a session, sign with DKIM, send. Returns one AttemptResult per recipient.
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { DeliveryConfig } from '../config/delivery-schema.ts';
+import type { DkimKeyring } from '../dkim/keys.ts';
+import { signMessage } from '../dkim/sign.ts';
+import type { QueuedMessage } from '../queue/queued-message.ts';
+import type { Spool } from '../queue/spool.ts';
+import type { AttemptResult } from './attempt-result.ts';
+import type { DestinationGroup } from './destinations.ts';
+import type { DeliveryMetrics } from './metrics.ts';
+import type { MxRouter } from './mx-route.ts';
+import type { SessionPool } from './session-pool.ts';
+import { openSmtpSession, type SessionOpening, type SendEnvelope } from './smtp-session.ts';
+
+export interface SendContext {
+  readonly delivery: DeliveryConfig;
+  readonly heloName: string;
+  readonly spool: Spool;
+  readonly pool: SessionPool;
+  readonly mxRouter: MxRouter;
+  readonly dkimKeys: DkimKeyring;
+  readonly smarthostAuth: { readonly user: string; readonly pass: string } | undefined;
+  readonly metrics: DeliveryMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export async function sendGroup(
+  context: SendContext,
+  message: QueuedMessage,
+  group: DestinationGroup,
+): Promise<AttemptResult[]> {
+  const mode = context.delivery.mode;
+  const recipients = group.indexes.map((index) => message.recipients[index]?.recipient.address ?? '');
+  const outcome = await context.pool.use(
+    group.destination,
+    () => openSession(context, group.destination),
+    async (session) => {
+      context.metrics.tlsSessions.inc({ result: session.secure ? 'tls' : 'plaintext', mode });
+      if (!session.secure) {
+        context.logger.warn(
+          { event: 'tls-not-used', queueId: message.queueId, destination: group.destination },
+          'sending without TLS, as policy allows',
+        );
+      }
+      const signed = await signedBody(context, message);
+      const envelope: SendEnvelope = {
+        mailFrom: message.envelope.mailFrom,
+        recipients,
+        size: message.size + signed.prefix.length,
+        ...dsnParameters(message, group),
+      };
+      return session.send(envelope, signed.body);
+    },
+  );
+  if (outcome.ok) return outcome.value;
+  if (outcome.result.kind === 'tls') context.metrics.tlsSessions.inc({ result: 'failed', mode });
+  return recipients.map(() => outcome.result);
+}
+
+async function openSession(context: SendContext, destination: string): Promise<SessionOpening> {
+  const { delivery } = context;
+  const connectTimeoutMs = delivery.connectTimeoutSeconds * 1000;
+  if (delivery.mode === 'smarthost' && delivery.smarthost !== undefined) {
+    const { host, port, tls } = delivery.smarthost;
+    return openSmtpSession({
+      host,
+      port,
+      heloName: context.heloName,
+      tls: tls === 'required' ? 'verified' : tls,
+      ...(context.smarthostAuth === undefined ? {} : { auth: context.smarthostAuth }),
+      connectTimeoutMs,
+    });
+  }
+  const route = await context.mxRouter.connect(destination);
+  if (!route.ok) return route;
+  return openSmtpSession({
+    host: route.address,
+    port: delivery.mxPort,
+    socket: route.socket,
+    servername: route.hostname,
+    heloName: context.heloName,
+    tls: route.mtaStsEnforced ? 'verified' : delivery.allowPlaintextFallback ? 'opportunistic' : 'required',
+    connectTimeoutMs,
+  });
+}
+
+async function signedBody(
+  context: SendContext,
+  message: QueuedMessage,
+): Promise<{ prefix: Buffer; body: Readable }> {
+  const { spool, dkimKeys, metrics, logger } = context;
+  const dkim = await signMessage(
+    dkimKeys,
+    message.envelope.senderDomain,
+    spool.openBody(message.queueId),
+    new Date(context.now()),
+  );
+  for (const { algorithm } of dkim.signed) metrics.dkimSignatures.inc({ algorithm, result: 'signed' });
+  if (dkim.errors.length > 0) {
+    metrics.dkimSignatures.inc({ algorithm: 'any', result: 'failed' }, dkim.errors.length);
+    logger.error(
+      { event: 'dkim-failed', queueId: message.queueId, errors: dkim.errors },
+      'DKIM signing failed',
+    );
+  }
+  const prefix = Buffer.from(dkim.signatures, 'utf8');
+  const body = spool.openBody(message.queueId);
+  if (prefix.length === 0) return { prefix, body };
+  return {
+    prefix,
+    body: Readable.from(
+      (async function* () {
+        yield prefix;
+        for await (const chunk of body) yield chunk as Buffer;
+      })(),
+    ),
+  };
+}
+
+/** RET/ENVID as given; NOTIFY/ORCPT only when every recipient of the transaction shares them. */
+function dsnParameters(message: QueuedMessage, group: DestinationGroup): Pick<SendEnvelope, 'dsn'> {
+  const { envelope } = message;
+  const notifies = new Set(
+    group.indexes.map((index) => message.recipients[index]?.recipient.notify?.join(',')),
+  );
+  const [notify] = notifies;
+  const orcpt =
+    group.indexes.length === 1 ? message.recipients[group.indexes[0] ?? 0]?.recipient.orcpt : undefined;
+  const dsn = {
+    ...(envelope.dsnReturn === undefined ? {} : { ret: envelope.dsnReturn }),
+    ...(envelope.dsnEnvelopeId === undefined ? {} : { envid: envelope.dsnEnvelopeId }),
+    ...(notifies.size === 1 && notify !== undefined ? { notify } : {}),
+    ...(orcpt === undefined ? {} : { orcpt }),
+  };
+  return Object.keys(dsn).length === 0 ? {} : { dsn };
+}

@@ -1,0 +1,213 @@
+// The delivery service: leases due messages from the spool, sends each destination group, records
+// per-recipient outcomes durably, queues bounces, and on drain hands what is left to peer relays.
+import type { Logger } from 'pino';
+import type { DeliveryConfig } from '../config/delivery-schema.ts';
+import type { QueueConfig } from '../config/queue-schema.ts';
+import type { DkimKeyring } from '../dkim/keys.ts';
+import type { QueuedMessage, RecipientUpdate } from '../queue/queued-message.ts';
+import type { Spool } from '../queue/spool.ts';
+import { replyLine, type AttemptResult } from './attempt-result.ts';
+import { queueBounce } from './bounce.ts';
+import { domainOf, groupByDestination } from './destinations.ts';
+import { wantsFailureReport, type FailedRecipient } from './dsn.ts';
+import { handOffQueue, type HandoffReport } from './handoff.ts';
+import type { DeliveryMetrics } from './metrics.ts';
+import { createMxRouter } from './mx-route.ts';
+import { decideOutcome, type OutcomeContext } from './outcome.ts';
+import { sendGroup, type SendContext } from './send-group.ts';
+import { createSessionPool } from './session-pool.ts';
+
+export interface DeliveryServiceConfig {
+  /** The relay's hostname: EHLO name and Reporting-MTA of bounces. */
+  readonly hostname: string;
+  readonly queue: QueueConfig;
+  readonly delivery: DeliveryConfig;
+}
+
+export interface DeliverySecrets {
+  readonly dkimKeys: DkimKeyring;
+  readonly smarthostAuth?: { readonly user: string; readonly pass: string };
+}
+
+export interface DeliveryServiceOptions {
+  readonly config: DeliveryServiceConfig;
+  readonly secrets: DeliverySecrets;
+  readonly spool: Spool;
+  readonly logger: Logger;
+  readonly metrics: DeliveryMetrics;
+  readonly clock: { now(): number };
+  readonly random: () => number;
+}
+
+export interface DeliveryService {
+  /** Stops leasing and waits for deliveries in flight. */
+  stop(): Promise<void>;
+  /** Keeps delivering until `deadline` (epoch ms on the service's clock) or an empty queue, then hands the rest to peers. */
+  drain(deadline: number): Promise<HandoffReport>;
+  /** Deliveries in flight. */
+  inFlight(): number;
+}
+
+const idleSessionMs = 5000;
+const maxSleepMs = 60_000;
+
+export function startDelivery(options: DeliveryServiceOptions): DeliveryService {
+  const { config, spool, logger, metrics, clock, random } = options;
+  const { delivery } = config;
+  const now = (): number => clock.now();
+  const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
+  const sendContext: SendContext = {
+    delivery,
+    heloName: config.hostname,
+    spool,
+    pool,
+    mxRouter: createMxRouter({
+      dnsServers: delivery.dnsServers,
+      port: delivery.mxPort,
+      allowPrivateDestinations: delivery.allowPrivateDestinations,
+      mtaSts: delivery.mtaSts,
+      connectTimeoutMs: delivery.connectTimeoutSeconds * 1000,
+      heloName: config.hostname,
+    }),
+    dkimKeys: options.secrets.dkimKeys,
+    smarthostAuth: options.secrets.smarthostAuth,
+    metrics,
+    logger,
+    now,
+  };
+  const outcomeBase = {
+    maxLifetimeMs: config.queue.maxLifetimeSeconds * 1000,
+    backoff: { initialMs: delivery.retryInitialSeconds * 1000, maxMs: delivery.retryMaxSeconds * 1000 },
+    random,
+  };
+  const inFlight = new Set<Promise<void>>();
+  let leasing = true;
+  let wakeTimer: NodeJS.Timeout | undefined;
+
+  function pump(): void {
+    if (!leasing) return;
+    const room = delivery.maxConcurrentDeliveries - inFlight.size;
+    if (room > 0) {
+      for (const message of spool.leaseDue(room)) {
+        const work = processMessage(message).finally(() => {
+          inFlight.delete(work);
+          pump();
+        });
+        inFlight.add(work);
+      }
+    }
+    scheduleWake();
+  }
+
+  function scheduleWake(): void {
+    if (wakeTimer !== undefined) clearTimeout(wakeTimer);
+    const due = spool.nextDueAt();
+    if (due === undefined || !leasing) return;
+    wakeTimer = setTimeout(pump, Math.min(maxSleepMs, Math.max(0, due - now())));
+    wakeTimer.unref();
+  }
+
+  async function processMessage(message: QueuedMessage): Promise<void> {
+    try {
+      const groups = groupByDestination(message, now(), delivery.mode === 'smarthost');
+      const attempted = await Promise.all(
+        groups.map(async (group) => {
+          const started = performance.now();
+          const results = await sendGroup(sendContext, message, group);
+          metrics.attemptSeconds.observe({ mode: delivery.mode }, (performance.now() - started) / 1000);
+          return { group, results };
+        }),
+      );
+      await recordResults(message, attempted);
+    } catch (error) {
+      logger.error(
+        { event: 'delivery-error', queueId: message.queueId, err: error },
+        'delivery attempt failed unexpectedly',
+      );
+      spool.release(message.queueId, now() + outcomeBase.backoff.initialMs);
+    }
+  }
+
+  async function recordResults(
+    message: QueuedMessage,
+    attempted: readonly {
+      group: { destination: string; indexes: readonly number[] };
+      results: AttemptResult[];
+    }[],
+  ): Promise<void> {
+    const context: OutcomeContext = { ...outcomeBase, now: now(), receivedAt: message.envelope.receivedAt };
+    const updates: RecipientUpdate[] = [];
+    const failed: FailedRecipient[] = [];
+    for (const { group, results } of attempted) {
+      group.indexes.forEach((index, position) => {
+        const state = message.recipients[index];
+        const result = results[position];
+        if (state === undefined || result === undefined) return;
+        const outcome = decideOutcome(index, state, result, context);
+        updates.push(outcome.update);
+        metrics.recipients.inc({ result: outcome.verdict, mode: delivery.mode });
+        if (outcome.verdict === 'delivered') {
+          metrics.delaySeconds.observe(Math.max(0, (context.now - message.envelope.receivedAt) / 1000));
+        }
+        if (outcome.verdict === 'bounced' && wantsFailureReport(message.envelope, state.recipient)) {
+          failed.push({ recipient: state.recipient, reply: outcome.update.reply ?? replyLine(result) });
+        }
+        logger[outcome.verdict === 'delivered' ? 'info' : 'warn'](
+          {
+            event: outcome.verdict,
+            queueId: message.queueId,
+            destination: group.destination,
+            recipientDomain: domainOf(state.recipient.address),
+            attempts: outcome.update.attempts,
+            reply: outcome.update.reply,
+            ...(outcome.verdict === 'deferred'
+              ? { nextAttemptAt: new Date(outcome.update.nextAttemptAt).toISOString() }
+              : {}),
+          },
+          `recipient ${outcome.verdict}`,
+        );
+      });
+    }
+    if (failed.length > 0) {
+      const bounceId = await queueBounce(spool, config.hostname, message, failed, context.now);
+      metrics.bouncesGenerated.inc();
+      logger.info(
+        { event: 'bounce-queued', queueId: message.queueId, bounceQueueId: bounceId },
+        'bounce queued to the sender',
+      );
+    }
+    await spool.complete(message.queueId, updates);
+  }
+
+  const unsubscribe = spool.onDue(pump);
+  pump();
+
+  async function stop(): Promise<void> {
+    leasing = false;
+    unsubscribe();
+    if (wakeTimer !== undefined) clearTimeout(wakeTimer);
+    await Promise.all(inFlight);
+    pool.closeAll();
+  }
+
+  return {
+    inFlight: () => inFlight.size,
+    stop,
+    async drain(deadline) {
+      while (now() < deadline && spool.size() > 0) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(1, deadline - now()))));
+      }
+      await stop();
+      const report = await handOffQueue({
+        spool,
+        peers: delivery.drainPeers,
+        heloName: config.hostname,
+        connectTimeoutMs: delivery.connectTimeoutSeconds * 1000,
+        metrics,
+        logger,
+      });
+      logger.info({ event: 'drained', ...report }, 'drain finished');
+      return report;
+    },
+  };
+}

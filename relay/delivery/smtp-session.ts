@@ -1,0 +1,161 @@
+// A promise-shaped SMTP client session over nodemailer's SMTPConnection. Every failure comes back
+// as AttemptResult values, one per recipient, never as a thrown error.
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { NodemailerError } from 'nodemailer/lib/errors';
+import type { AttemptResult } from './attempt-result.ts';
+
+/** verified: STARTTLS with a valid certificate or nothing; required: STARTTLS, any certificate. */
+export type OutboundTls = 'verified' | 'required' | 'opportunistic' | 'none';
+
+export interface SmtpSessionOptions {
+  readonly host: string;
+  readonly port: number;
+  /** An already connected socket (from mx-connect); host is then only the name for TLS. */
+  readonly socket?: Socket;
+  readonly servername?: string;
+  readonly heloName: string;
+  readonly tls: OutboundTls;
+  readonly auth?: { readonly user: string; readonly pass: string };
+  readonly connectTimeoutMs: number;
+}
+
+export interface SendEnvelope {
+  readonly mailFrom: string;
+  readonly recipients: readonly string[];
+  readonly size: number;
+  readonly dsn?: {
+    readonly ret?: string;
+    readonly envid?: string;
+    readonly notify?: string;
+    readonly orcpt?: string;
+  };
+}
+
+export interface SmtpSession {
+  /** Whether the session runs over TLS (after STARTTLS). */
+  readonly secure: boolean;
+  /** False once an error left the session in an unknown state: do not reuse it. */
+  readonly reusable: boolean;
+  /** One result per recipient, in order. */
+  send(envelope: SendEnvelope, body: Readable): Promise<AttemptResult[]>;
+  close(): void;
+}
+
+export type SessionOpening =
+  | { readonly ok: true; readonly session: SmtpSession }
+  | { readonly ok: false; readonly result: AttemptResult };
+
+export async function openSmtpSession(options: SmtpSessionOptions): Promise<SessionOpening> {
+  const connection = new SMTPConnection({
+    host: options.host,
+    port: options.port,
+    name: options.heloName,
+    ...(options.socket === undefined ? {} : { connection: options.socket }),
+    ...(options.servername === undefined ? {} : { servername: options.servername }),
+    connectionTimeout: options.connectTimeoutMs,
+    greetingTimeout: options.connectTimeoutMs,
+    socketTimeout: 10 * 60_000,
+    requireTLS: options.tls === 'verified' || options.tls === 'required',
+    ignoreTLS: options.tls === 'none',
+    opportunisticTLS: options.tls === 'opportunistic',
+    tls: { rejectUnauthorized: options.tls === 'verified', minVersion: 'TLSv1.2' },
+    allowInternalNetworkInterfaces: true,
+    logger: false,
+  });
+  let reusable = true;
+  connection.on('error', () => {
+    reusable = false;
+  });
+  connection.on('end', () => {
+    reusable = false;
+  });
+  const connected = await new Promise<NodemailerError | undefined>((resolve) => {
+    connection.connect((error) => {
+      resolve(error);
+    });
+  });
+  if (connected !== undefined) {
+    connection.close();
+    return { ok: false, result: errorResult(connected) };
+  }
+  if (options.auth !== undefined) {
+    const auth = options.auth;
+    const loginError = await new Promise<NodemailerError | null>((resolve) => {
+      connection.login({ user: auth.user, pass: auth.pass }, (error) => {
+        resolve(error);
+      });
+    });
+    if (loginError !== null) {
+      connection.close();
+      return { ok: false, result: errorResult(loginError) };
+    }
+  }
+  return {
+    ok: true,
+    session: {
+      get secure() {
+        return connection.secure;
+      },
+      get reusable() {
+        return reusable;
+      },
+      send: (envelope, body) =>
+        new Promise((resolve) => {
+          connection.send(
+            {
+              from: envelope.mailFrom,
+              to: [...envelope.recipients],
+              size: envelope.size,
+              ...(envelope.dsn === undefined ? {} : { dsn: { ...envelope.dsn } }),
+            },
+            body,
+            (error, info) => {
+              if (error) {
+                reusable = false;
+                resolve(envelope.recipients.map((address) => recipientError(error, address)));
+                return;
+              }
+              const accepted: AttemptResult = replyResult(info.response);
+              const rejected = new Map(
+                (info.rejectedErrors ?? []).map((failure) => [failure.recipient, failure]),
+              );
+              resolve(
+                envelope.recipients.map((address) => {
+                  const failure = rejected.get(address);
+                  return failure === undefined ? accepted : errorResult(failure);
+                }),
+              );
+            },
+          );
+        }),
+      close: () => {
+        if (reusable) connection.quit();
+        else connection.close();
+        reusable = false;
+      },
+    },
+  };
+}
+
+function recipientError(error: NodemailerError, address: string): AttemptResult {
+  const own = error.rejectedErrors?.find((failure) => failure.recipient === address);
+  return errorResult(own ?? error);
+}
+
+function errorResult(error: NodemailerError): AttemptResult {
+  if (error.responseCode !== undefined && error.response !== undefined) return replyResult(error.response);
+  const text = error.message.replace(/[\r\n]+/g, ' ');
+  if (error.code === 'ETLS' || error.code === 'EREQUIRETLS' || /certificate|TLS|SSL/i.test(text)) {
+    return { kind: 'tls', text };
+  }
+  return { kind: 'network', text };
+}
+
+function replyResult(response: string): AttemptResult {
+  const match = /^(\d{3})[ -]?([\s\S]*)$/.exec(response.trim());
+  if (match?.[1] === undefined)
+    return { kind: 'network', text: `unparsable reply: ${response.slice(0, 200)}` };
+  return { kind: 'reply', code: Number(match[1]), text: (match[2] ?? '').replace(/\s+/g, ' ').trim() };
+}

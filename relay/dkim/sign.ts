@@ -1,0 +1,49 @@
+// DKIM signing of outgoing mail (relaxed/relaxed), every key of the sender domain at once. The body
+// is read from the spool as a stream to compute the signatures; the caller then sends
+// signatures + body, so no message is ever held in memory whole.
+import type { Readable } from 'node:stream';
+import { dkimSign } from 'mailauth';
+import type { DkimKeyring } from './keys.ts';
+
+export interface DkimResult {
+  /** DKIM-Signature header lines (CRLF-terminated) to prepend; '' when the domain has no keys. */
+  readonly signatures: string;
+  readonly signed: readonly { readonly algorithm: string }[];
+  readonly errors: readonly string[];
+}
+
+export async function signMessage(
+  keyring: DkimKeyring,
+  senderDomain: string | undefined,
+  body: Readable,
+  signTime: Date,
+): Promise<DkimResult> {
+  const keys = senderDomain === undefined ? undefined : keyring.get(senderDomain.toLowerCase());
+  const first = keys?.[0];
+  if (senderDomain === undefined || keys === undefined || first === undefined) {
+    body.destroy();
+    return { signatures: '', signed: [], errors: [] };
+  }
+  const signatureData = keys.map((key) => ({
+    signingDomain: senderDomain,
+    selector: key.selector,
+    privateKey: key.privateKeyPem,
+    algorithm: key.algorithm,
+    canonicalization: 'relaxed/relaxed',
+  }));
+  // mailauth signs with signatureData only; its type also wants the first key at the top level.
+  const result = await dkimSign(body, {
+    signingDomain: senderDomain,
+    selector: first.selector,
+    privateKey: first.privateKeyPem,
+    signatureData,
+    signTime,
+    strict: true,
+  });
+  const failed = new Set(result.errors.map((error) => error.selector ?? ''));
+  return {
+    signatures: result.signatures.replace(/\r?\n/g, '\r\n'),
+    signed: keys.filter((key) => !failed.has(key.selector)).map((key) => ({ algorithm: key.algorithm })),
+    errors: result.errors.map((error) => `${error.selector ?? '?'}: ${error.err.message}`),
+  };
+}
