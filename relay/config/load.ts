@@ -1,0 +1,80 @@
+// Reads the config file and every file it references (users, certificates) into LiveSettings, or
+// the complete list of what is wrong. Used at start, by --check, and by every reload.
+import { readFile } from 'node:fs/promises';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { buildLiveSettings, type LiveSettings, type TlsContexts } from '../smtp/live-settings.ts';
+import { parseUsersFile, type UserTable } from '../smtp/users.ts';
+import type { RelayConfig } from './types.ts';
+import { parseRelayConfig } from './validate.ts';
+
+export type LoadResult =
+  | { readonly ok: true; readonly settings: LiveSettings }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+export async function loadRelaySettings(configPath: string, previous?: LiveSettings): Promise<LoadResult> {
+  const text = await readText(configPath);
+  if (typeof text !== 'string') return { ok: false, errors: [text.error] };
+  const parsed = parseRelayConfig(text, configPath);
+  if (!parsed.ok) return parsed;
+  const config = parsed.config;
+  const [users, tls] = await Promise.all([loadUsers(config), loadTls(config)]);
+  const errors = [...(users.ok ? [] : users.errors), ...(tls.ok ? [] : tls.errors)];
+  if (!users.ok || !tls.ok) return { ok: false, errors };
+  return { ok: true, settings: buildLiveSettings(config, users.users, tls.contexts, previous) };
+}
+
+/** Every file the config references: a change to any of them triggers a reload. */
+export function referencedFiles(config: RelayConfig): string[] {
+  return [
+    ...(config.auth ? [config.auth.usersFile] : []),
+    ...(config.tls?.certificates.flatMap((certificate) => [certificate.certFile, certificate.keyFile]) ?? []),
+  ];
+}
+
+async function readText(path: string): Promise<string | { error: string }> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    return { error: `${path}: cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+  }
+}
+
+async function loadUsers(
+  config: RelayConfig,
+): Promise<{ ok: true; users: UserTable } | { ok: false; errors: readonly string[] }> {
+  if (!config.auth) return { ok: true, users: new Map() };
+  const path = config.auth.usersFile;
+  const text = await readText(path);
+  if (typeof text !== 'string') return { ok: false, errors: [`/auth/usersFile: ${text.error}`] };
+  return parseUsersFile(text, path);
+}
+
+async function loadTls(
+  config: RelayConfig,
+): Promise<{ ok: true; contexts: TlsContexts | undefined } | { ok: false; errors: readonly string[] }> {
+  const certificates = config.tls?.certificates;
+  if (!certificates) return { ok: true, contexts: undefined };
+  const errors: string[] = [];
+  const byServerName = new Map<string, SecureContext>();
+  let defaultPem: { key: string; cert: string } | undefined;
+  for (const [index, certificate] of certificates.entries()) {
+    const [cert, key] = await Promise.all([readText(certificate.certFile), readText(certificate.keyFile)]);
+    if (typeof cert !== 'string' || typeof key !== 'string') {
+      for (const failed of [cert, key]) {
+        if (typeof failed !== 'string') errors.push(`/tls/certificates/${index}: ${failed.error}`);
+      }
+      continue;
+    }
+    try {
+      const context = createSecureContext({ key, cert });
+      defaultPem ??= { key, cert };
+      for (const name of certificate.serverNames ?? []) byServerName.set(name.toLowerCase(), context);
+    } catch (error) {
+      errors.push(
+        `/tls/certificates/${index}: ${certificate.certFile} and ${certificate.keyFile} are not a matching PEM certificate and key: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (errors.length > 0 || !defaultPem) return { ok: false, errors };
+  return { ok: true, contexts: { defaultPem, byServerName } };
+}

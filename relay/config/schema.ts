@@ -1,0 +1,225 @@
+// The ONE JSON Schema of the relay config: the contract with the operator. Defaults live here so
+// the operator may render a minimal config and the relay fills in the rest at validation.
+import { deliveryConfigSchema } from './delivery-schema.ts';
+import { dkimKeyListSchema } from './dkim-schema.ts';
+import { queueConfigSchema } from './queue-schema.ts';
+
+const hostname = {
+  type: 'string',
+  pattern:
+    '^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$',
+  description: 'a DNS hostname',
+} as const;
+
+const cidr = {
+  type: 'string',
+  pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(/[0-9]{1,3})?$',
+  description: 'an IPv4 or IPv6 address or CIDR network',
+} as const;
+
+const filePath = {
+  type: 'string',
+  minLength: 1,
+  pattern: '^/',
+  description: 'an absolute file path',
+} as const;
+
+const tokenBucket = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['perMinute', 'burst'],
+  properties: {
+    perMinute: { type: 'number', exclusiveMinimum: 0, description: 'Sustained rate per minute.' },
+    burst: { type: 'integer', minimum: 1, description: 'Largest burst above the sustained rate.' },
+  },
+} as const;
+
+export const relayConfigSchema = {
+  $id: 'https://mailfleet.dev/schemas/relay-config.json',
+  title: 'mailfleet relay configuration',
+  type: 'object',
+  additionalProperties: false,
+  required: ['hostname', 'listeners'],
+  properties: {
+    hostname: { ...hostname, description: 'a DNS hostname (the banner, EHLO reply and Received: name)' },
+    listeners: {
+      type: 'array',
+      minItems: 1,
+      description: 'SMTP listeners; ports must be distinct.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'port', 'mode'],
+        properties: {
+          name: {
+            type: 'string',
+            pattern: '^[a-z0-9-]{1,32}$',
+            description: '1-32 of a-z, 0-9 and - (a metric label)',
+          },
+          port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port; 0 picks a free one.' },
+          address: {
+            type: 'string',
+            minLength: 1,
+            description: 'Bind address; every interface when absent.',
+          },
+          mode: {
+            enum: ['relay', 'submission', 'implicit-tls'],
+            description:
+              'relay: STARTTLS offered, AUTH optional (port 25). submission: STARTTLS and AUTH required (587). implicit-tls: TLS from the first byte, AUTH optional (465).',
+          },
+          proxyProtocolTrustedPeers: {
+            type: 'array',
+            items: { type: 'string', minLength: 1 },
+            description:
+              'Peer addresses whose PROXY protocol header is read; others are taken at face value.',
+          },
+        },
+      },
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['certificates'],
+      description: 'TLS certificates; reloaded live when the files change.',
+      properties: {
+        certificates: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['certFile', 'keyFile'],
+            properties: {
+              certFile: { ...filePath, description: 'an absolute path to a PEM certificate chain' },
+              keyFile: { ...filePath, description: 'an absolute path to a PEM private key' },
+              serverNames: { type: 'array', items: hostname, description: 'SNI names for this certificate.' },
+            },
+          },
+        },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['usersFile'],
+      description: 'SMTP AUTH (PLAIN, LOGIN), only ever offered over TLS.',
+      properties: {
+        usersFile: { ...filePath, description: 'an absolute path to a file of `username:bcrypt-hash` lines' },
+        maxFailuresPerConnection: {
+          type: 'integer',
+          minimum: 1,
+          default: 3,
+          description: 'Failures before 421.',
+        },
+        failuresPerClientIp: { ...tokenBucket, default: { perMinute: 10, burst: 10 } },
+        failuresPerUser: { ...tokenBucket, default: { perMinute: 10, burst: 10 } },
+      },
+    },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        allowedNetworks: {
+          type: 'array',
+          items: cidr,
+          default: [],
+          description: 'Clients relaying without AUTH.',
+        },
+        senderDomains: {
+          type: 'array',
+          default: [],
+          description: 'When non-empty, the MAIL FROM domain must be one of these.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['domain'],
+            properties: {
+              domain: hostname,
+              users: {
+                type: 'array',
+                items: { type: 'string', minLength: 1 },
+                description: 'Users allowed.',
+              },
+              allowNetworks: { type: 'boolean', default: true, description: 'Allowed networks may send.' },
+              dkim: dkimKeyListSchema,
+            },
+          },
+        },
+        recipientDomainsAllowed: {
+          type: 'array',
+          items: hostname,
+          description: 'Only these recipient domains.',
+        },
+        recipientDomainsDenied: {
+          type: 'array',
+          items: hostname,
+          description: 'Never these recipient domains.',
+        },
+        maxMessageBytes: { type: 'integer', minimum: 1024, default: 26214400, description: 'SIZE limit.' },
+        maxRecipients: { type: 'integer', minimum: 1, default: 1000, description: 'Recipients per message.' },
+        maxReceivedHeaders: { type: 'integer', minimum: 1, default: 50, description: 'Loop detection.' },
+        bareLineEndings: {
+          enum: ['reject', 'normalise'],
+          default: 'reject',
+          description: 'Bare CR or LF in DATA: reject (550 5.5.2) or normalise to CRLF.',
+        },
+        pipelining: {
+          enum: ['strict', 'lenient'],
+          default: 'strict',
+          description: 'strict: a body sent before the 354 reply is refused with 554 5.5.0.',
+        },
+        rateLimits: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Token buckets on accepted messages; an empty bucket answers 450 4.7.1.',
+          properties: { perClientIp: tokenBucket, perUser: tokenBucket, perSenderDomain: tokenBucket },
+        },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxConnections: { type: 'integer', minimum: 1, default: 1000, description: 'Per listener.' },
+        maxConnectionsPerIp: { type: 'integer', minimum: 1, default: 50, description: 'Per client IP.' },
+        commandTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 300, description: 'Idle.' },
+        sessionTimeoutSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 1800,
+          description: 'Whole session.',
+        },
+        greetingDelayMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 10000,
+          default: 100,
+          description: 'Early talkers.',
+        },
+        drainTimeoutSeconds: { type: 'number', minimum: 0, default: 30, description: 'SIGTERM grace.' },
+      },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: '/metrics, /healthz and /readyz.',
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9090 },
+        address: { type: 'string', minLength: 1 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { level: { enum: ['debug', 'info', 'warn', 'error'], default: 'info' } },
+    },
+    queue: { ...queueConfigSchema, default: {} },
+    // mode is spelled out: the delivery schema's if/then runs before its own defaults fill in mode.
+    delivery: { ...deliveryConfigSchema, default: { mode: 'mx' } },
+  },
+} as const;

@@ -1,0 +1,102 @@
+// The relay's configuration: the contract with the operator, which renders exactly this type.
+// The schema in schema.ts describes the same shape; loadRelayConfig() validates against it once.
+import type { DeliveryConfig } from './delivery-schema.ts';
+import type { DkimKeyConfig } from './dkim-schema.ts';
+import type { QueueConfig } from './queue-schema.ts';
+
+export type ListenerMode = 'relay' | 'submission' | 'implicit-tls';
+export type LineEndingPolicy = 'reject' | 'normalise';
+export type PipeliningPolicy = 'strict' | 'lenient';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ListenerConfig {
+  readonly name: string;
+  readonly port: number;
+  /** Bind address; all interfaces when absent. */
+  readonly address?: string;
+  readonly mode: ListenerMode;
+  /** Peers whose PROXY protocol v1/v2 header is read; every other peer is taken at its socket address. */
+  readonly proxyProtocolTrustedPeers?: readonly string[];
+}
+
+export interface CertificateConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** SNI names served with this certificate; the first certificate is also the default. */
+  readonly serverNames?: readonly string[];
+}
+
+export interface TokenBucketConfig {
+  /** Sustained rate. */
+  readonly perMinute: number;
+  /** Largest burst above the sustained rate. */
+  readonly burst: number;
+}
+
+export interface SenderDomainConfig {
+  readonly domain: string;
+  /** AUTH users allowed to send as this domain; absent means every authenticated user. */
+  readonly users?: readonly string[];
+  /** Whether clients from allowed networks (without AUTH) may send as this domain. Default true. */
+  readonly allowNetworks?: boolean;
+  /** DKIM keys; every key signs each message sent as this domain. */
+  readonly dkim?: readonly DkimKeyConfig[];
+}
+
+export interface PolicyConfig {
+  /** CIDRs whose clients may relay without AUTH. */
+  readonly allowedNetworks: readonly string[];
+  /** When non-empty, MAIL FROM must be one of these domains (or a subdomain is NOT enough). */
+  readonly senderDomains: readonly SenderDomainConfig[];
+  readonly recipientDomainsAllowed?: readonly string[];
+  readonly recipientDomainsDenied?: readonly string[];
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  readonly maxReceivedHeaders: number;
+  readonly bareLineEndings: LineEndingPolicy;
+  readonly pipelining: PipeliningPolicy;
+  readonly rateLimits: {
+    readonly perClientIp?: TokenBucketConfig;
+    readonly perUser?: TokenBucketConfig;
+    readonly perSenderDomain?: TokenBucketConfig;
+  };
+}
+
+export interface AuthConfig {
+  /** `username:bcrypt-hash` lines. */
+  readonly usersFile: string;
+  /** Failed AUTH attempts on one connection before it is closed with 421. */
+  readonly maxFailuresPerConnection: number;
+  readonly failuresPerClientIp: TokenBucketConfig;
+  readonly failuresPerUser: TokenBucketConfig;
+}
+
+export interface LimitsConfig {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly commandTimeoutSeconds: number;
+  readonly sessionTimeoutSeconds: number;
+  /** Silence before the banner during which a talking client is refused (early-talker check). */
+  readonly greetingDelayMs: number;
+  /** How long SIGTERM waits for open sessions before closing them. */
+  readonly drainTimeoutSeconds: number;
+}
+
+export interface HttpConfig {
+  readonly port: number;
+  readonly address?: string;
+}
+
+export interface RelayConfig {
+  /** The name in the banner, EHLO reply and Received: headers. */
+  readonly hostname: string;
+  readonly listeners: readonly ListenerConfig[];
+  readonly tls?: { readonly certificates: readonly CertificateConfig[] };
+  readonly auth?: AuthConfig;
+  readonly policy: PolicyConfig;
+  readonly limits: LimitsConfig;
+  readonly http: HttpConfig;
+  readonly log: { readonly level: LogLevel };
+  readonly queue: QueueConfig;
+  readonly delivery: DeliveryConfig;
+}

@@ -1,0 +1,142 @@
+// The few behaviours smtp-server 3.21 has no option for, added by subclassing at its documented
+// seams (connect(), send(), the command handlers) instead of patching node_modules. Each one is a
+// small option that could go upstream as is:
+//  - greetingDelayMs: the early-talker window is a fixed 100 ms upstream (smtp-connection.js init());
+//  - replies whose text leads with an enhanced status code keep it (upstream always derives one from
+//    the numeric code, so `554 5.7.1` would become `554 5.6.0`);
+//  - AUTH is neither advertised nor accepted before TLS, answered `538 5.7.11` (RFC 7817 / 4954);
+//  - a message body that arrived before the 354 reply is flagged (pipelining sync check, case 14);
+//  - a whole-session deadline, which upstream lacks (its socketTimeout is an idle timeout).
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { carriesEnhancedCode, replies } from './replies.ts';
+
+export interface RelayServerExtras {
+  readonly greetingDelayMs: number;
+  readonly sessionTimeoutMs: number;
+  /** Called when the global connection limit refuses a client (case 12). */
+  readonly onConnectionLimit: () => void;
+  /** Called when a client sent its body before the 354 reply (case 14). */
+  readonly onEarlyBody: (session: SMTPServerSession) => void;
+}
+
+/** Transactions (keyed by their envelope, new for each one) whose body came before the 354 reply. */
+export const earlyBodyEnvelopes = new WeakSet<SMTPServerSession['envelope']>();
+
+const extrasOf = new WeakMap<SMTPServer, RelayServerExtras>();
+
+export class RelaySmtpServer extends SMTPServer {
+  constructor(options: SMTPServerOptions, extras: RelayServerExtras) {
+    super(options);
+    extrasOf.set(this, extras);
+  }
+
+  override connect(
+    socket: Socket | TLSSocket,
+    socketOptions?: ConstructorParameters<typeof SMTPConnection>[2],
+  ): void {
+    const connection = new RelayConnection(this, socket, socketOptions);
+    this.connections.add(connection);
+    connection.on('error', (error: Error) => {
+      this._onError(error);
+    });
+    connection.on('connect', (data: Parameters<SMTPServer['_onClientConnect']>[0]) => {
+      this._onClientConnect(data);
+    });
+    connection.init();
+  }
+}
+
+class RelayConnection extends SMTPConnection {
+  #advertising = false;
+  #sessionTimer: NodeJS.Timeout | undefined;
+
+  #extras(): RelayServerExtras {
+    const extras = extrasOf.get(this._server);
+    if (!extras) throw new Error('RelayConnection belongs to a RelaySmtpServer');
+    return extras;
+  }
+
+  override init(): void {
+    const extras = this.#extras();
+    this._setListeners(() => {
+      const maxClients = this._server.options.maxClients;
+      if (maxClients && this._server.connections.size > maxClients) {
+        extras.onConnectionLimit();
+        this.send(421, `4.7.0 ${this.name} Too many connected clients, try again in a moment`);
+        return;
+      }
+      // The early-talker window: input before the banner is refused with 421 (case 13).
+      setTimeout(() => {
+        this.connectionReady();
+      }, extras.greetingDelayMs).unref();
+      this.#sessionTimer = setTimeout(() => {
+        this.send(
+          replies.sessionTimeout.code,
+          `${replies.sessionTimeout.enhancedCode} ${replies.sessionTimeout.text}`,
+        );
+      }, extras.sessionTimeoutMs);
+      this.#sessionTimer.unref();
+      this._socket.once('close', () => {
+        clearTimeout(this.#sessionTimer);
+      });
+    });
+  }
+
+  override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    if (this.#advertising && !this.secure && Array.isArray(data)) {
+      super.send(
+        code,
+        data.filter((line) => !line.startsWith('AUTH ')),
+        context,
+      );
+      return;
+    }
+    const ownCode = typeof data === 'string' && carriesEnhancedCode(data);
+    super.send(code, data, ownCode ? false : context);
+    if (code === 354) this.#watchForEarlyBody();
+  }
+
+  override handler_EHLO(command: Buffer, callback: () => void): void {
+    this.#advertising = true;
+    try {
+      super.handler_EHLO(command, callback);
+    } finally {
+      this.#advertising = false;
+    }
+  }
+
+  override handler_AUTH(command: Buffer, callback: () => void): void {
+    if (!this.secure) {
+      const reply = replies.authEncryptionRequired;
+      this.send(reply.code, `${reply.enhancedCode} ${reply.text}`);
+      callback();
+      return;
+    }
+    super.handler_AUTH(command, callback);
+  }
+
+  /**
+   * A client that waits for 354 cannot have body bytes in our input yet: the parser still holds
+   * unprocessed input, or the rest of the current packet becomes body in this very tick.
+   */
+  #watchForEarlyBody(): void {
+    const parser = this._parser;
+    if (!parser) return;
+    const session = this.session;
+    const envelope = session.envelope;
+    const flag = (): void => {
+      earlyBodyEnvelopes.add(envelope);
+      this.#extras().onEarlyBody(session);
+    };
+    if (parser.writableLength > 0) {
+      flag();
+      return;
+    }
+    setImmediate(() => {
+      if (parser.dataBytes > 0) flag();
+    });
+  }
+}

@@ -1,0 +1,80 @@
+// What a reload swaps: the validated config with everything compiled from it and from the files it
+// references. Sessions read the current settings at each hook, so a reload applies to the next
+// command without dropping a connection.
+import type { SecureContext } from 'node:tls';
+import type { RelayConfig, TokenBucketConfig } from '../config/types.ts';
+import { compileNetworks, type NetworkList } from './networks.ts';
+import { TokenBuckets } from './rate-limit.ts';
+import type { UserTable } from './users.ts';
+
+export interface TlsContexts {
+  /** The default certificate as PEM, which smtp-server takes as its own default context. */
+  readonly defaultPem: { readonly key: string; readonly cert: string };
+  readonly byServerName: ReadonlyMap<string, SecureContext>;
+}
+
+export interface RateLimiters {
+  readonly perClientIp?: TokenBuckets;
+  readonly perUser?: TokenBuckets;
+  readonly perSenderDomain?: TokenBuckets;
+  readonly authFailuresPerIp: TokenBuckets;
+  readonly authFailuresPerUser: TokenBuckets;
+}
+
+export interface LiveSettings {
+  readonly config: RelayConfig;
+  readonly users: UserTable;
+  readonly allowedNetworks: NetworkList;
+  readonly tls: TlsContexts | undefined;
+  readonly limiters: RateLimiters;
+}
+
+const defaultAuthBucket: TokenBucketConfig = { perMinute: 10, burst: 10 };
+
+export function buildLiveSettings(
+  config: RelayConfig,
+  users: UserTable,
+  tls: TlsContexts | undefined,
+  previous: LiveSettings | undefined,
+): LiveSettings {
+  return {
+    config,
+    users,
+    tls,
+    allowedNetworks: compileNetworks(config.policy.allowedNetworks),
+    limiters: carryLimiters(config, previous),
+  };
+}
+
+/** Keeps bucket state across a reload when that bucket's configuration did not change. */
+function carryLimiters(config: RelayConfig, previous: LiveSettings | undefined): RateLimiters {
+  const old = previous?.config;
+  const pick = (
+    next: TokenBucketConfig | undefined,
+    before: TokenBucketConfig | undefined,
+    existing: TokenBuckets | undefined,
+  ): TokenBuckets | undefined => {
+    if (!next) return undefined;
+    return existing && JSON.stringify(next) === JSON.stringify(before) ? existing : new TokenBuckets(next);
+  };
+  const rate = config.policy.rateLimits;
+  const oldRate = old?.policy.rateLimits;
+  const authIp = config.auth?.failuresPerClientIp ?? defaultAuthBucket;
+  const authUser = config.auth?.failuresPerUser ?? defaultAuthBucket;
+  const limiters = previous?.limiters;
+  const optional = (key: 'perClientIp' | 'perUser' | 'perSenderDomain'): Partial<RateLimiters> => {
+    const buckets = pick(rate[key], oldRate?.[key], limiters?.[key]);
+    return buckets ? { [key]: buckets } : {};
+  };
+  return {
+    ...optional('perClientIp'),
+    ...optional('perUser'),
+    ...optional('perSenderDomain'),
+    authFailuresPerIp:
+      pick(authIp, old?.auth?.failuresPerClientIp ?? defaultAuthBucket, limiters?.authFailuresPerIp) ??
+      new TokenBuckets(authIp),
+    authFailuresPerUser:
+      pick(authUser, old?.auth?.failuresPerUser ?? defaultAuthBucket, limiters?.authFailuresPerUser) ??
+      new TokenBuckets(authUser),
+  };
+}

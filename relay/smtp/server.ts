@@ -1,0 +1,153 @@
+// startRelay: one smtp-server per listener, sharing the live settings, the sink, metrics and the
+// per-IP connection counts. main.ts and the in-process tests start the relay through this alone.
+import type { AddressInfo } from 'node:net';
+import type { SMTPServerOptions } from 'smtp-server';
+import type { ListenerConfig } from '../config/types.ts';
+import type { RelayLogger } from '../log.ts';
+import type { RelayMetrics } from '../metrics.ts';
+import type { MessageSink } from '../queue/message-sink.ts';
+import { RelaySmtpServer } from './connection.ts';
+import type { LiveSettings } from './live-settings.ts';
+import { createSessionHooks } from './session.ts';
+
+export interface StartRelayOptions {
+  readonly settings: LiveSettings;
+  readonly sink: MessageSink;
+  readonly metrics: RelayMetrics;
+  readonly logger: RelayLogger;
+  readonly clock?: () => number;
+}
+
+export interface RunningRelay {
+  /** Bound port of each listener by name (useful when the config asks for port 0). */
+  readonly ports: ReadonlyMap<string, number>;
+  /** Swaps policies, users, limits and certificates; open sessions continue with the new settings. */
+  apply(settings: LiveSettings): void;
+  openSessions(): number;
+  /** Stops accepting, waits up to `graceMs` for open sessions, then closes the rest with 421. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Longest command line accepted: AUTH PLAIN and SMTPUTF8 addresses fit; a 10 KB line does not (case 10). */
+const MAX_COMMAND_LENGTH = 4096;
+
+export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
+  let live = options.settings;
+  const clock = options.clock ?? Date.now;
+  const connectionsPerIp = new Map<string, number>();
+  const servers = new Map<string, RelaySmtpServer>();
+  const ports = new Map<string, number>();
+  for (const listener of live.config.listeners) {
+    const server = createListener(listener, () => live, options, clock, connectionsPerIp);
+    servers.set(listener.name, server);
+    ports.set(listener.name, await listen(server, listener));
+  }
+  options.logger.info({ event: 'listening', ports: Object.fromEntries(ports) }, 'relay listening');
+  return {
+    ports,
+    apply(settings) {
+      live = settings;
+      for (const server of servers.values()) {
+        server.options.size = settings.config.policy.maxMessageBytes;
+        server.options.maxClients = settings.config.limits.maxConnections;
+        server.options.socketTimeout = settings.config.limits.commandTimeoutSeconds * 1000;
+        if (settings.tls) server.updateSecureContext({ ...settings.tls.defaultPem });
+      }
+    },
+    openSessions: () => [...servers.values()].reduce((sum, server) => sum + server.connections.size, 0),
+    async close(graceMs) {
+      await Promise.all(
+        [...servers.values()].map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.options.closeTimeout = graceMs;
+              server.close(resolve);
+            }),
+        ),
+      );
+    },
+  };
+}
+
+function createListener(
+  listener: ListenerConfig,
+  live: () => LiveSettings,
+  options: StartRelayOptions,
+  clock: () => number,
+  connectionsPerIp: Map<string, number>,
+): RelaySmtpServer {
+  const settings = live();
+  const config = settings.config;
+  const tls = settings.tls;
+  const hasAuth = config.auth !== undefined;
+  const hooks = createSessionHooks({
+    listener,
+    live,
+    sink: options.sink,
+    metrics: options.metrics,
+    logger: options.logger,
+    clock,
+    connectionsPerIp,
+  });
+  const labels = { listener: listener.name };
+  const disabled = [...(hasAuth ? [] : ['AUTH']), ...(tls ? [] : ['STARTTLS'])];
+  const serverOptions: SMTPServerOptions = {
+    ...hooks,
+    name: config.hostname,
+    banner: 'mailfleet ESMTP',
+    secure: listener.mode === 'implicit-tls',
+    ...(tls ? { ...tls.defaultPem } : {}),
+    SNICallback(servername, callback) {
+      const contexts = live().tls;
+      callback(null, contexts?.byServerName.get(servername.toLowerCase()));
+    },
+    hideSTARTTLS: !tls,
+    disabledCommands: disabled,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: listener.mode !== 'submission',
+    authRequiredMessage: '5.7.0 Authentication required',
+    allowInsecureAuth: false,
+    size: config.policy.maxMessageBytes,
+    rejectOversized: false,
+    useProxy: listener.proxyProtocolTrustedPeers ? [...listener.proxyProtocolTrustedPeers] : false,
+    useXClient: false,
+    useXForward: false,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    maxClients: config.limits.maxConnections,
+    maxCommandLength: MAX_COMMAND_LENGTH,
+    socketTimeout: config.limits.commandTimeoutSeconds * 1000,
+    closeTimeout: config.limits.drainTimeoutSeconds * 1000,
+    logger: false,
+  };
+  const server = new RelaySmtpServer(serverOptions, {
+    greetingDelayMs: config.limits.greetingDelayMs,
+    sessionTimeoutMs: config.limits.sessionTimeoutSeconds * 1000,
+    onConnectionLimit: () => {
+      options.metrics.connectionLimitRefusals.inc({ ...labels, limit: 'global' });
+    },
+    onEarlyBody: (session) => {
+      options.logger.info(
+        { event: 'pipelining_violation', session: session.id, client: session.remoteAddress },
+        'body before 354',
+      );
+    },
+  });
+  server.on('error', (error: Error) => {
+    options.logger.warn(
+      { event: 'smtp_error', listener: listener.name, err: error.message },
+      'SMTP connection error',
+    );
+  });
+  return server;
+}
+
+function listen(server: RelaySmtpServer, listener: ListenerConfig): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(listener.port, listener.address ?? '::', undefined, () => {
+      server.server.off('error', reject);
+      resolve((server.server.address() as AddressInfo).port);
+    });
+  });
+}

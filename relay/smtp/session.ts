@@ -1,0 +1,312 @@
+// The smtp-server hooks of one listener: gather the facts, ask the pure policy, act on the verdict.
+// Every hook answers through settle(), so a thrown SmtpError becomes exactly its reply.
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerAuthenticationResponse,
+  SMTPServerDataStream,
+  SMTPServerOptions,
+  SMTPServerSession,
+} from 'smtp-server';
+import type { TLSSocket } from 'node:tls';
+import type { ListenerConfig } from '../config/types.ts';
+import type { RelayLogger } from '../log.ts';
+import { tlsProtocolLabel, type RelayMetrics } from '../metrics.ts';
+import type { DsnNotify, InboundEnvelope, InboundRecipient, MessageSink } from '../queue/message-sink.ts';
+import type { LiveSettings } from './live-settings.ts';
+import { checkDeclaredSize, checkRecipient, checkSender, type ClientFacts } from './policy.ts';
+import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
+import { receiveBody } from './receive-body.ts';
+import { verifyPassword } from './users.ts';
+
+export interface SessionDeps {
+  readonly listener: ListenerConfig;
+  readonly live: () => LiveSettings;
+  readonly sink: MessageSink;
+  readonly metrics: RelayMetrics;
+  readonly logger: RelayLogger;
+  readonly clock: () => number;
+  /** Open sessions per client IP, shared by every listener. */
+  readonly connectionsPerIp: Map<string, number>;
+}
+
+type Hooks = Required<
+  Pick<
+    SMTPServerOptions,
+    'onConnect' | 'onSecure' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'
+  >
+>;
+
+interface TransactionState {
+  senderDomain: string | undefined;
+}
+
+export function createSessionHooks(deps: SessionDeps): Hooks {
+  const { listener, metrics, logger } = deps;
+  const labels = { listener: listener.name };
+  const counted = new WeakSet<SMTPServerSession>();
+  const authFailures = new WeakMap<SMTPServerSession, number>();
+  const transactions = new WeakMap<SMTPServerSession['envelope'], TransactionState>();
+
+  const rejection = (session: SMTPServerSession, reply: SmtpReply, queueId?: string): SmtpError => {
+    metrics.rejections.inc({ ...labels, reason: reply.reason });
+    logger.info(
+      {
+        event: 'rejected',
+        queueId,
+        session: session.id,
+        client: session.remoteAddress,
+        reason: reply.reason,
+      },
+      `${reply.code} ${reply.enhancedCode} ${reply.text}`,
+    );
+    return new SmtpError(reply);
+  };
+  const unexpected = (session: SMTPServerSession) => (error: unknown) => {
+    logger.error(
+      { event: 'internal_error', session: session.id, err: error },
+      'unexpected error in SMTP hook',
+    );
+  };
+  const clientFacts = (session: SMTPServerSession): ClientFacts => {
+    const user = userOf(session);
+    return {
+      inAllowedNetwork: deps.live().allowedNetworks.contains(session.remoteAddress),
+      ...(user === undefined ? {} : { user }),
+    };
+  };
+
+  return {
+    onConnect(session, callback) {
+      settle(
+        async () => {
+          const limit = deps.live().config.limits.maxConnectionsPerIp;
+          const open = deps.connectionsPerIp.get(session.remoteAddress) ?? 0;
+          if (open >= limit) {
+            metrics.connectionLimitRefusals.inc({ ...labels, limit: 'per_ip' });
+            throw rejection(session, replies.tooManyConnectionsFromIp);
+          }
+          deps.connectionsPerIp.set(session.remoteAddress, open + 1);
+          counted.add(session);
+          metrics.connections.inc(labels);
+          metrics.activeSessions.inc(labels);
+          await Promise.resolve();
+        },
+        callback,
+        unexpected(session),
+      );
+    },
+
+    onClose(session) {
+      if (!counted.has(session)) return;
+      counted.delete(session);
+      metrics.activeSessions.dec(labels);
+      const open = (deps.connectionsPerIp.get(session.remoteAddress) ?? 1) - 1;
+      if (open <= 0) deps.connectionsPerIp.delete(session.remoteAddress);
+      else deps.connectionsPerIp.set(session.remoteAddress, open);
+    },
+
+    onSecure(socket, session, callback) {
+      const protocol = (socket as TLSSocket).getProtocol();
+      metrics.tlsSessions.inc({ ...labels, protocol: tlsProtocolLabel(protocol) });
+      logger.debug(
+        { event: 'tls', session: session.id, protocol, servername: session.servername },
+        'TLS established',
+      );
+      callback();
+    },
+
+    onAuth(auth: SMTPServerAuthentication, session, callback) {
+      settle<SMTPServerAuthenticationResponse>(
+        async () => {
+          const live = deps.live();
+          const now = deps.clock();
+          const username = auth.username ?? '';
+          const { authFailuresPerIp, authFailuresPerUser } = live.limiters;
+          if (
+            !authFailuresPerIp.peek(session.remoteAddress, now) ||
+            !authFailuresPerUser.peek(username, now)
+          ) {
+            metrics.authFailures.inc({ ...labels, reason: 'rate_limited' });
+            metrics.rateLimitHits.inc({ ...labels, key: 'auth_ip' });
+            throw rejection(session, replies.authRateLimited);
+          }
+          if (await verifyPassword(live.users, username, auth.password ?? '')) {
+            logger.info(
+              { event: 'authenticated', session: session.id, user: username, method: auth.method },
+              'AUTH ok',
+            );
+            return { user: username };
+          }
+          authFailuresPerIp.take(session.remoteAddress, now);
+          authFailuresPerUser.take(username, now);
+          metrics.authFailures.inc({ ...labels, reason: 'bad_credentials' });
+          const failures = (authFailures.get(session) ?? 0) + 1;
+          authFailures.set(session, failures);
+          logger.info({ event: 'auth_failed', session: session.id, user: username, failures }, 'AUTH failed');
+          const allowed = live.config.auth?.maxFailuresPerConnection ?? 3;
+          if (failures >= allowed) {
+            metrics.rejections.inc({ ...labels, reason: 'auth_failed' });
+            throw new SmtpError({
+              ...replies.authFailed,
+              code: 421,
+              enhancedCode: '4.7.0',
+              text: 'Too many failed authentication attempts, closing connection',
+            });
+          }
+          throw rejection(session, replies.authFailed);
+        },
+        callback,
+        unexpected(session),
+      );
+    },
+
+    onMailFrom(address: SMTPServerAddress, session, callback) {
+      settle(
+        async () => {
+          const live = deps.live();
+          const policy = live.config.policy;
+          const client = clientFacts(session);
+          const size = declaredSize(address);
+          const sizeVerdict = checkDeclaredSize(policy, size);
+          if (!sizeVerdict.accept) throw rejection(session, sizeVerdict.reply);
+          const verdict = checkSender(policy, client, address.address);
+          if (!verdict.accept) throw rejection(session, verdict.reply);
+          if (!deps.sink.hasSpace()) throw rejection(session, replies.noSpace);
+          const now = deps.clock();
+          const limiters = live.limiters;
+          const limited: [string, SmtpReply, boolean | undefined][] = [
+            ['client_ip', replies.rateLimitedClient, limiters.perClientIp?.take(session.remoteAddress, now)],
+            [
+              'user',
+              replies.rateLimitedUser,
+              client.user === undefined ? true : limiters.perUser?.take(client.user, now),
+            ],
+            [
+              'sender_domain',
+              replies.rateLimitedDomain,
+              verdict.value === undefined ? true : limiters.perSenderDomain?.take(verdict.value, now),
+            ],
+          ];
+          for (const [key, reply, allowed] of limited) {
+            if (allowed === false) {
+              metrics.rateLimitHits.inc({ ...labels, key });
+              throw rejection(session, reply);
+            }
+          }
+          transactions.set(session.envelope, { senderDomain: verdict.value });
+          await Promise.resolve();
+        },
+        callback,
+        unexpected(session),
+      );
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, callback) {
+      settle(
+        async () => {
+          const policy = deps.live().config.policy;
+          const verdict = checkRecipient(
+            policy,
+            clientFacts(session),
+            address.address,
+            session.envelope.rcptTo.length,
+          );
+          if (!verdict.accept) throw rejection(session, verdict.reply);
+          await Promise.resolve();
+        },
+        callback,
+        unexpected(session),
+      );
+    },
+
+    onData(stream: SMTPServerDataStream, session, callback) {
+      const queueId = deps.sink.newQueueId();
+      settle(
+        async () => {
+          const live = deps.live();
+          const envelope = inboundEnvelope(session, transactions.get(session.envelope), deps.clock());
+          const outcome = await receiveBody({
+            stream,
+            session,
+            queueId,
+            envelope,
+            config: live.config,
+            listener,
+            sink: deps.sink,
+          });
+          if (!outcome.ok) {
+            if (outcome.reply.reason === 'pipelining') metrics.earlyTalkers.inc(labels);
+            throw rejection(session, outcome.reply, queueId);
+          }
+          metrics.messagesReceived.inc(labels);
+          metrics.messageSize.observe(labels, outcome.size);
+          logger.info(
+            {
+              event: 'received',
+              queueId,
+              client: session.remoteAddress,
+              user: envelope.authenticatedUser,
+              size: outcome.size,
+              recipients: envelope.recipients.length,
+              listener: listener.name,
+            },
+            'message queued',
+          );
+          return `2.6.0 Ok: queued as ${queueId}`;
+        },
+        callback,
+        unexpected(session),
+      );
+    },
+  };
+}
+
+function userOf(session: SMTPServerSession): string | undefined {
+  const user: unknown = session.user;
+  return typeof user === 'string' && user !== '' ? user : undefined;
+}
+
+function declaredSize(address: SMTPServerAddress): number | undefined {
+  const size = address.args ? address.args['SIZE'] : undefined;
+  return typeof size === 'string' ? Number(size) : undefined;
+}
+
+const dsnNotifyValues = new Set<string>(['SUCCESS', 'FAILURE', 'DELAY', 'NEVER']);
+
+function inboundEnvelope(
+  session: SMTPServerSession,
+  transaction: TransactionState | undefined,
+  receivedAt: number,
+): InboundEnvelope {
+  const envelope = session.envelope;
+  const recipients = envelope.rcptTo.map((rcpt): InboundRecipient => {
+    const notify = rcpt.dsn?.notify?.filter((value): value is DsnNotify => dsnNotifyValues.has(value));
+    return {
+      address: rcpt.address,
+      ...(notify && notify.length > 0 ? { notify } : {}),
+      ...(rcpt.dsn?.orcpt ? { orcpt: rcpt.dsn.orcpt } : {}),
+    };
+  });
+  const ret = envelope.dsn?.ret;
+  const envid = envelope.dsn?.envid;
+  const user = userOf(session);
+  const helo = session.hostNameAppearsAs;
+  const hostname = session.clientHostname;
+  return {
+    mailFrom: envelope.mailFrom ? envelope.mailFrom.address : '',
+    recipients,
+    ...(ret === 'FULL' || ret === 'HDRS' ? { dsnReturn: ret } : {}),
+    ...(envid ? { dsnEnvelopeId: envid } : {}),
+    smtpUtf8: envelope.smtpUtf8 === true,
+    eightBitMime: envelope.bodyType === '8bitmime',
+    client: {
+      address: session.remoteAddress,
+      ...(hostname && !hostname.startsWith('[') ? { hostname } : {}),
+      ...(helo ? { heloName: helo } : {}),
+    },
+    ...(user === undefined ? {} : { authenticatedUser: user }),
+    ...(transaction?.senderDomain === undefined ? {} : { senderDomain: transaction.senderDomain }),
+    receivedAt,
+  };
+}
