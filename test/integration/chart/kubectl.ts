@@ -38,22 +38,21 @@ export async function kubectlOk(target: KubectlTarget, args: readonly string[], 
 }
 
 /** Server-side apply of a multi-document YAML, as a server-side dry run (nothing is stored) or for real. */
-export function serverSideApply(
+export async function serverSideApply(
   target: KubectlTarget,
   manifests: string,
   mode: 'dry-run' | 'apply',
-): Promise<string> {
-  return kubectlOk(
-    target,
-    [
-      'apply',
-      '--server-side',
-      '--field-manager=mailfleet-chart-test',
-      // The test harness installed the CRDs with its own field manager: a dry run may take them over.
-      ...(mode === 'dry-run' ? ['--dry-run=server', '--force-conflicts'] : []),
-      '-f',
-      '-',
-    ],
-    manifests,
-  );
+): Promise<KubectlResult> {
+  const args = [
+    'apply',
+    '--server-side',
+    '--field-manager=mailfleet-chart-test',
+    // The test harness installed the CRDs with its own field manager: a dry run may take them over.
+    ...(mode === 'dry-run' ? ['--dry-run=server', '--force-conflicts'] : []),
+    '-f',
+    '-',
+  ];
+  const result = await kubectl(target, args, manifests);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  return result;
 }
