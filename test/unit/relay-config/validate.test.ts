@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseRelayConfig, validateRelayConfig } from '../../../relay/config/validate.ts';
+
+const minimal = { hostname: 'relay.example.com', listeners: [{ name: 'smtp', port: 25, mode: 'relay' }] };
+const withTls = {
+  ...minimal,
+  tls: { certificates: [{ certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' }] },
+};
+
+test('a minimal config is valid, gets every default and is frozen', () => {
+  const result = validateRelayConfig(minimal, 'relay.yaml');
+  assert.ok(result.ok);
+  assert.equal(result.config.policy.maxRecipients, 1000);
+  assert.equal(result.config.policy.bareLineEndings, 'reject');
+  assert.equal(result.config.policy.pipelining, 'strict');
+  assert.equal(result.config.limits.greetingDelayMs, 100);
+  assert.equal(result.config.delivery.mode, 'mx');
+  assert.equal(result.config.queue.dir, '/var/spool/mailfleet');
+  assert.ok(Object.isFrozen(result.config.policy.allowedNetworks));
+  assert.throws(() => {
+    (result.config.policy.allowedNetworks as string[]).push('0.0.0.0/0');
+  });
+});
+
+test('YAML and JSON both parse', () => {
+  assert.ok(parseRelayConfig(JSON.stringify(minimal), 'relay.json').ok);
+  assert.ok(
+    parseRelayConfig(
+      'hostname: relay.example.com\nlisteners:\n  - {name: smtp, port: 25, mode: relay}\n',
+      'r',
+    ).ok,
+  );
+  const broken = parseRelayConfig('hostname: [', 'relay.yaml');
+  assert.ok(!broken.ok);
+  assert.match(broken.errors[0] ?? '', /^relay\.yaml: not valid YAML or JSON/);
+});
+
+const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
+  {
+    name: 'every schema error is listed with path, value and what is allowed',
+    config: { hostname: '-bad', listeners: [{ name: 'smtp', port: 70000, mode: 'open', extra: true }] },
+    expected: [
+      /\/hostname: must be a DNS hostname.*got "-bad"/,
+      /\/listeners\/0\/port: must be <= 65535.*got 70000/,
+      /\/listeners\/0\/mode: .*\["relay","submission","implicit-tls"\].*got "open"/,
+      /\/listeners\/0: .*unknown field "extra"/,
+    ],
+  },
+  {
+    name: 'networks must be addresses or CIDRs',
+    config: { ...minimal, policy: { allowedNetworks: ['10.0.0.0/8', 'everyone'] } },
+    expected: [
+      /\/policy\/allowedNetworks\/1: must be an IPv4 or IPv6 address or CIDR network; got "everyone"/,
+    ],
+  },
+  {
+    name: 'secrets are file paths, absolute',
+    config: { ...withTls, auth: { usersFile: 'users.txt' } },
+    expected: [/\/auth\/usersFile: must be an absolute path.*got "users.txt"/],
+  },
+  {
+    name: 'duplicate ports',
+    config: { ...minimal, listeners: [minimal.listeners[0], { name: 'other', port: 25, mode: 'relay' }] },
+    expected: [/\/listeners\/1\/port: 25 is already used by \/listeners\/0/],
+  },
+  {
+    name: 'submission needs TLS and AUTH',
+    config: { ...minimal, listeners: [{ name: 'sub', port: 587, mode: 'submission' }] },
+    expected: [
+      /\/listeners\/0\/mode: "submission" needs \/tls/,
+      /\/listeners\/0\/mode: "submission" requires AUTH/,
+    ],
+  },
+  {
+    name: 'AUTH without TLS',
+    config: { ...minimal, auth: { usersFile: '/secrets/users' } },
+    expected: [/\/auth: AUTH is only offered over TLS/],
+  },
+  {
+    name: 'missing required fields',
+    config: {},
+    expected: [
+      /\(root\): must have required property 'hostname'/,
+      /\(root\): must have required property 'listeners'/,
+    ],
+  },
+];
+
+for (const { name, config, expected } of invalid) {
+  test(`invalid: ${name}`, () => {
+    const result = validateRelayConfig(config, 'relay.yaml');
+    assert.ok(!result.ok, 'expected the config to be refused');
+    for (const pattern of expected) {
+      assert.ok(
+        result.errors.some((error) => pattern.test(error)),
+        `no error matches ${pattern}:\n${result.errors.join('\n')}`,
+      );
+    }
+    for (const error of result.errors) assert.match(error, /^relay\.yaml: /);
+  });
+}
+
+test('the input document is not mutated by defaults', () => {
+  const input = structuredClone(minimal);
+  validateRelayConfig(input, 'relay.yaml');
+  assert.deepEqual(input, minimal);
+});
