@@ -20,6 +20,8 @@ const methodOfVerb = {
 
 const readVerbs: ReadonlySet<ApiVerb> = new Set(['get', 'list', 'watch']);
 
+const defaultTimeoutMs = 60_000;
+
 /** Called once per request: the response code, or 'error' when no response arrived. */
 export type ApiRequestObserver = (verb: ApiVerb, code: string) => void;
 
@@ -30,6 +32,8 @@ export interface ApiRequest {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly signal?: AbortSignal;
+  /** Gives up after this long; default 60 s for requests, none for streams (they have their own). */
+  readonly timeoutMs?: number;
 }
 
 interface StatusBody {
@@ -112,7 +116,12 @@ export class KubeClient {
       context.setHeaderParam('content-type', request.contentType ?? 'application/json');
       context.setBody(JSON.stringify(request.body));
     }
-    if (request.signal) context.setSignal(request.signal);
+    const timeoutMs = request.timeoutMs ?? (request.verb === 'watch' ? undefined : defaultTimeoutMs);
+    const signals = [
+      request.signal,
+      timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
+    ].filter((signal) => signal !== undefined);
+    if (signals.length > 0) context.setSignal(AbortSignal.any(signals));
     await this.#config.applySecurityAuthentication(context);
     if (!readVerbs.has(request.verb)) this.#writes += 1;
     try {

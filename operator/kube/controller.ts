@@ -115,6 +115,8 @@ export class ControllerManager {
   readonly #queues = new Map<string, WorkQueue>();
   readonly #context: ControllerContext;
   #informersStarted = false;
+  #wantWorkers = false;
+  #draining: Promise<void> = Promise.resolve();
 
   constructor(options: ManagerOptions) {
     this.#options = options;
@@ -175,9 +177,18 @@ export class ControllerManager {
     await (signal === undefined ? synced : Promise.race([synced, abortion(signal)]));
   }
 
-  /** Starts one work queue per controller and enqueues every primary key. Call when leading. */
+  /**
+   * Starts one work queue per controller and enqueues every primary key. Call when leading. Waits
+   * for the queues of a previous term to drain, so no key is ever reconciled twice at once.
+   */
   startWorkers(): void {
-    if (this.workersRunning) return;
+    this.#wantWorkers = true;
+    void this.#draining.then(() => {
+      if (this.#wantWorkers && !this.workersRunning) this.#startQueues();
+    });
+  }
+
+  #startQueues(): void {
     const { clock, backoff, resyncPeriodMs, log, observer } = this.#options;
     for (const controller of this.#controllers) {
       const queue = new WorkQueue({
@@ -205,9 +216,13 @@ export class ControllerManager {
 
   /** Stops the workers (when leadership is lost or on shutdown), waiting for reconciles in flight. */
   async stopWorkers(): Promise<void> {
+    this.#wantWorkers = false;
     const queues = [...this.#queues.values()];
     this.#queues.clear();
-    await Promise.all(queues.map((queue) => queue.shutDown()));
+    const drained = Promise.all(queues.map((queue) => queue.shutDown()));
+    const previous = this.#draining;
+    this.#draining = Promise.all([previous, drained]).then(() => undefined);
+    await this.#draining;
     if (queues.length > 0) this.#options.log.info({}, 'workers stopped');
   }
 

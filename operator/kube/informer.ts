@@ -100,7 +100,10 @@ export class Informer<T extends KubeObject> {
       try {
         if (this.#resourceVersion === '') await this.#relist();
         failures = 0;
+        const openedAt = clock.now();
         await this.#watch();
+        // A watch the server ends at once, again and again, must not become a busy loop.
+        if (clock.now() - openedAt < 1_000) await sleep(clock, backoff.baseMs, this.#abort.signal);
       } catch (error) {
         if (this.#stopped()) break;
         if (isGone(error)) {

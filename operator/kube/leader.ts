@@ -145,12 +145,14 @@ export class LeaderElector {
           verb: 'create',
           path: collectionPath(coreResources.lease, this.#options.namespace),
           body: lease,
+          timeoutMs: this.#requestTimeoutMs(),
         });
       } else {
         await client.request({
           verb: 'update',
           path: objectPath(coreResources.lease, this.#key()),
           body: lease,
+          timeoutMs: this.#requestTimeoutMs(),
         });
       }
       this.#observation = { spec: decision.spec, observedAt: now };
@@ -166,11 +168,19 @@ export class LeaderElector {
     }
   }
 
+  /** A leader's request may not outlast its renew deadline: a hung apiserver must not keep it leading. */
+  #requestTimeoutMs(): number {
+    const { renewDeadlineMs, clock } = this.#options;
+    if (!this.#leading) return renewDeadlineMs;
+    return Math.max(50, this.#lastRenewAt + renewDeadlineMs - clock.now());
+  }
+
   async #read(): Promise<Lease | undefined> {
     try {
       return await this.#options.client.request<Lease>({
         verb: 'get',
         path: objectPath(coreResources.lease, this.#key()),
+        timeoutMs: this.#requestTimeoutMs(),
       });
     } catch (error) {
       if (isNotFound(error)) return undefined;
