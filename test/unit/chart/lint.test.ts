@@ -43,3 +43,10 @@ test('without a ServiceAccount to create, one must be named', async () => {
     /serviceAccount.name must name an existing ServiceAccount/,
   );
 });
+
+test('several replicas without leader election are refused', async () => {
+  assert.match(
+    await helmFailure(templateArgs({ set: ['operator.leaderElection.enabled=false'] })),
+    /operator.replicas > 1 needs operator.leaderElection.enabled=true/,
+  );
+});

@@ -17,7 +17,11 @@ const renderings: readonly { name: string; options: RenderOptions; watched: read
   { name: 'default values', options: {}, watched: [] },
   { name: 'full values', options: { valuesFiles: [fullValuesPath] }, watched: ['mail-a', 'mail-b'] },
   { name: 'watchNamespaces', options: { set: ['operator.watchNamespaces={team-a}'] }, watched: ['team-a'] },
-  { name: 'no leader election', options: { set: ['operator.leaderElection.enabled=false'] }, watched: [] },
+  {
+    name: 'no leader election',
+    options: { set: ['operator.leaderElection.enabled=false', 'operator.replicas=1'] },
+    watched: [],
+  },
 ];
 
 const escalationVerbs = ['escalate', 'bind', 'impersonate', '*'];

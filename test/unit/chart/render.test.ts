@@ -154,3 +154,8 @@ test('the default anti-affinity and spread can be replaced', async () => {
   assert.ok(JSON.stringify(pod.affinity).includes('requiredDuringSchedulingIgnoredDuringExecution'));
   assert.ok(JSON.stringify(pod.topologySpreadConstraints).includes('DoNotSchedule'));
 });
+
+test('a single replica gets no PodDisruptionBudget (it would block node drains)', async () => {
+  const manifests = await render({ set: ['operator.replicas=1'] });
+  assert.ok(!manifests.some((manifest) => manifest.kind === 'PodDisruptionBudget'));
+});
