@@ -64,6 +64,7 @@ interface ScenarioMedians {
   readonly accepted: number;
   readonly delivered: number;
   readonly failures: number;
+  readonly runs: number;
 }
 
 export function scenarioMedians(runs: readonly RunFigures[]): ScenarioMedians {
@@ -88,6 +89,7 @@ export function scenarioMedians(runs: readonly RunFigures[]): ScenarioMedians {
     accepted: runs.reduce((sum, run) => sum + run.accepted, 0),
     delivered: runs.reduce((sum, run) => sum + run.delivered, 0),
     failures: runs.reduce((sum, run) => sum + run.failures.length, 0),
+    runs: runs.length,
   };
 }
 
@@ -115,7 +117,8 @@ function renderScenario(result: ScenarioResult): string[] {
     fixed(figures.cpuMillisecondsPerMessage, 2),
     fixed(figures.peakRssMiB, 1),
     fixed(figures.peakPssMiB, 1),
-    `${figures.delivered} / ${figures.accepted}${figures.failures > 0 ? ` (${figures.failures} failures)` : ''}`,
+    `${figures.delivered} / ${figures.accepted} in ${figures.runs} runs` +
+      (figures.failures > 0 ? ` (${figures.failures} failures; repeats stop after one)` : ''),
   ]);
   const mailfleet = medians.get('mailfleet');
   const postfix = medians.get('postfix');

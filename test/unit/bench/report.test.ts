@@ -57,7 +57,7 @@ test('scenarioMedians takes the median of every figure and totals the counts', (
   assert.equal(medians.drainSeconds, 0.5);
   assert.equal(medians.cpuMillisecondsPerMessage, 10);
   assert.equal(medians.peakPssMiB, 32);
-  assert.deepEqual([medians.accepted, medians.delivered, medians.failures], [300, 300, 1]);
+  assert.deepEqual([medians.accepted, medians.delivered, medians.failures, medians.runs], [300, 300, 1, 3]);
 });
 
 test('a relay that does not run is said plainly, with no mailfleet figures or ratios', () => {
