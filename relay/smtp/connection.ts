@@ -119,8 +119,10 @@ class RelayConnection extends SMTPConnection {
   }
 
   /**
-   * A client that waits for 354 cannot have body bytes in our input yet: the parser still holds
-   * unprocessed input, or the rest of the current packet becomes body in this very tick.
+   * A client that waits for 354 cannot have body bytes in our input yet. Bytes already read when
+   * 354 is written are either the rest of the current packet, which the parser turns into body
+   * synchronously before any microtask runs, or input still buffered in the socket or the parser.
+   * A later poll phase (the client's answer to 354) cannot run before the microtask.
    */
   #watchForEarlyBody(): void {
     const parser = this._parser;
@@ -131,12 +133,9 @@ class RelayConnection extends SMTPConnection {
       earlyBodyEnvelopes.add(envelope);
       this.#extras().onEarlyBody(session);
     };
-    if (parser.writableLength > 0) {
-      flag();
-      return;
-    }
-    setImmediate(() => {
-      if (parser.dataBytes > 0) flag();
+    const socket = this._socket;
+    queueMicrotask(() => {
+      if (parser.dataBytes > 0 || parser.writableLength > 0 || socket.readableLength > 0) flag();
     });
   }
 }

@@ -88,8 +88,6 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
     if (!result.ok) fail();
   });
   await once(stream, 'end');
-  // The pipelining check after 354 runs in a setImmediate; let it run before judging.
-  await new Promise((resolve) => setImmediate(resolve));
   // Judged before the body is ended, so a refused message is never made durable.
   if (!state.failed && config.policy.pipelining === 'strict' && earlyBodyEnvelopes.has(session.envelope)) {
     fail();

@@ -112,6 +112,8 @@ function createListener(
     useProxy: listener.proxyProtocolTrustedPeers ? [...listener.proxyProtocolTrustedPeers] : false,
     useXClient: false,
     useXForward: false,
+    hideENHANCEDSTATUSCODES: false,
+    hideDSN: false,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
     maxClients: config.limits.maxConnections,
