@@ -18,7 +18,8 @@ const ipv4Ranges: readonly [string, number][] = [
 const ipv6Ranges: readonly [string, number][] = [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
-  ['::ffff:0:0', 96], // IPv4-mapped: judged by the embedded IPv4 address instead
+  ['::', 96], // IPv4-compatible (deprecated), reaches the embedded IPv4 address
+  ['2002::', 16], // 6to4, tunnels to an embedded IPv4 address
   ['64:ff9b::', 96], // NAT64 of anything, including metadata
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local

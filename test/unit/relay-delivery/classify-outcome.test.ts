@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { replyLine, type AttemptResult } from '../../../relay/delivery/attempt-result.ts';
+import { retryDelayMs } from '../../../relay/delivery/backoff.ts';
+import { classify } from '../../../relay/delivery/classify.ts';
+import { decideOutcome } from '../../../relay/delivery/outcome.ts';
+import type { RecipientState } from '../../../relay/queue/queued-message.ts';
+
+const classifications: readonly [string, AttemptResult, string][] = [
+  ['250', { kind: 'reply', code: 250, text: '2.0.0 ok' }, 'delivered'],
+  ['251', { kind: 'reply', code: 251, text: 'forwarded' }, 'delivered'],
+  ['421', { kind: 'reply', code: 421, text: '4.3.2 shutting down' }, 'deferred'],
+  ['450', { kind: 'reply', code: 450, text: '4.2.0 mailbox busy' }, 'deferred'],
+  ['452', { kind: 'reply', code: 452, text: '4.5.3 too many' }, 'deferred'],
+  ['550', { kind: 'reply', code: 550, text: '5.1.1 no such user' }, 'bounced'],
+  ['554', { kind: 'reply', code: 554, text: '5.7.1 rejected' }, 'bounced'],
+  ['network', { kind: 'network', text: 'ECONNREFUSED' }, 'deferred'],
+  ['tls', { kind: 'tls', text: 'certificate expired' }, 'deferred'],
+  ['dns temporary', { kind: 'dns', permanent: false, text: 'SERVFAIL' }, 'deferred'],
+  ['dns permanent', { kind: 'dns', permanent: true, text: 'NXDOMAIN' }, 'bounced'],
+  ['forbidden', { kind: 'forbidden-destination', text: '127.0.0.1' }, 'bounced'],
+];
+
+for (const [name, result, verdict] of classifications) {
+  test(`classify ${name} → ${verdict}`, () => {
+    assert.equal(classify(result), verdict);
+  });
+}
+
+test('replyLine gives synthetic enhanced codes and never keeps CR or LF', () => {
+  const table: readonly [AttemptResult, string][] = [
+    [{ kind: 'forbidden-destination', text: '10.0.0.1' }, '550 5.4.4 destination not allowed: 10.0.0.1'],
+    [{ kind: 'tls', text: 'bad\r\ncert' }, '451 4.7.5 TLS failed, not sent in plaintext: bad cert'],
+    [{ kind: 'reply', code: 550, text: '5.1.1 a\nb' }, '550 5.1.1 a b'],
+  ];
+  for (const [result, line] of table) assert.equal(replyLine(result), line);
+});
+
+test('retryDelayMs doubles per attempt, caps, and jitters by ±25%', () => {
+  const policy = { initialMs: 1000, maxMs: 10_000 };
+  const table: readonly [number, number, number][] = [
+    [1, 0.5, 1000],
+    [2, 0.5, 2000],
+    [3, 0.5, 4000],
+    [5, 0.5, 10_000],
+    [40, 0.5, 10_000],
+    [1, 0, 750],
+    [1, 0.999999, 1250],
+  ];
+  for (const [attempts, random, expected] of table) {
+    assert.equal(
+      retryDelayMs(attempts, policy, () => random),
+      expected,
+      `attempt ${attempts} random ${random}`,
+    );
+  }
+});
+
+const state: RecipientState = {
+  recipient: { address: 'a@x.test' },
+  status: 'pending',
+  attempts: 0,
+  nextAttemptAt: 0,
+};
+const context = {
+  now: 10_000,
+  receivedAt: 0,
+  maxLifetimeMs: 100_000,
+  backoff: { initialMs: 1000, maxMs: 50_000 },
+  random: () => 0.5,
+};
+
+test('decideOutcome: delivered, deferred with the next attempt, bounced on 5xx and on expiry', () => {
+  const delivered = decideOutcome(0, state, { kind: 'reply', code: 250, text: 'ok' }, context);
+  assert.deepEqual(delivered.update, {
+    indexes: [0],
+    status: 'delivered',
+    attempts: 1,
+    nextAttemptAt: 10_000,
+    reply: '250 ok',
+  });
+
+  const deferred = decideOutcome(
+    2,
+    { ...state, attempts: 2 },
+    { kind: 'reply', code: 451, text: '4.3.0 later' },
+    context,
+  );
+  assert.deepEqual(deferred.update, {
+    indexes: [2],
+    status: 'deferred',
+    attempts: 3,
+    nextAttemptAt: 14_000,
+    reply: '451 4.3.0 later',
+  });
+
+  const bounced = decideOutcome(0, state, { kind: 'reply', code: 550, text: '5.1.1 unknown' }, context);
+  assert.equal(bounced.update.status, 'bounced');
+  assert.equal(bounced.expired, false);
+
+  const expired = decideOutcome(
+    0,
+    { ...state, attempts: 7 },
+    { kind: 'network', text: 'refused' },
+    { ...context, now: 90_000 },
+  );
+  assert.equal(expired.verdict, 'bounced');
+  assert.equal(expired.expired, true);
+  assert.match(expired.update.reply ?? '', /queue lifetime expired/);
+});
