@@ -6,6 +6,11 @@ export interface MailfleetBenchSettings {
   readonly port: number;
   readonly nextHopPort: number;
   readonly spoolDirectory: string;
+  /**
+   * Hold deliveries back (there is no hold queue): one delivery at a time, to a next hop that never
+   * greets, waited for an hour, so everything else stays queued until the relay restarts.
+   */
+  readonly stalledDelivery: boolean;
 }
 
 export function mailfleetBenchConfig(settings: MailfleetBenchSettings): Record<string, unknown> {
@@ -28,8 +33,10 @@ export function mailfleetBenchConfig(settings: MailfleetBenchSettings): Record<s
       smarthost: { host: '127.0.0.1', port: settings.nextHopPort, tls: 'none' },
       // The sink is on loopback, which the SSRF guard refuses by default.
       allowPrivateDestinations: true,
-      // Postfix's default_destination_concurrency_limit.
-      concurrencyPerDestination: 20,
+      ...(settings.stalledDelivery
+        ? { concurrencyPerDestination: 1, maxConcurrentDeliveries: 1, connectTimeoutSeconds: 3600 }
+        : // Postfix's default_destination_concurrency_limit.
+          { concurrencyPerDestination: 20 }),
     },
   };
 }

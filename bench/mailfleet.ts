@@ -26,6 +26,8 @@ export interface MailfleetOptions {
   readonly nextHopPort: number;
   /** Reuse this directory (and its spool) instead of a fresh one: a restart over an existing queue. */
   readonly directory?: string;
+  /** One delivery at a time that waits an hour for a greeting: messages stay queued while a backlog is built. */
+  readonly stalledDelivery?: boolean;
 }
 
 export async function startMailfleet(options: MailfleetOptions): Promise<MailfleetRelay> {
@@ -37,6 +39,7 @@ export async function startMailfleet(options: MailfleetOptions): Promise<Mailfle
     port,
     nextHopPort: options.nextHopPort,
     spoolDirectory: join(directory, 'spool'),
+    stalledDelivery: options.stalledDelivery ?? false,
   });
   await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   // Logs go to a file: a pipe nobody drains would stall the relay.

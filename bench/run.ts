@@ -1,7 +1,10 @@
 // Runs the whole plan: the ceiling, Postfix and (when it runs) mailfleet through every scenario,
 // then idle sessions and the backlog; stops everything it started, whatever happens.
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BacklogRelay } from './backlog.ts';
+import { startBlackHole } from './black-hole.ts';
 import { measureBacklog } from './backlog.ts';
 import { measureIdleSessions } from './idle-sessions.ts';
 import type { MachineInfo } from './machine.ts';
@@ -61,7 +64,7 @@ const preflightDeliverySeconds = 20;
 async function startMailfleetOrExplain(
   cleanups: Cleanups,
   sink: SmtpSink,
-): Promise<{ status: MailfleetStatus; started?: Started }> {
+): Promise<{ status: MailfleetStatus; started?: Started; stop?: () => Promise<void> }> {
   try {
     const relay = await startMailfleet({ nextHopPort: sink.port });
     const stop = cleanups.add(() => relay.stop());
@@ -73,6 +76,7 @@ async function startMailfleetOrExplain(
     return {
       status: { runnable: true },
       started: { relay: { name: 'mailfleet', port: relay.port, rootPid: relay.pid }, sink },
+      stop,
     };
   } catch (error) {
     if (error instanceof RelayNotRunnable) return { status: { runnable: false, reason: error.message } };
@@ -87,12 +91,36 @@ async function postfixBacklog(plan: BenchPlan, cleanups: Cleanups): Promise<Back
   const relay: BacklogRelay = {
     port: postfix.port,
     rootPid: postfix.masterPid,
-    release: () => postfix.releaseHeld(),
+    release: async () => {
+      await postfix.releaseHeld();
+      return postfix.masterPid;
+    },
   };
   const figures = await measureBacklog(relay, sink, plan);
   await stop();
   await sink.stop();
   return figures;
+}
+
+export async function mailfleetBacklog(plan: BenchPlan, cleanups: Cleanups): Promise<BacklogOutcome> {
+  const directory = await mkdtemp(join(tmpdir(), 'mailfleet-bench-backlog-'));
+  cleanups.add(() => rm(directory, { recursive: true, force: true }));
+  const blackHole = await startBlackHole();
+  cleanups.add(() => blackHole.close());
+  const sink = await startSink(cleanups);
+  const filling = await startMailfleet({ nextHopPort: blackHole.port, directory, stalledDelivery: true });
+  const stopFilling = cleanups.add(() => filling.stop());
+  const relay: BacklogRelay = {
+    port: filling.port,
+    rootPid: filling.pid,
+    release: async () => {
+      await stopFilling();
+      const draining = await startMailfleet({ nextHopPort: sink.port, directory });
+      cleanups.add(() => draining.stop());
+      return draining.pid;
+    },
+  };
+  return measureBacklog(relay, sink, plan);
 }
 
 export interface BenchRun {
@@ -152,9 +180,13 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
   const backlog: Partial<Record<RelayName, BacklogOutcome>> = {};
   backlog.postfix = await postfixBacklog(plan, cleanups);
   progress('backlog postfix: done');
-  backlog.mailfleet = mailfleet.status.runnable
-    ? { notMeasured: 'the harness has no way yet to hold mailfleet deliveries while the queue fills' }
-    : { notMeasured: 'the relay is not runnable' };
+  if (mailfleet.status.runnable) {
+    await mailfleet.stop?.();
+    backlog.mailfleet = await mailfleetBacklog(plan, cleanups);
+    progress('backlog mailfleet: done');
+  } else {
+    backlog.mailfleet = { notMeasured: 'the relay is not runnable' };
+  }
 
   await cleanups.runAll();
   return {

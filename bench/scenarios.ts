@@ -82,8 +82,8 @@ export function benchPlan(quick: boolean): BenchPlan {
       idleSessions: 1000,
       backlogMessages: 100_000,
       backlogProbeMessages: 5000,
-      backlogFillSeconds: 240,
-      backlogDrainSeconds: 240,
+      backlogFillSeconds: 150,
+      backlogDrainSeconds: 180,
     };
   }
   return {

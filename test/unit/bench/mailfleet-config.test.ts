@@ -7,21 +7,36 @@ import { deliveryConfigSchema } from '../../../relay/config/delivery-schema.ts';
 import { queueConfigSchema } from '../../../relay/config/queue-schema.ts';
 import { validateRelayConfig } from '../../../relay/config/validate.ts';
 
-const config = mailfleetBenchConfig({ port: 2525, nextHopPort: 2626, spoolDirectory: '/tmp/bench/spool' });
+const settings = {
+  port: 2525,
+  nextHopPort: 2626,
+  spoolDirectory: '/tmp/bench/spool',
+  stalledDelivery: false,
+};
+const configs = [
+  mailfleetBenchConfig(settings),
+  mailfleetBenchConfig({ ...settings, stalledDelivery: true }),
+];
 
-test('the benchmark relay config passes the relay config validation', () => {
-  const result = validateRelayConfig(config, 'bench');
-  assert.deepEqual(result.ok ? [] : result.errors, []);
+test('the benchmark relay configs pass the relay config validation', () => {
+  for (const config of configs) {
+    const result = validateRelayConfig(config, 'bench');
+    assert.deepEqual(result.ok ? [] : result.errors, []);
+  }
 });
 
 test('its queue and delivery sections pass their own schemas', () => {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-  const cases = [
-    { name: 'queue', schema: queueConfigSchema, section: config['queue'] },
-    { name: 'delivery', schema: deliveryConfigSchema, section: config['delivery'] },
-  ];
-  for (const { name, schema, section } of cases) {
-    const validate = ajv.compile(schema);
-    assert.ok(validate(structuredClone(section)), `${name}: ${ajv.errorsText(validate.errors)}`);
+  const validateQueue = ajv.compile(queueConfigSchema);
+  const validateDelivery = ajv.compile(deliveryConfigSchema);
+  for (const config of configs) {
+    assert.ok(
+      validateQueue(structuredClone(config['queue'])),
+      `queue: ${ajv.errorsText(validateQueue.errors)}`,
+    );
+    assert.ok(
+      validateDelivery(structuredClone(config['delivery'])),
+      `delivery: ${ajv.errorsText(validateDelivery.errors)}`,
+    );
   }
 });
