@@ -160,3 +160,80 @@ test('a tiny controller converges, follows owned and referenced objects, and goe
   });
   assert.equal(lease.spec?.holderIdentity, '', 'the lease is released on stop');
 });
+
+test('of two replicas only the leader reconciles; the standby takes over when it stops', async () => {
+  const options = (identity: string) => {
+    const parsed = parseOptions(
+      [
+        `--kubeconfig=${kubeconfigPath}`,
+        `--namespaces=${namespace.name}`,
+        '--http-host=127.0.0.1',
+        '--http-port=0',
+        `--leader-election-namespace=${namespace.name}`,
+        '--leader-election-name=two-replicas',
+        `--leader-election-identity=${identity}`,
+        '--lease-duration=3',
+        '--renew-deadline=2',
+        '--retry-period=0.25',
+      ],
+      {},
+      identity,
+    );
+    if (!parsed.ok) assert.fail(parsed.errors.join('\n'));
+    return parsed.options;
+  };
+  const clients = [clientFor(kubeconfigPath), clientFor(kubeconfigPath)] as const;
+  const replicas = await Promise.all(
+    clients.map((client, index) =>
+      startOperator(
+        options(`replica-${index}`),
+        [widgetController(widgets, client, systemClock)],
+        silentLog(),
+      ),
+    ),
+  );
+  const ns = namespace.name;
+  const createWidget = (name: string) =>
+    admin.request({
+      verb: 'create',
+      path: collectionPath(widgets, ns),
+      body: { apiVersion: `${widgets.group}/v1`, kind: 'Widget', metadata: { name }, spec: { size: 1 } },
+    });
+  const readyReason = async (name: string) =>
+    (await admin.request<Widget>({ verb: 'get', path: objectPath(widgets, { namespace: ns, name }) })).status
+      ?.conditions?.[0]?.reason;
+  const stopped = new Set<number>();
+  try {
+    await eventually('one replica runs workers', () =>
+      replicas.some((replica) => replica.manager.workersRunning),
+    );
+    const leaderIndex = replicas.findIndex((replica) => replica.manager.workersRunning);
+    const standbyIndex = 1 - leaderIndex;
+    const [leader, standby] = [replicas[leaderIndex], replicas[standbyIndex]];
+    assert.ok(leader && standby);
+    assert.equal(standby.manager.workersRunning, false);
+    assert.equal(standby.manager.synced, true, 'the standby keeps a warm cache');
+
+    await createWidget('two-a');
+    await eventually(
+      'the leader reconciles two-a',
+      async () => (await readyReason('two-a')) === 'SecretMissing',
+    );
+    const standbyWrites = () => clients[standbyIndex]?.writes ?? 0;
+    assert.equal(standbyWrites(), 0, 'the standby wrote nothing');
+
+    await leader.stop();
+    stopped.add(leaderIndex);
+    await eventually('the standby runs workers', () => standby.manager.workersRunning);
+    await createWidget('two-b');
+    await eventually(
+      'the new leader reconciles two-b',
+      async () => (await readyReason('two-b')) === 'SecretMissing',
+    );
+    assert.ok(standbyWrites() > 0, 'the new leader writes');
+  } finally {
+    await Promise.all(
+      replicas.map((replica, index) => (stopped.has(index) ? Promise.resolve() : replica.stop())),
+    );
+  }
+});

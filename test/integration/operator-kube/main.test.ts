@@ -2,10 +2,11 @@
 // JSON lines, stops on SIGTERM with exit code 0 after releasing the lease, and refuses an invalid
 // configuration with exit code 2 and messages that name the flag.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { coreResources, objectPath } from '../../../operator/kube/resource.ts';
+import { metricNames } from '../../../operator/metrics.ts';
 import type { LeaseSpec } from '../../../operator/kube/lease.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { clientFor, eventually, privateNamespace } from './support.ts';
@@ -21,6 +22,16 @@ before(async () => {
 after(async () => {
   await namespace.remove();
 });
+
+/** `promtool check metrics` on the exposition text: naming and help conventions. */
+function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` });
+    });
+    child.stdin?.end(text);
+  });
+}
 
 function run(args: string[]) {
   const child = spawn(process.execPath, [mainPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,6 +71,13 @@ test('main serves health and metrics, leads, and stops cleanly on SIGTERM', asyn
       (await get('/metrics')).text.includes('mailfleet_operator_leader 1'),
     );
     assert.equal((await get('/nope')).status, 404);
+    // prom-client's default nodejs_active_*_total gauges draw promtool's naming lint; ours must not.
+    const lint = await promtoolCheck((await get('/metrics')).text);
+    const declared = Object.values(metricNames);
+    const ourProblems = lint.output
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('mailfleet_operator_nodejs_active_'));
+    assert.deepEqual(ourProblems, [], `promtool check metrics on ${declared.join(', ')}`);
 
     child.kill('SIGTERM');
     const [code] = await exited;

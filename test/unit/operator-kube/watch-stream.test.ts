@@ -52,18 +52,18 @@ test('events split across chunks and several in one chunk are each delivered onc
 test('a stream silent for the inactivity period is abandoned with WatchInactiveError', async () => {
   const clock = new FakeClock();
   const source = manualStream();
-  let outcome = 'pending' as unknown;
+  const result: { outcome: unknown } = { outcome: 'pending' };
   void readWatchEvents(source.stream, () => undefined, { clock, inactivityMs: 1_000 }).then(
-    () => (outcome = 'ended'),
-    (error: unknown) => (outcome = error),
+    () => (result.outcome = 'ended'),
+    (error: unknown) => (result.outcome = error),
   );
   await clock.advance(900);
   source.push(`${event('BOOKMARK', 'x')}\n`);
   await clock.advance(900);
-  assert.equal(outcome, 'pending', 'a byte resets the inactivity timer');
+  assert.deepEqual(result, { outcome: 'pending' }, 'a byte resets the inactivity timer');
   await clock.advance(100);
   await settle();
-  assert.ok(outcome instanceof WatchInactiveError);
+  assert.ok(result.outcome instanceof WatchInactiveError);
 });
 
 test('a stream error and a throwing handler both reject and release the stream', async () => {
