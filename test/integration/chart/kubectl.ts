@@ -1,7 +1,8 @@
-// kubectl of the test control plane, run on the chart's rendered manifests, and a cluster-scoped
-// clean-up for what the chart creates outside its namespace.
+// kubectl of a test control plane, run on the chart's rendered manifests.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { parseManifests } from '../../unit/chart/helm.ts';
 
 export interface KubectlTarget {
   readonly kubeconfigPath: string;
@@ -55,4 +56,37 @@ export async function serverSideApply(
   const result = await kubectl(target, args, manifests);
   if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   return result;
+}
+
+/**
+ * Dry-runs the rendering and checks the server took every object without a warning: namespaces
+ * made by restrictedNamespace warn about pods that would break the "restricted" Pod Security
+ * Standard, so the operator's pod template is checked against it too.
+ */
+export async function dryRunAccepted(target: KubectlTarget, manifests: string): Promise<void> {
+  const { stdout, stderr } = await serverSideApply(target, manifests, 'dry-run');
+  const applied = stdout.split('\n').filter((line) => line.endsWith('serverside-applied (server dry run)'));
+  assert.equal(applied.length, parseManifests(manifests).length, stdout);
+  assert.doesNotMatch(stderr, /warning/i);
+}
+
+/** Labels a namespace to enforce and warn on the "restricted" Pod Security Standard. */
+export async function restrictPodSecurity(target: KubectlTarget, namespace: string): Promise<void> {
+  await kubectlOk(target, [
+    'label',
+    'namespace',
+    namespace,
+    'pod-security.kubernetes.io/enforce=restricted',
+    'pod-security.kubernetes.io/warn=restricted',
+  ]);
+}
+
+/** Creates a namespace under the restricted Pod Security Standard; returns how to delete it. */
+export async function restrictedNamespace(
+  target: KubectlTarget,
+  namespace: string,
+): Promise<() => Promise<unknown>> {
+  await kubectlOk(target, ['create', 'namespace', namespace]);
+  await restrictPodSecurity(target, namespace);
+  return () => kubectl(target, ['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
 }
