@@ -1,6 +1,7 @@
 // Tests that need a cluster of their own, on one private control plane started without any CRD:
 // 1. the first install as a user does it: Helm installs the CRDs from the chart's crds/ directory,
-//    then the operator's objects; afterwards the project's examples are accepted;
+//    then the operator's objects; the upgrade of docs/install.md (CRDs with kubectl, then helm
+//    upgrade) works over it; the project's examples are accepted;
 // 2. the full-values file (with a ServiceMonitor) passes a server-side dry run, once stand-ins for
 //    the Prometheus Operator's CRDs are installed (the shared control plane is left without them).
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ after(async () => {
   await rm(noCrds, { recursive: true, force: true });
 });
 
-test('helm install on a cluster without the CRDs installs them, and the examples are accepted', async () => {
+test('helm install on a cluster without the CRDs installs them, the documented upgrade works, the examples are accepted', async () => {
   const crds = ['smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev'];
   assert.equal((await kubectlOk(controlPlane, ['get', 'crd', '-o', 'name'])).trim(), '');
 
@@ -49,6 +50,25 @@ test('helm install on a cluster without the CRDs installs them, and the examples
     '--timeout=60s',
     ...crds.map((c) => `crd/${c}`),
   ]);
+
+  // docs/install.md's upgrade: the CRDs first (taken over from Helm's field manager), then the release.
+  await kubectlOk(controlPlane, [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '-f',
+    join(chartDir, 'crds'),
+  ]);
+  const upgrade = await helm([
+    'upgrade',
+    'mailfleet',
+    chartDir,
+    `--kubeconfig=${controlPlane.kubeconfigPath}`,
+    '--namespace',
+    'mailfleet-system',
+    '--reuse-values',
+  ]);
+  assert.match(upgrade, /REVISION: 2/);
 
   const examples = ['senderdomain.yaml', 'smtprelay-minimal.yaml'].map((file) =>
     join(repoRoot, 'examples', file),
