@@ -68,10 +68,11 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
   }
 }
 
-/** TXT data longer than 255 bytes is split into several character-strings (DKIM RSA keys are). */
+/** TXT data longer than 255 bytes is split into several character-strings (DKIM RSA keys are). On
+ * the command line dnsmasq keeps quotes literally and splits at commas, so text must hold no comma. */
 function txtStrings(text: string): string {
   const chunks = text.match(/.{1,250}/g) ?? [''];
-  return chunks.map((chunk) => `"${chunk}"`).join(',');
+  return chunks.join(',');
 }
 
 async function answers(server: string, exited: Promise<void>): Promise<boolean> {
