@@ -20,6 +20,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// Progress goes to stderr; a closed reader (`| head`) must not end the run before it cleans up.
+process.stderr.on('error', () => undefined);
 const progress = (message: string): void => {
   console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 };
