@@ -24,11 +24,11 @@ test('a queued message reaches the smarthost and leaves the queue', async () => 
     const [dumped] = await sink.waitForMessages(1, 10_000);
     assert.equal(dumped?.mailFrom, 'alice@example.org');
     assert.deepEqual(
-      dumped?.recipients,
+      dumped.recipients,
       ['bob@x.test', 'carol@y.test'],
       'one transaction for both recipients',
     );
-    assert.match(dumped?.raw ?? '', /Subject: plain delivery/);
+    assert.match(dumped.raw, /Subject: plain delivery/);
     await harness.waitForEmptyQueue(10_000);
     const delivered = harness
       .logs()
@@ -63,7 +63,7 @@ test('a 4xx defers with backoff, and the retry delivers once the next hop answer
     assert.match(String(deferred['reply']), /^451 4\.3\.0 try again later/);
     const state = harness.spool.show(queueId)?.recipients[0];
     assert.equal(state?.status, 'deferred');
-    assert.equal(state?.attempts, 1);
+    assert.equal(state.attempts, 1);
     await refusing.stop();
     const accepting = await startSmtpSink({ port });
     sinks.push(accepting);
