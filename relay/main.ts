@@ -84,10 +84,10 @@ async function run(configPath: string, initial: LiveSettings): Promise<void> {
       logger.info({ event: 'draining', signal, openSessions: relay.openSessions() }, 'stopping');
       resolve();
     };
-    process.once('SIGTERM', () => {
+    process.on('SIGTERM', () => {
       stop('SIGTERM');
     });
-    process.once('SIGINT', () => {
+    process.on('SIGINT', () => {
       stop('SIGINT');
     });
   });

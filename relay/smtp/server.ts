@@ -43,6 +43,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     ports.set(listener.name, await listen(server, listener));
   }
   options.logger.info({ event: 'listening', ports: Object.fromEntries(ports) }, 'relay listening');
+  const openSessions = (): number =>
+    [...servers.values()].reduce((sum, server) => sum + server.connections.size, 0);
   return {
     ports,
     apply(settings) {
@@ -54,14 +56,22 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         if (settings.tls) server.updateSecureContext({ ...settings.tls.defaultPem });
       }
     },
-    openSessions: () => [...servers.values()].reduce((sum, server) => sum + server.connections.size, 0),
+    openSessions,
     async close(graceMs) {
+      // smtp-server's own close() answers every further command with 421 at once, so sessions
+      // could not finish: stop accepting first, give open sessions the grace period, then close.
+      for (const server of servers.values()) server.server.close();
+      const deadline = Date.now() + graceMs;
+      while (openSessions() > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       await Promise.all(
         [...servers.values()].map(
           (server) =>
             new Promise<void>((resolve) => {
-              server.options.closeTimeout = graceMs;
-              server.close(resolve);
+              server.options.closeTimeout = 1;
+              server.close(() => {
+                resolve();
+              });
             }),
         ),
       );
