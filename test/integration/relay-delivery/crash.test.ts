@@ -16,7 +16,11 @@ const rounds = 5;
 
 async function acceptThenKill(dir: string, acknowledged: Set<string>): Promise<void> {
   const child = spawn(process.execPath, [childScript, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      done();
+    }),
+  );
   let buffered = '';
   let acceptedThisRound = 0;
   await new Promise<void>((enough) => {
@@ -33,7 +37,9 @@ async function acceptThenKill(dir: string, acknowledged: Set<string>): Promise<v
         if (acceptedThisRound === 40) enough();
       }
     });
-    void exited.then(() => enough());
+    void exited.then(() => {
+      enough();
+    });
   });
   child.kill('SIGKILL');
   await exited;
