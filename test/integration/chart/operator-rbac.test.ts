@@ -1,0 +1,124 @@
+// The operator process, configured exactly as the chart's Deployment configures it and authenticated
+// as the chart's ServiceAccount (a token from the TokenRequest API), runs on the shared control plane
+// under nothing but the chart's RBAC: its caches sync (every list and watch it makes is allowed), it
+// takes its Lease, nothing it does is forbidden, and on SIGTERM it releases the Lease and exits 0.
+// As reconcilers land in the operator, their watches and writes are checked here too.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../support/control-plane.ts';
+import { sharedControlPlane } from '../../support/shared-control-plane.ts';
+import { only, parseManifests, renderText, repoRoot } from '../../unit/chart/helm.ts';
+import { kubectl, kubectlOk, restrictedNamespace, serverSideApply } from './kubectl.ts';
+
+const controlPlane = sharedControlPlane();
+const namespace = `chart-operator-${randomBytes(3).toString('hex')}`;
+const workDir = await mkdtemp(join(tmpdir(), 'mailfleet-chart-operator-'));
+const cleanups: (() => Promise<unknown>)[] = [() => rm(workDir, { recursive: true, force: true })];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+interface Container {
+  args: string[];
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(`not reached within ${timeoutMs} ms: ${what}`);
+}
+
+async function leaseHolder(name: string): Promise<string> {
+  const result = await kubectl(controlPlane, [
+    '-n',
+    namespace,
+    'get',
+    'lease',
+    name,
+    '-o',
+    'jsonpath={.spec.holderIdentity}',
+  ]);
+  return result.code === 0 ? result.stdout.trim() : '';
+}
+
+test('the operator runs as the chart configures it, with only the chart RBAC', async () => {
+  cleanups.push(await restrictedNamespace(controlPlane, namespace));
+  const httpPort = await freePort();
+  const manifests = await renderText({
+    release: namespace,
+    namespace,
+    set: [`operator.httpPort=${httpPort}`, 'operator.extraArgs={--http-host=127.0.0.1}'],
+  });
+  cleanups.push(() =>
+    kubectl(controlPlane, ['delete', '--wait=false', '--ignore-not-found', '-f', '-'], manifests),
+  );
+  await serverSideApply(controlPlane, manifests, 'apply');
+  const objects = parseManifests(manifests);
+  const serviceAccount = only(objects, 'ServiceAccount').metadata.name;
+  const deployment = only(objects, 'Deployment');
+  const [container] = (deployment['spec'] as { template: { spec: { containers: Container[] } } }).template
+    .spec.containers;
+  assert.ok(container);
+
+  const token = (await kubectlOk(controlPlane, ['-n', namespace, 'create', 'token', serviceAccount])).trim();
+  const kubeconfigPath = join(workDir, 'kubeconfig');
+  await writeFile(
+    kubeconfigPath,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        {
+          name: 'test',
+          cluster: { server: controlPlane.server, 'certificate-authority': controlPlane.caPath },
+        },
+      ],
+      users: [{ name: serviceAccount, user: { token } }],
+      contexts: [{ name: 'operator', context: { cluster: 'test', user: serviceAccount, namespace } }],
+      'current-context': 'operator',
+    }),
+    { mode: 0o600 },
+  );
+
+  const podName = `${namespace}-operator-0`;
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    KUBECONFIG: kubeconfigPath,
+    POD_NAME: podName,
+    POD_NAMESPACE: namespace,
+  };
+  const args = container.args.map((arg) => arg.replaceAll('$(POD_NAMESPACE)', namespace));
+  const operator = spawn(process.execPath, [join(repoRoot, 'operator', 'main.ts'), ...args], { env });
+  let output = '';
+  operator.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  operator.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => operator.on('exit', resolve));
+  cleanups.push(async () => {
+    if (operator.exitCode === null) operator.kill('SIGKILL');
+    await exited;
+  });
+
+  await until('/readyz answers 200', async () => {
+    const response = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+    return response.ok ? true : undefined;
+  });
+  const leaseName = /--leader-election-name=(\S+)/.exec(args.join(' '))?.[1] ?? '';
+  await until('the operator holds its Lease', async () =>
+    (await leaseHolder(leaseName)) === podName ? true : undefined,
+  );
+
+  operator.kill('SIGTERM');
+  assert.equal(await exited, 0, output);
+  assert.notEqual(await leaseHolder(leaseName), podName, 'the Lease is released on SIGTERM');
+  assert.doesNotMatch(output, /forbidden|\b403\b/i);
+});
