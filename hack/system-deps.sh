@@ -12,6 +12,7 @@ declare -A wanted=(
   [opendkim-testkey]=opendkim-tools
   [promtool]=prometheus
   [ip]=iproute2
+  [strace]=strace
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
