@@ -293,7 +293,7 @@ export function renderBenchmarks(report: BenchReport): string {
     '',
     '- `make bench` — the full run (about 10–20 minutes), rewrites this file. `BENCH_QUICK=1 make bench` — a smoke run with small counts (under a minute on an idle machine; its figures are not for comparison). `BENCH_OUTPUT=<file>` writes elsewhere.',
     '- mailfleet is measured when `node relay/main.ts --config <file>` starts, takes a plain message from 127.0.0.1 and delivers it to the sink (a one-message preflight); otherwise this file says why it was not, and shows no mailfleet figures.',
-    '- `node --test test/integration/bench/` checks the harness itself: one quick scenario through Postfix and through the bare sink, every accepted message delivered.',
+    "- `node --test 'test/integration/bench/*.test.ts'` checks the harness itself: one quick scenario through Postfix and through the bare sink with every accepted message delivered, Postfix stopped cleanly, and Postfix's fsync per message.",
     '',
     '## Method',
     '',
