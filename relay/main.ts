@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // mailfleet-relay --config relay.yaml [--check]
 // The only place that reads the command line, creates the Registry and wires the pieces together.
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadRelaySettings, referencedFiles } from './config/load.ts';
+import type { RelayConfig } from './config/types.ts';
+import { createDeliveryMetrics } from './delivery/metrics.ts';
+import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
+import { loadDkimKeyring } from './dkim/keys.ts';
 import { startHealthServer, type HealthState } from './health.ts';
 import { createLogger } from './log.ts';
 import { createRelayMetrics } from './metrics.ts';
@@ -31,15 +36,36 @@ async function main(): Promise<number> {
     for (const error of loaded.errors) process.stderr.write(`  ${error}\n`);
     return 1;
   }
+  const secrets = await loadDeliverySecrets(loaded.settings.config).catch((error: unknown) => String(error));
+  if (typeof secrets === 'string') {
+    process.stderr.write(`${configPath}: invalid configuration (1 error):\n  ${secrets}\n`);
+    return 1;
+  }
   if (values.check) {
     process.stdout.write(`${configPath}: valid\n`);
     return 0;
   }
-  await run(configPath, loaded.settings);
+  await run(configPath, loaded.settings, secrets);
   return 0;
 }
 
-async function run(configPath: string, initial: LiveSettings): Promise<void> {
+/** DKIM keys and smarthost credentials, read from their files once at start. */
+async function loadDeliverySecrets(config: RelayConfig): Promise<DeliverySecrets> {
+  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
+  const dkimKeys = await loadDkimKeyring(config.policy.senderDomains, readText);
+  const credentialsFile = config.delivery.smarthost?.credentialsFile;
+  if (credentialsFile === undefined) return { dkimKeys };
+  const line = (await readText(credentialsFile)).split(/\r?\n/)[0] ?? '';
+  const colon = line.indexOf(':');
+  if (colon <= 0) {
+    throw new Error(
+      `/delivery/smarthost/credentialsFile: ${credentialsFile} must hold one line \`username:password\``,
+    );
+  }
+  return { dkimKeys, smarthostAuth: { user: line.slice(0, colon), pass: line.slice(colon + 1) } };
+}
+
+async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
   const config = initial.config;
   const logger = createLogger(config.log.level);
   const registry = new Registry();
@@ -54,6 +80,15 @@ async function run(configPath: string, initial: LiveSettings): Promise<void> {
   const http = await startHealthServer(config.http, registry, health, () => spool.hasSpace());
   let settings = initial;
   const relay = await startRelay({ settings, sink: spool, metrics, logger });
+  const delivery = startDelivery({
+    config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },
+    secrets,
+    spool,
+    logger,
+    metrics: createDeliveryMetrics(registry),
+    clock: { now: Date.now },
+    random: Math.random,
+  });
   const watcher = watchFiles([configPath, ...referencedFiles(config)], () => void reload());
   const reload = createReloader({
     configPath,
@@ -92,7 +127,10 @@ async function run(configPath: string, initial: LiveSettings): Promise<void> {
     });
   });
   watcher.close();
+  const drainDeadline = Date.now() + settings.config.limits.drainTimeoutSeconds * 1000;
   await relay.close(settings.config.limits.drainTimeoutSeconds * 1000);
+  const handoff = await delivery.drain(drainDeadline);
+  logger.info({ event: 'drained', ...handoff }, 'delivery drained');
   spool.close();
   await http.close();
   logger.info({ event: 'stopped' }, 'relay stopped');

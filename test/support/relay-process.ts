@@ -36,7 +36,13 @@ export async function writeRelayConfig(
   };
   const http = { address: '127.0.0.1', port: 0, ...(config['http'] as object | undefined) };
   const configPath = join(target, 'relay.json');
-  await writeFile(configPath, JSON.stringify({ ...config, queue, http }, null, 2));
+  // Tests never send mail off the machine: by default delivery goes to a closed loopback port.
+  const delivery = config['delivery'] ?? {
+    mode: 'smarthost',
+    smarthost: { host: '127.0.0.1', port: 9, tls: 'none' },
+    allowPrivateDestinations: true,
+  };
+  await writeFile(configPath, JSON.stringify({ ...config, queue, http, delivery }, null, 2));
   return { dir: target, configPath };
 }
 
