@@ -65,17 +65,25 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
     logger: false,
   });
   let reusable = true;
-  connection.on('error', () => {
+  // A refused connection is reported through 'error' only, not through the connect callback.
+  let failedEarly: ((error: NodemailerError) => void) | undefined;
+  connection.on('error', (error: NodemailerError) => {
     reusable = false;
+    failedEarly?.(error);
   });
   connection.on('end', () => {
     reusable = false;
+    failedEarly?.(
+      Object.assign(new Error('connection closed before the session started'), { code: 'ECONNECTION' }),
+    );
   });
   const connected = await new Promise<NodemailerError | undefined>((resolve) => {
+    failedEarly = resolve;
     connection.connect((error) => {
       resolve(error);
     });
   });
+  failedEarly = undefined;
   if (connected !== undefined) {
     connection.close();
     return { ok: false, result: errorResult(connected) };
