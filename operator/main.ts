@@ -5,22 +5,36 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startHttpEndpoint } from './http.ts';
+import { Applier } from './kube/apply.ts';
 import { defaultBackoff } from './kube/backoff.ts';
 import { KubeClient } from './kube/client.ts';
 import { systemClock, type Clock } from './kube/clock.ts';
 import { ControllerManager, type Controller } from './kube/controller.ts';
+import { EventRecorder } from './kube/events.ts';
 import { LeaderElector } from './kube/leader.ts';
+import { StatusWriter } from './kube/status.ts';
 import { createLogger, errorMessage, type Log } from './log.ts';
 import { createOperatorMetrics } from './metrics.ts';
 import { parseOptions, type OperatorOptions } from './options.ts';
 
-/**
- * The reconcilers the operator runs. None yet: they register here as they land (issue #4, part 2),
- * and will take the options they need (the relay image, for one).
- */
-export function controllersFor(): Controller[] {
-  return [];
+/** What a controller is built with: the operator's one metered client and its writers. */
+export interface ControllerTools {
+  readonly options: OperatorOptions;
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly applier: Applier;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
 }
+
+export type ControllerFactory = (tools: ControllerTools) => readonly Controller[];
+
+/**
+ * The reconcilers the operator runs. None yet: they are added here as they land (issue #4, part 2),
+ * built from the tools (the relay image is in `tools.options`).
+ */
+export const operatorControllers: ControllerFactory = () => [];
 
 export interface RunningOperator {
   readonly httpPort: number;
@@ -30,7 +44,7 @@ export interface RunningOperator {
 
 export async function startOperator(
   options: OperatorOptions,
-  controllers: readonly Controller[],
+  controllers: ControllerFactory,
   log: Log,
   clock: Clock = systemClock,
 ): Promise<RunningOperator> {
@@ -54,7 +68,22 @@ export async function startOperator(
     observer: metrics,
   });
   queueDepths.read = () => manager.queueDepths();
-  for (const controller of controllers) manager.register(controller);
+  const tools: ControllerTools = {
+    options,
+    client,
+    clock,
+    log,
+    applier: new Applier(client),
+    status: new StatusWriter(client, clock),
+    events: new EventRecorder({
+      client,
+      clock,
+      log,
+      component: 'mailfleet-operator',
+      instance: options.leaderElection.identity,
+    }),
+  };
+  for (const controller of controllers(tools)) manager.register(controller);
 
   const election = options.leaderElection;
   const elector = election.enabled
@@ -134,7 +163,7 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger(parsed.options.logLevel);
-  const operator = await startOperator(parsed.options, controllersFor(), log);
+  const operator = await startOperator(parsed.options, operatorControllers, log);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -65,7 +65,7 @@ test('a tiny controller converges, follows owned and referenced objects, and goe
   const controllerClient = clientFor(kubeconfigPath);
   const operator = await startOperator(
     parsed.options,
-    [widgetController(widgets, controllerClient, systemClock)],
+    () => [widgetController(widgets, controllerClient, systemClock)],
     silentLog(),
   );
   const ns = namespace.name;
@@ -187,7 +187,7 @@ test('of two replicas only the leader reconciles; the standby takes over when it
     clients.map((client, index) =>
       startOperator(
         options(`replica-${index}`),
-        [widgetController(widgets, client, systemClock)],
+        () => [widgetController(widgets, client, systemClock)],
         silentLog(),
       ),
     ),
