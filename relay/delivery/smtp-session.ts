@@ -153,11 +153,12 @@ function recipientError(error: NodemailerError, address: string): AttemptResult 
 }
 
 function errorResult(error: NodemailerError): AttemptResult {
-  if (error.responseCode !== undefined && error.response !== undefined) return replyResult(error.response);
   const text = error.message.replace(/[\r\n]+/g, ' ');
-  if (error.code === 'ETLS' || error.code === 'EREQUIRETLS' || /certificate|TLS|SSL/i.test(text)) {
-    return { kind: 'tls', text };
-  }
+  // A refused STARTTLS is a TLS failure (defer), even though the server replied 5xx to it.
+  const tlsFailed = error.code === 'ETLS' || error.code === 'EREQUIRETLS' || error.command === 'STARTTLS';
+  if (tlsFailed) return { kind: 'tls', text: error.response ?? text };
+  if (error.responseCode !== undefined && error.response !== undefined) return replyResult(error.response);
+  if (/certificate|TLS|SSL/i.test(text)) return { kind: 'tls', text };
   return { kind: 'network', text };
 }
 
