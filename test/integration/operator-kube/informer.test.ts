@@ -118,3 +118,32 @@ test('the cache and handlers follow adds, updates and deletes, with selectors an
     await informer.stop();
   }
 });
+
+test('the list is read page by page', async () => {
+  for (const name of ['page-a', 'page-b', 'page-c']) await create(configMap(name, {}, { paged: 'yes' }));
+  const client = clientFor(sharedControlPlane().kubeconfigPath);
+  let lists = 0;
+  client.onRequest((verb) => {
+    if (verb === 'list') lists += 1;
+  });
+  const informer = new Informer<ConfigMap>({
+    client,
+    resource: coreResources.configMap,
+    namespace: namespace.name,
+    labelSelector: 'paged=yes',
+    pageSize: 1,
+    clock: systemClock,
+    log: silentLog(),
+  });
+  informer.start();
+  try {
+    await informer.waitForSync();
+    assert.deepEqual(
+      informer.store.keys().sort(),
+      ['page-a', 'page-b', 'page-c'].map((name) => `${namespace.name}/${name}`),
+    );
+    assert.equal(lists, 3, 'one list request per page of one');
+  } finally {
+    await informer.stop();
+  }
+});
