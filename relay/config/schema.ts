@@ -197,7 +197,14 @@ export const relayConfigSchema = {
           minimum: 0,
           maximum: 10000,
           default: 100,
-          description: 'Early talkers.',
+          description: 'Pause before the banner; a client talking during it gets 421 (early talkers).',
+        },
+        allowedNetworksGreetingDelayMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 10000,
+          description:
+            'The pause for clients in policy.allowedNetworks (greetingDelayMs when absent); 0 greets trusted senders at once.',
         },
         drainTimeoutSeconds: { type: 'number', minimum: 0, default: 30, description: 'SIGTERM grace.' },
       },

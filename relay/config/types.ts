@@ -78,6 +78,8 @@ export interface LimitsConfig {
   readonly sessionTimeoutSeconds: number;
   /** Silence before the banner during which a talking client is refused (early-talker check). */
   readonly greetingDelayMs: number;
+  /** The same for clients in policy.allowedNetworks (in-cluster senders), which may skip the pause. */
+  readonly allowedNetworksGreetingDelayMs?: number;
   /** How long SIGTERM waits for open sessions before closing them. */
   readonly drainTimeoutSeconds: number;
 }

@@ -14,7 +14,8 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { carriesEnhancedCode, replies } from './replies.ts';
 
 export interface RelayServerExtras {
-  readonly greetingDelayMs: number;
+  /** The early-talker pause before the banner for this client address. */
+  readonly greetingDelayMs: (remoteAddress: string) => number;
   readonly sessionTimeoutMs: number;
   /** Called when the global connection limit refuses a client (case 12). */
   readonly onConnectionLimit: () => void;
@@ -68,10 +69,14 @@ class RelayConnection extends SMTPConnection {
         this.send(421, `4.7.0 ${this.name} Too many connected clients, try again in a moment`);
         return;
       }
-      // The early-talker window: input before the banner is refused with 421 (case 13).
-      setTimeout(() => {
-        this.connectionReady();
-      }, extras.greetingDelayMs).unref();
+      // The early-talker window: input before the banner is refused with 421 (case 13). Without
+      // a pause the banner goes out before any input can be read.
+      const delay = extras.greetingDelayMs(this.remoteAddress);
+      if (delay === 0) this.connectionReady();
+      else
+        setTimeout(() => {
+          this.connectionReady();
+        }, delay).unref();
       this.#sessionTimer = setTimeout(() => {
         this.send(
           replies.sessionTimeout.code,

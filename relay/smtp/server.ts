@@ -133,7 +133,14 @@ function createListener(
     logger: false,
   };
   const server = new RelaySmtpServer(serverOptions, {
-    greetingDelayMs: config.limits.greetingDelayMs,
+    greetingDelayMs: (address) => {
+      const current = live();
+      const limits = current.config.limits;
+      const trusted = limits.allowedNetworksGreetingDelayMs;
+      return trusted !== undefined && current.allowedNetworks.contains(address)
+        ? trusted
+        : limits.greetingDelayMs;
+    },
     sessionTimeoutMs: config.limits.sessionTimeoutSeconds * 1000,
     onConnectionLimit: () => {
       options.metrics.connectionLimitRefusals.inc({ ...labels, limit: 'global' });

@@ -13,13 +13,19 @@ before(async () => {
     hostname: 'relay.test',
     listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
     policy: { allowedNetworks: ['127.0.0.0/8'], rateLimits: { perClientIp: { perMinute: 1, burst: 2 } } },
-    limits: { greetingDelayMs: 0, maxConnections: 30, maxConnectionsPerIp: 1000, sessionTimeoutSeconds: 1 },
+    limits: {
+      greetingDelayMs: 0,
+      allowedNetworksGreetingDelayMs: 0,
+      maxConnections: 30,
+      maxConnectionsPerIp: 1000,
+      sessionTimeoutSeconds: 1,
+    },
   });
   full = await startRelayInProcess({
     hostname: 'relay.test',
     listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
     policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0 },
+    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0 },
     // More free bytes than any disk has: the spool reports no space.
     queue: { minFreeBytes: Number.MAX_SAFE_INTEGER },
   });

@@ -21,7 +21,7 @@ const base: ConfigDocument = {
   hostname: 'relay.test',
   listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
   policy: { allowedNetworks: ['127.0.0.0/8'] },
-  limits: { greetingDelayMs: 0, drainTimeoutSeconds: 2 },
+  limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 2 },
 };
 
 /** A Kubernetes-style Secret mount: files are symlinks through `..data` to a timestamped directory. */

@@ -39,7 +39,7 @@ before(async () => {
       failuresPerUser: { perMinute: 1, burst: 100 },
     },
     policy: { senderDomains: [{ domain: 'shop.example', users: ['alice'], allowNetworks: false }] },
-    limits: { greetingDelayMs: 0, maxConnectionsPerIp: 40 },
+    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, maxConnectionsPerIp: 40 },
   });
 });
 
