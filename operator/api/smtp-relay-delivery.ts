@@ -82,7 +82,18 @@ export const delivery = object(
     retrySchedule: list(
       'The waits between delivery attempts after a temporary failure; the last one repeats until `maxQueueLifetime`.',
       duration('A wait between attempts.'),
-      { maxItems: 20, minItems: 1, default: ['5m', '10m', '30m', '1h', '2h', '4h'], listType: 'atomic' },
+      {
+        maxItems: 20,
+        minItems: 1,
+        default: ['5m', '10m', '30m', '1h', '2h', '4h'],
+        listType: 'atomic',
+        rules: [
+          {
+            rule: `self.all(wait, !${isDurationCel('wait')} || duration(wait) >= duration('1s'))`,
+            message: 'every wait must be at least 1s',
+          },
+        ],
+      },
     ),
     maxQueueLifetime: duration(
       'How long a message may stay queued before it bounces (or is dropped, without bounces).',

@@ -201,6 +201,13 @@ const relayCases: readonly InvalidCase[] = [
     message: 'should match',
   },
   {
+    name: 'a retry wait of zero',
+    example: 'smtprelay-production.yaml',
+    change: ['delivery.retrySchedule', ['1m', '0s']],
+    field: 'spec.delivery.retrySchedule',
+    message: 'every wait must be at least 1s',
+  },
+  {
     name: 'a delay warning after the queue lifetime',
     example: 'smtprelay-production.yaml',
     change: ['delivery.bounces.delayWarningAfter', '72h'],
