@@ -330,3 +330,30 @@ test('metrics count rejections by bounded reason', async () => {
   assert.match(text, /mailfleet_relay_rejections_total\{listener="smtp",reason="bare_line_ending"\} [1-9]/);
   assert.match(text, /mailfleet_relay_messages_received_total\{listener="smtp"\} [1-9]/);
 });
+
+test('case 15: a PROXY header from a trusted peer is honoured; policy sees the proxied client', async () => {
+  const trusting = await startRelayInProcess({
+    hostname: 'relay.test',
+    listeners: [
+      {
+        name: 'smtp',
+        port: 0,
+        address: '127.0.0.1',
+        mode: 'relay',
+        proxyProtocolTrustedPeers: ['127.0.0.1'],
+      },
+    ],
+    policy: { allowedNetworks: ['10.0.0.0/8'] },
+    limits: { greetingDelayMs: 0 },
+  });
+  try {
+    const client = await SmtpTestClient.connect(trusting.port());
+    client.write('PROXY TCP4 10.1.2.3 127.0.0.1 12345 25\r\n');
+    assert.equal((await client.reply()).code, 220);
+    assert.equal((await client.command('EHLO client.test')).code, 250);
+    assert.match((await client.command('MAIL FROM:<a@example.org>')).text, /^250 /);
+    client.close();
+  } finally {
+    await trusting.stop();
+  }
+});
