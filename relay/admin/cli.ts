@@ -1,0 +1,93 @@
+// `mailfleet-relay queue <command>`: the queue admin client. It talks to the running relay's admin
+// endpoint on 127.0.0.1 (see server.ts), so it works from `kubectl exec` inside the pod.
+export interface QueueCommandIo {
+  /** Base URL of the admin endpoint, e.g. http://127.0.0.1:8026 */
+  readonly adminUrl: string;
+  readonly fetch: typeof globalThis.fetch;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export const queueUsage = `usage: mailfleet-relay queue <command>
+  list [--sender S] [--recipient R] [--status pending|deferred] [--older-than SECONDS]
+  show QUEUE_ID
+  retry QUEUE_ID | retry --all
+  delete QUEUE_ID
+  drain [--deadline SECONDS]      deliver until the deadline, then hand the rest to peer relays`;
+
+type Request = { readonly method: string; readonly path: string } | { readonly problem: string };
+
+/** Parses argv (after `queue`) into the admin request; pure. */
+export function queueRequest(argv: readonly string[]): Request {
+  const [command, ...rest] = argv;
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (let index = 0; index < rest.length; index += 1) {
+    const arg = rest[index] ?? '';
+    if (arg === '--all') flags.set('all', 'true');
+    else if (arg.startsWith('--')) {
+      const value = rest[index + 1];
+      if (value === undefined) return { problem: `${arg} needs a value` };
+      flags.set(arg.slice(2), value);
+      index += 1;
+    } else positional.push(arg);
+  }
+  const id = positional[0];
+  const needId = (method: string, suffix: string): Request =>
+    id === undefined
+      ? { problem: `${command ?? ''} needs a queue id` }
+      : { method, path: `/queue/${encodeURIComponent(id)}${suffix}` };
+  switch (command) {
+    case 'list': {
+      const query = new URLSearchParams();
+      const names: readonly [string, string][] = [
+        ['sender', 'sender'],
+        ['recipient', 'recipient'],
+        ['status', 'status'],
+        ['older-than', 'olderThanSeconds'],
+      ];
+      for (const [flag, param] of names) {
+        const value = flags.get(flag);
+        if (value !== undefined) query.set(param, value);
+      }
+      const text = query.toString();
+      return { method: 'GET', path: text === '' ? '/queue' : `/queue?${text}` };
+    }
+    case 'show':
+      return needId('GET', '');
+    case 'delete':
+      return needId('DELETE', '');
+    case 'retry':
+      return flags.has('all') ? { method: 'POST', path: '/queue/retry' } : needId('POST', '/retry');
+    case 'drain':
+      return {
+        method: 'POST',
+        path: `/drain?deadlineSeconds=${encodeURIComponent(flags.get('deadline') ?? '30')}`,
+      };
+    default:
+      return {
+        problem:
+          command === undefined ? 'a command is required' : `unknown command ${JSON.stringify(command)}`,
+      };
+  }
+}
+
+/** Runs one queue command; resolves with the process exit code. */
+export async function runQueueCommand(argv: readonly string[], io: QueueCommandIo): Promise<number> {
+  const request = queueRequest(argv);
+  if ('problem' in request) {
+    io.err(`${request.problem}\n${queueUsage}\n`);
+    return 2;
+  }
+  let response: Response;
+  try {
+    response = await io.fetch(new URL(request.path, io.adminUrl), { method: request.method });
+  } catch (error) {
+    io.err(`cannot reach the relay's queue admin endpoint at ${io.adminUrl}: ${String(error)}\n`);
+    return 1;
+  }
+  const body = await response.text();
+  if (response.ok) io.out(body);
+  else io.err(body);
+  return response.ok ? 0 : 1;
+}
