@@ -34,6 +34,7 @@ export class EventRecorder {
   readonly #options: EventRecorderOptions;
   /** Aggregation key → the Event written for it; a Map keeps insertion order for eviction. */
   readonly #recorded = new Map<string, Recorded>();
+  readonly #pending = new Map<string, Promise<void>>();
 
   constructor(options: EventRecorderOptions) {
     this.#options = options;
@@ -42,6 +43,21 @@ export class EventRecorder {
   async record(involved: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const text = message.length > maxMessageLength ? `${message.slice(0, maxMessageLength - 3)}...` : message;
     const key = JSON.stringify([involved.metadata?.uid, type, reason, text]);
+    // Repeats of one event are written one after the other, so concurrent repeats still aggregate.
+    const previous = this.#pending.get(key) ?? Promise.resolve();
+    const current = previous.then(() => this.#write(key, involved, type, reason, text));
+    this.#pending.set(key, current);
+    await current;
+    if (this.#pending.get(key) === current) this.#pending.delete(key);
+  }
+
+  async #write(
+    key: string,
+    involved: KubeObject,
+    type: EventType,
+    reason: string,
+    text: string,
+  ): Promise<void> {
     try {
       const previous = this.#recorded.get(key);
       if (previous !== undefined && (await this.#increment(previous))) {

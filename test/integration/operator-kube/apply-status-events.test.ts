@@ -152,9 +152,15 @@ test('a repeated event increments the count of one Event instead of creating mor
     instance: 'test',
   });
   const involved = await createOwner('noisy');
-  for (let round = 0; round < 3; round += 1) {
-    await recorder.record(involved, 'Warning', 'SecretMissing', 'Secret ns/tls has no key tls.crt');
-  }
+  await recorder.record(involved, 'Warning', 'SecretMissing', 'Secret ns/tls has no key tls.crt');
+  await Promise.all(
+    [1, 2].map(() =>
+      recorder.record(involved, 'Warning', 'SecretMissing', 'Secret ns/tls has no key tls.crt'),
+    ),
+  );
+  await Promise.all(
+    [1, 2].map(() => recorder.record(involved, 'Warning', 'Concurrent', 'two at once from the start')),
+  );
   await recorder.record(involved, 'Normal', 'Rendered', 'relay configuration rendered');
   const list = await client.request<{
     items: { reason: string; count: number; type: string; involvedObject: { uid: string } }[];
@@ -165,6 +171,7 @@ test('a repeated event increments the count of one Event instead of creating mor
   const ours = list.items.filter((event) => event.involvedObject.uid === involved.metadata?.uid);
   assert.deepEqual(ours.map((event) => [event.type, event.reason, event.count]).sort(), [
     ['Normal', 'Rendered', 1],
+    ['Warning', 'Concurrent', 2],
     ['Warning', 'SecretMissing', 3],
   ]);
 });
