@@ -39,6 +39,8 @@ interface ObjectList<T> {
 }
 
 const defaultInformerBackoff: BackoffPolicy = { baseMs: 250, capMs: 30_000 };
+/** A watch open at least this long counts as healthy. */
+const healthyWatchMs = 1_000;
 
 export class Informer<T extends KubeObject> {
   readonly store = new Store<T>();
@@ -97,13 +99,18 @@ export class Informer<T extends KubeObject> {
     const backoff = this.#options.backoff ?? defaultInformerBackoff;
     let failures = 0;
     while (!this.#abort.signal.aborted) {
+      let watchOpenedAt: number | undefined;
       try {
-        if (this.#resourceVersion === '') await this.#relist();
-        failures = 0;
-        const openedAt = clock.now();
+        if (this.#resourceVersion === '') {
+          await this.#relist();
+          failures = 0;
+        }
+        watchOpenedAt = clock.now();
         await this.#watch();
+        failures = 0;
         // A watch the server ends at once, again and again, must not become a busy loop.
-        if (clock.now() - openedAt < 1_000) await sleep(clock, backoff.baseMs, this.#abort.signal);
+        if (clock.now() - watchOpenedAt < healthyWatchMs)
+          await sleep(clock, backoff.baseMs, this.#abort.signal);
       } catch (error) {
         if (this.#stopped()) break;
         if (isGone(error)) {
@@ -111,6 +118,8 @@ export class Informer<T extends KubeObject> {
           this.#resourceVersion = '';
           continue;
         }
+        // A watch that ran a while before failing was healthy: its failure starts a new series.
+        if (watchOpenedAt !== undefined && clock.now() - watchOpenedAt >= healthyWatchMs) failures = 0;
         failures += 1;
         const delayMs = backoffDelay(backoff, failures);
         log.warn(
