@@ -58,8 +58,8 @@ export const deliveryConfigSchema: JSONSchemaType<DeliveryConfig> = {
     'drainPeers',
   ],
   description: 'How queued mail leaves: to a smarthost or directly to the MX of each recipient domain.',
-  if: { properties: { mode: { const: 'smarthost' } } },
-  then: { required: ['smarthost'] },
+  if: { properties: { mode: { const: 'smarthost' } }, required: ['mode'] },
+  then: { properties: { smarthost: { type: 'object', required: [] } }, required: ['smarthost'] },
   properties: {
     mode: { type: 'string', enum: ['smarthost', 'mx'], default: 'mx', description: 'smarthost or mx' },
     smarthost: {
