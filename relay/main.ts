@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // mailfleet-relay --config relay.yaml [--check]
+// mailfleet-relay queue [--admin-url http://127.0.0.1:8026] <list|show|retry|delete|drain> ...
 // The only place that reads the command line, creates the Registry and wires the pieces together.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { runQueueCommand } from './admin/cli.ts';
+import { startQueueAdmin } from './admin/server.ts';
 import { loadRelaySettings, referencedFiles } from './config/load.ts';
 import type { RelayConfig } from './config/types.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
@@ -18,10 +21,13 @@ import { watchFiles } from './reload/watch.ts';
 import type { LiveSettings } from './smtp/live-settings.ts';
 import { startRelay } from './smtp/server.ts';
 
-const usage = 'usage: mailfleet-relay --config <relay.yaml> [--check]';
+const usage = `usage: mailfleet-relay --config <relay.yaml> [--check]
+       mailfleet-relay queue [--admin-url URL] <command> ...`;
 
-async function main(): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'queue') return queueCommand(argv.slice(1));
   const { values } = parseArgs({
+    args: [...argv],
     options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean', default: false } },
     strict: true,
   });
@@ -47,6 +53,17 @@ async function main(): Promise<number> {
   }
   await run(configPath, loaded.settings, secrets);
   return 0;
+}
+
+/** The queue admin client; the endpoint is the running relay's (queue.adminPort, default 8026). */
+function queueCommand(argv: readonly string[]): Promise<number> {
+  const explicit = argv[0] === '--admin-url' ? argv[1] : undefined;
+  return runQueueCommand(explicit === undefined ? argv : argv.slice(2), {
+    adminUrl: explicit ?? 'http://127.0.0.1:8026',
+    fetch: globalThis.fetch,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
 }
 
 /** DKIM keys and smarthost credentials, read from their files once at start. */
@@ -89,6 +106,13 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     clock: { now: Date.now },
     random: Math.random,
   });
+  const admin = await startQueueAdmin({
+    spool,
+    drain: (deadline) => delivery.drain(deadline),
+    now: Date.now,
+    port: config.queue.adminPort,
+    logger,
+  });
   const watcher = watchFiles([configPath, ...referencedFiles(config)], () => void reload());
   const reload = createReloader({
     configPath,
@@ -108,7 +132,13 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
   });
   health.phase = 'serving';
   logger.info(
-    { event: 'started', smtpPorts: Object.fromEntries(relay.ports), httpPort: http.port, spool: spool.dir },
+    {
+      event: 'started',
+      smtpPorts: Object.fromEntries(relay.ports),
+      httpPort: http.port,
+      adminPort: admin.port,
+      spool: spool.dir,
+    },
     'relay started',
   );
   process.on('SIGHUP', () => void reload());
@@ -131,12 +161,13 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
   await relay.close(settings.config.limits.drainTimeoutSeconds * 1000);
   const handoff = await delivery.drain(drainDeadline);
   logger.info({ event: 'drained', ...handoff }, 'delivery drained');
+  await admin.close();
   spool.close();
   await http.close();
   logger.info({ event: 'stopped' }, 'relay stopped');
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

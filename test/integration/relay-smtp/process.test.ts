@@ -175,6 +175,17 @@ test('health, metrics and SIGTERM drain; smtp-source delivers into the relay', a
     );
     assert.equal(relay.logs.filter((line) => line.event === 'received').length, messages);
 
+    // The queue admin client reaches the running relay's admin endpoint.
+    const adminPort = relay.logs.find((line) => line.event === 'started')?.['adminPort'] as number;
+    const listed = await run(process.execPath, [
+      mainScript,
+      'queue',
+      '--admin-url',
+      `http://127.0.0.1:${adminPort}`,
+      'list',
+    ]);
+    assert.match(listed.stdout, /sink@example\.com/);
+
     // SIGTERM with a session open: readiness goes false, the open session is allowed to finish.
     const open = await SmtpTestClient.connect(port);
     assert.equal((await open.reply()).code, 220);
