@@ -19,7 +19,8 @@ export interface InformerHandlers<T extends KubeObject> {
 }
 
 export interface InformerOptions {
-  readonly client: KubeClient;
+  /** Reads only: the informer never writes (a fake in unit tests). */
+  readonly client: Pick<KubeClient, 'request' | 'stream'>;
   readonly resource: ResourceType;
   /** Only this namespace; all namespaces when undefined. */
   readonly namespace?: string;
