@@ -281,7 +281,7 @@ export function renderBenchmarks(report: BenchReport): string {
     ...report.scenarios.flatMap(renderScenario),
     `## Memory with ${plan.idleSessions} concurrent idle sessions`,
     '',
-    'Each session has read the banner and had its EHLO answered, then stays idle.',
+    'Measured on relays started just for it (after the load runs a grown heap would hide the cost). Each session has read the banner and had its EHLO answered, then stays idle.',
     '',
     ...renderIdle(report.idleSessions),
     `## A queue of ${plan.backlogMessages} messages`,

@@ -123,6 +123,31 @@ export async function mailfleetBacklog(plan: BenchPlan, cleanups: Cleanups): Pro
   return measureBacklog(relay, sink, plan);
 }
 
+/**
+ * Idle sessions on relays started just for it: after load runs a grown heap would hide their cost,
+ * and a thousand lingering smtpd processes would weigh on the next measurement.
+ */
+async function idleSessionsOnFreshRelays(
+  plan: BenchPlan,
+  mailfleetStatus: MailfleetStatus,
+  postfixSink: SmtpSink,
+  mailfleetSink: SmtpSink,
+  cleanups: Cleanups,
+): Promise<BenchReport['idleSessions']> {
+  const idle: BenchReport['idleSessions'] = {};
+  const postfix = await startPostfix({ nextHopPort: postfixSink.port });
+  const stopPostfix = cleanups.add(() => postfix.stop());
+  idle.postfix = await measureIdleSessions(postfix.port, postfix.masterPid, plan.idleSessions);
+  await stopPostfix();
+  if (mailfleetStatus.runnable) {
+    const relay = await startMailfleet({ nextHopPort: mailfleetSink.port });
+    const stopRelay = cleanups.add(() => relay.stop());
+    idle.mailfleet = await measureIdleSessions(relay.port, relay.pid, plan.idleSessions);
+    await stopRelay();
+  }
+  return idle;
+}
+
 export interface BenchRun {
   readonly plan: BenchPlan;
   readonly machine: MachineInfo;
@@ -150,6 +175,17 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
     ...(mailfleet.started === undefined ? [] : [mailfleet.started]),
   ];
 
+  const idleSessions = await idleSessionsOnFreshRelays(
+    plan,
+    mailfleet.status,
+    postfixSink,
+    mailfleetSink,
+    cleanups,
+  );
+  progress(
+    `idle sessions: ${JSON.stringify(Object.fromEntries(Object.entries(idleSessions).map(([name, idle]) => [name, idle.opened])))} open`,
+  );
+
   const scenarios: ScenarioResult[] = [];
   for (const scenario of plan.scenarios) {
     const runs: Partial<Record<TargetName, RunFigures[]>> = {};
@@ -169,12 +205,6 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
     scenarios.push({ scenario, runs });
   }
 
-  const idleSessions: BenchReport['idleSessions'] = {};
-  for (const { relay } of targets) {
-    if (relay.name === 'ceiling' || relay.rootPid === undefined) continue;
-    idleSessions[relay.name] = await measureIdleSessions(relay.port, relay.rootPid, plan.idleSessions);
-    progress(`idle sessions ${relay.name}: ${idleSessions[relay.name]?.opened ?? 0} open`);
-  }
   await stopPostfix();
 
   const backlog: Partial<Record<RelayName, BacklogOutcome>> = {};

@@ -83,7 +83,7 @@ export function benchPlan(quick: boolean): BenchPlan {
       backlogMessages: 100_000,
       backlogProbeMessages: 5000,
       backlogFillSeconds: 150,
-      backlogDrainSeconds: 180,
+      backlogDrainSeconds: 300,
     };
   }
   return {
