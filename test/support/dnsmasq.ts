@@ -12,6 +12,8 @@ export interface DnsRecords {
   }[];
   readonly a?: readonly { readonly name: string; readonly address: string }[];
   readonly txt?: readonly { readonly name: string; readonly text: string }[];
+  /** Domains answered only from these records (NXDOMAIN / no data otherwise, never REFUSED). */
+  readonly localDomains?: readonly string[];
 }
 
 export interface Dnsmasq {
@@ -32,6 +34,7 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
     '--bind-interfaces',
     '--log-facility=-',
     ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+    ...(records.localDomains ?? ['test']).map((domain) => `--local=/${domain}/`),
     ...(records.mx ?? []).map((mx) => `--mx-host=${mx.domain},${mx.exchange},${mx.preference}`),
     ...(records.a ?? []).map((record) => `--host-record=${record.name},${record.address}`),
     ...(records.txt ?? []).map((record) => `--txt-record=${record.name},${txtStrings(record.text)}`),

@@ -45,6 +45,7 @@ before(async () => {
       { name: 'mx.sender.test', address: '127.0.0.3' },
       { name: 'mx.reject.test', address: '127.0.0.4' },
       { name: 'mx.internal.test', address: '127.0.0.5' },
+      { name: 'nomx.test', address: '127.0.0.2' },
     ],
   });
 });
@@ -67,6 +68,42 @@ test('MX delivery follows preference order and falls back past a dead exchange',
     const [dumped] = await recipientMx.waitForMessages(1, 15_000);
     assert.deepEqual(dumped?.recipients, ['bob@x.test']);
     await harness.waitForEmptyQueue(5000);
+  } finally {
+    await harness.close();
+  }
+});
+
+test('a domain without MX records is reached at its A record', async () => {
+  const harness = await startHarness({ delivery: { ...mxDelivery(), allowPrivateDestinations: true } });
+  try {
+    const before = (await recipientMx.messages()).length;
+    const queueId = await enqueue(
+      harness.spool,
+      envelopeFor('alice@sender.test', ['carol@nomx.test']),
+      messageText('alice@sender.test', 'carol@nomx.test', 'via a record'),
+    );
+    await harness.waitForLog((line) => line['event'] === 'delivered' && line['queueId'] === queueId, 15_000);
+    const dumped = await recipientMx.waitForMessages(before + 1, 5000);
+    assert.ok(dumped.some((message) => message.recipients.includes('carol@nomx.test')));
+  } finally {
+    await harness.close();
+  }
+});
+
+test('a domain that does not exist bounces at once (550 5.1.2), without retries', async () => {
+  const harness = await startHarness({ delivery: { ...mxDelivery(), allowPrivateDestinations: true } });
+  try {
+    const queueId = await enqueue(
+      harness.spool,
+      envelopeFor('', ['someone@nowhere.test']),
+      messageText('alice@sender.test', 'someone@nowhere.test', 'nxdomain'),
+    );
+    const bounced = await harness.waitForLog(
+      (line) => line['event'] === 'bounced' && line['queueId'] === queueId,
+      15_000,
+    );
+    assert.match(String(bounced['reply']), /^550 5\.1\.2 /);
+    assert.equal(bounced['attempts'], 1);
   } finally {
     await harness.close();
   }

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { createQueueMetrics } from '../../../relay/queue/metrics.ts';
+
+test('queue metrics read size, oldest age and commit counters at scrape time', async () => {
+  const registry = new Registry();
+  const source = {
+    size: () => 3,
+    oldestReceivedAt: (): number | undefined => 10_000,
+    directorySync: { rounds: 2, directoryFsyncs: 4, requests: 40 },
+  };
+  createQueueMetrics(registry, source, () => 70_000);
+  const text = await registry.metrics();
+  const table: readonly [string, string][] = [
+    ['mailfleet_relay_queue_messages', '3'],
+    ['mailfleet_relay_queue_oldest_message_age_seconds', '60'],
+    ['mailfleet_relay_queue_commit_requests', '40'],
+    ['mailfleet_relay_queue_directory_fsyncs', '4'],
+  ];
+  for (const [name, value] of table) assert.match(text, new RegExp(`^${name} ${value}$`, 'm'));
+  source.oldestReceivedAt = () => undefined;
+  assert.match(await registry.metrics(), /^mailfleet_relay_queue_oldest_message_age_seconds 0$/m);
+});
