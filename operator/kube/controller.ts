@@ -127,10 +127,6 @@ export class ControllerManager {
     };
   }
 
-  get context(): ControllerContext {
-    return this.#context;
-  }
-
   /** True once every informer has listed its kind: the cache can be trusted (readiness). */
   get synced(): boolean {
     return [...this.#groups.values()].every((group) => group.synced);

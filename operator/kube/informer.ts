@@ -9,7 +9,7 @@ import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { isGone, KubeApiError, type KubeClient } from './client.ts';
 import { sleep, type Clock } from './clock.ts';
 import { apiVersionOf, collectionPath, keyOf, type KubeObject, type ResourceType } from './resource.ts';
-import { Store, type ReadonlyStore } from './store.ts';
+import { Store } from './store.ts';
 import { readWatchEvents, type WatchEvent } from './watch-stream.ts';
 
 export interface InformerHandlers<T extends KubeObject> {
@@ -56,14 +56,6 @@ export class Informer<T extends KubeObject> {
 
   constructor(options: InformerOptions) {
     this.#options = options;
-  }
-
-  get resource(): ResourceType {
-    return this.#options.resource;
-  }
-
-  get cache(): ReadonlyStore<T> {
-    return this.store;
   }
 
   /** How many times the informer listed (the first list included). */
