@@ -1,12 +1,13 @@
 // Drain (case 21): what is left when the drain deadline passes goes to peer relays over SMTP. The
 // local copy is removed only after the peer's 250 for every recipient still open.
 import type { Logger } from 'pino';
+import type { InboundEnvelope } from '../queue/message-sink.ts';
 import { isFinal } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
 import { replyLine } from './attempt-result.ts';
 import { classify } from './classify.ts';
 import type { DeliveryMetrics } from './metrics.ts';
-import { openSmtpSession, type SmtpSession } from './smtp-session.ts';
+import { openSmtpSession, type SendEnvelope, type SmtpSession } from './smtp-session.ts';
 
 export interface HandoffReport {
   readonly handedOff: number;
@@ -42,6 +43,7 @@ export async function handOffQueue(options: HandoffOptions): Promise<HandoffRepo
             mailFrom: message.envelope.mailFrom,
             recipients: open.map((state) => state.recipient.address),
             size: message.size,
+            ...handoffDsn(message.envelope),
           },
           spool.openBody(message.queueId),
         );
@@ -68,6 +70,17 @@ export async function handOffQueue(options: HandoffOptions): Promise<HandoffRepo
     for (const session of sessions.values()) session.close();
   }
   return { handedOff, remaining: spool.size() };
+}
+
+/** RET and ENVID travel with the message; per-recipient NOTIFY/ORCPT do not (see docs/queue.md). */
+function handoffDsn(envelope: InboundEnvelope): Pick<SendEnvelope, 'dsn'> {
+  if (envelope.dsnReturn === undefined && envelope.dsnEnvelopeId === undefined) return {};
+  return {
+    dsn: {
+      ...(envelope.dsnReturn === undefined ? {} : { ret: envelope.dsnReturn }),
+      ...(envelope.dsnEnvelopeId === undefined ? {} : { envid: envelope.dsnEnvelopeId }),
+    },
+  };
 }
 
 async function sessionFor(
