@@ -46,6 +46,8 @@ typecheck: deps ## tsc --noEmit
 
 generate: deps ## regenerate crds/ and docs/reference from operator/api and relay/config
 	node hack/generate.ts
+	bash hack/sync-chart-crds.sh
+	bash deploy/render.sh
 
 test-unit: deps ## pure, table-driven tests (no network but loopback)
 	node --test --test-concurrency=$(TEST_CONCURRENCY) 'test/unit/**/*.test.ts'

@@ -15,7 +15,7 @@ import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
 import { createLogger, errorMessage, type Log } from './log.ts';
 import { createOperatorMetrics } from './metrics.ts';
-import { parseOptions, type OperatorOptions } from './options.ts';
+import { parseOptions, usage, type OperatorOptions } from './options.ts';
 
 /** What a controller is built with: the operator's one metered client and its writers. */
 export interface ControllerTools {
@@ -150,6 +150,10 @@ export async function startOperator(
 }
 
 async function main(): Promise<void> {
+  if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
   const parsed = parseOptions(
     process.argv.slice(2),
     process.env,

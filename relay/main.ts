@@ -28,9 +28,17 @@ async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'queue') return queueCommand(argv.slice(1));
   const { values } = parseArgs({
     args: [...argv],
-    options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean', default: false } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
   if (!values.config) {
     process.stderr.write(`${usage}\n`);
     return 2;
