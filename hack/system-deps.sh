@@ -14,9 +14,17 @@ declare -A wanted=(
   [ip]=iproute2
   [strace]=strace
 )
+# Libraries found by what loads them rather than by a command (swaks does TLS through these).
+declare -A wanted_perl=(
+  [Net::SSLeay]=libnet-ssleay-perl
+  [IO::Socket::SSL]=libio-socket-ssl-perl
+)
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${wanted[$cmd]}")
+done
+for module in "${!wanted_perl[@]}"; do
+  perl -M"$module" -e 1 >/dev/null 2>&1 || missing+=("${wanted_perl[$module]}")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 sudo=''
