@@ -11,6 +11,7 @@ import { apiKinds, senderDomainKind, smtpRelayKind } from '../operator/api/kinds
 import type { KindDefinition } from '../operator/api/crd.ts';
 import { referenceMarkdown } from '../operator/api/reference.ts';
 import { typeScriptSource } from '../operator/api/typescript.ts';
+import { relayConfigReference } from '../relay/config/reference.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 
@@ -48,6 +49,10 @@ export const generators: readonly Generator[] = [
   {
     path: 'docs/reference/crds.md',
     render: () => Promise.resolve(referenceMarkdown(apiKinds)),
+  },
+  {
+    path: 'docs/relay-config.md',
+    render: () => prettierFormatted('docs/relay-config.md', relayConfigReference()),
   },
 ];
 

@@ -2,16 +2,13 @@
 // mailfleet-relay --config relay.yaml [--check]
 // mailfleet-relay queue [--admin-url http://127.0.0.1:8026] <list|show|retry|delete|drain> ...
 // The only place that reads the command line, creates the Registry and wires the pieces together.
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { runQueueCommand } from './admin/cli.ts';
 import { startQueueAdmin } from './admin/server.ts';
 import { loadRelaySettings, referencedFiles } from './config/load.ts';
-import type { RelayConfig } from './config/types.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
-import { loadDkimKeyring } from './dkim/keys.ts';
 import { startHealthServer, type HealthState } from './health.ts';
 import { createLogger } from './log.ts';
 import { createRelayMetrics } from './metrics.ts';
@@ -50,16 +47,11 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const error of loaded.errors) process.stderr.write(`  ${error}\n`);
     return 1;
   }
-  const secrets = await loadDeliverySecrets(loaded.settings.config).catch((error: unknown) => String(error));
-  if (typeof secrets === 'string') {
-    process.stderr.write(`${configPath}: invalid configuration (1 error):\n  ${secrets}\n`);
-    return 1;
-  }
   if (values.check) {
     process.stdout.write(`${configPath}: valid\n`);
     return 0;
   }
-  await run(configPath, loaded.settings, secrets);
+  await run(configPath, loaded.settings, loaded.secrets);
   return 0;
 }
 
@@ -72,22 +64,6 @@ function queueCommand(argv: readonly string[]): Promise<number> {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   });
-}
-
-/** DKIM keys and smarthost credentials, read from their files once at start. */
-async function loadDeliverySecrets(config: RelayConfig): Promise<DeliverySecrets> {
-  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
-  const dkimKeys = await loadDkimKeyring(config.policy.senderDomains, readText);
-  const credentialsFile = config.delivery.smarthost?.credentialsFile;
-  if (credentialsFile === undefined) return { dkimKeys };
-  const line = (await readText(credentialsFile)).split(/\r?\n/)[0] ?? '';
-  const colon = line.indexOf(':');
-  if (colon <= 0) {
-    throw new Error(
-      `/delivery/smarthost/credentialsFile: ${credentialsFile} must hold one line \`username:password\``,
-    );
-  }
-  return { dkimKeys, smarthostAuth: { user: line.slice(0, colon), pass: line.slice(colon + 1) } };
 }
 
 async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
@@ -125,12 +101,13 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
   const reload = createReloader({
     configPath,
     current: () => settings,
-    apply: (next) => {
+    apply: (next, nextSecrets) => {
       if (JSON.stringify(next.config.listeners) !== JSON.stringify(settings.config.listeners)) {
         logger.warn({ event: 'restart_needed' }, 'listener changes take effect at the next restart');
       }
       settings = next;
       relay.apply(next);
+      delivery.updateSecrets(nextSecrets);
     },
     watched: (files) => {
       watcher.update(files);

@@ -1,14 +1,17 @@
-// Reads the config file and every file it references (users, certificates) into LiveSettings, or
-// the complete list of what is wrong. Used at start, by --check, and by every reload.
+// Reads the config file and every file it references (users, certificates, DKIM keys, smarthost
+// credentials) into LiveSettings and the delivery secrets, or the complete list of what is wrong.
+// Used at start, by --check, and by every reload, so a reload that breaks any of them is refused.
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
+import type { DeliverySecrets } from '../delivery/service.ts';
+import { loadDkimKeyring } from '../dkim/keys.ts';
 import { buildLiveSettings, type LiveSettings, type TlsContexts } from '../smtp/live-settings.ts';
 import { parseUsersFile, type UserTable } from '../smtp/users.ts';
 import type { RelayConfig } from './types.ts';
 import { parseRelayConfig } from './validate.ts';
 
 export type LoadResult =
-  | { readonly ok: true; readonly settings: LiveSettings }
+  | { readonly ok: true; readonly settings: LiveSettings; readonly secrets: DeliverySecrets }
   | { readonly ok: false; readonly errors: readonly string[] };
 
 export async function loadRelaySettings(configPath: string, previous?: LiveSettings): Promise<LoadResult> {
@@ -17,10 +20,18 @@ export async function loadRelaySettings(configPath: string, previous?: LiveSetti
   const parsed = parseRelayConfig(text, configPath);
   if (!parsed.ok) return parsed;
   const config = parsed.config;
-  const [users, tls] = await Promise.all([loadUsers(config), loadTls(config)]);
-  const errors = [...(users.ok ? [] : users.errors), ...(tls.ok ? [] : tls.errors)];
-  if (!users.ok || !tls.ok) return { ok: false, errors };
-  return { ok: true, settings: buildLiveSettings(config, users.users, tls.contexts, previous) };
+  const [users, tls, secrets] = await Promise.all([
+    loadUsers(config),
+    loadTls(config),
+    loadDeliverySecrets(config),
+  ]);
+  const errors = [
+    ...(users.ok ? [] : users.errors),
+    ...(tls.ok ? [] : tls.errors),
+    ...(typeof secrets === 'string' ? [secrets] : []),
+  ];
+  if (!users.ok || !tls.ok || typeof secrets === 'string') return { ok: false, errors };
+  return { ok: true, settings: buildLiveSettings(config, users.users, tls.contexts, previous), secrets };
 }
 
 /** Every file the config references: a change to any of them triggers a reload. */
@@ -28,7 +39,29 @@ export function referencedFiles(config: RelayConfig): string[] {
   return [
     ...(config.auth ? [config.auth.usersFile] : []),
     ...(config.tls?.certificates.flatMap((certificate) => [certificate.certFile, certificate.keyFile]) ?? []),
+    ...config.policy.senderDomains.flatMap((domain) => (domain.dkim ?? []).map((key) => key.privateKeyFile)),
+    ...(config.delivery.smarthost?.credentialsFile === undefined
+      ? []
+      : [config.delivery.smarthost.credentialsFile]),
   ];
+}
+
+/** DKIM keys and smarthost credentials, or what is wrong with them. */
+async function loadDeliverySecrets(config: RelayConfig): Promise<DeliverySecrets | string> {
+  const readText = (path: string): Promise<string> => readFile(path, 'utf8');
+  try {
+    const dkimKeys = await loadDkimKeyring(config.policy.senderDomains, readText);
+    const credentialsFile = config.delivery.smarthost?.credentialsFile;
+    if (credentialsFile === undefined) return { dkimKeys };
+    const line = (await readText(credentialsFile)).split(/\r?\n/)[0] ?? '';
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      return `/delivery/smarthost/credentialsFile: ${credentialsFile} must hold one line \`username:password\``;
+    }
+    return { dkimKeys, smarthostAuth: { user: line.slice(0, colon), pass: line.slice(colon + 1) } };
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }
 
 async function readText(path: string): Promise<string | { error: string }> {

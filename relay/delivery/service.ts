@@ -46,6 +46,8 @@ export interface DeliveryService {
   drain(deadline: number): Promise<HandoffReport>;
   /** Deliveries in flight. */
   inFlight(): number;
+  /** Swaps DKIM keys and smarthost credentials (a reload); deliveries started later use them. */
+  updateSecrets(secrets: DeliverySecrets): void;
 }
 
 const idleSessionMs = 5000;
@@ -56,7 +58,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const { delivery } = config;
   const now = (): number => clock.now();
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
-  const sendContext: SendContext = {
+  let sendContext: SendContext = {
     delivery,
     heloName: config.hostname,
     spool,
@@ -192,6 +194,9 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
 
   return {
     inFlight: () => inFlight.size,
+    updateSecrets(secrets) {
+      sendContext = { ...sendContext, dkimKeys: secrets.dkimKeys, smarthostAuth: secrets.smarthostAuth };
+    },
     stop,
     async drain(deadline) {
       while (now() < deadline && spool.size() > 0) {

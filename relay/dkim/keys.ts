@@ -1,4 +1,4 @@
-// DKIM keys per sender domain, read once at start (from main.ts) and checked against their declared
+// DKIM keys per sender domain, read at start and at each reload (config/load.ts) and checked against their declared
 // algorithm so a wrong key fails the start, not every delivery.
 import { createPrivateKey } from 'node:crypto';
 import type { DkimAlgorithm, DkimKeyConfig } from '../config/dkim-schema.ts';

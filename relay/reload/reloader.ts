@@ -3,12 +3,13 @@
 import { loadRelaySettings, referencedFiles } from '../config/load.ts';
 import type { RelayLogger } from '../log.ts';
 import type { RelayMetrics } from '../metrics.ts';
+import type { DeliverySecrets } from '../delivery/service.ts';
 import type { LiveSettings } from '../smtp/live-settings.ts';
 
 export interface ReloaderDeps {
   readonly configPath: string;
   readonly current: () => LiveSettings;
-  readonly apply: (settings: LiveSettings) => void;
+  readonly apply: (settings: LiveSettings, secrets: DeliverySecrets) => void;
   readonly watched: (files: readonly string[]) => void;
   readonly logger: RelayLogger;
   readonly metrics: RelayMetrics;
@@ -26,7 +27,7 @@ export function createReloader(deps: ReloaderDeps): () => Promise<boolean> {
       );
       return false;
     }
-    deps.apply(result.settings);
+    deps.apply(result.settings, result.secrets);
     deps.watched([deps.configPath, ...referencedFiles(result.settings.config)]);
     deps.metrics.configReloads.inc({ result: 'applied' });
     deps.logger.info({ event: 'reloaded' }, 'configuration reloaded');

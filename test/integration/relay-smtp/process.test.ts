@@ -4,12 +4,13 @@
 // smtp-source sending into it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { projectVolume } from '../../support/projected-volume.ts';
 import { startRelayProcess, writeRelayConfig, type ConfigDocument } from '../../support/relay-process.ts';
 import { makeTestCertificates } from '../../support/tls.ts';
 import { SmtpTestClient } from './smtp-client.ts';
@@ -23,18 +24,6 @@ const base: ConfigDocument = {
   policy: { allowedNetworks: ['127.0.0.0/8'] },
   limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 2 },
 };
-
-/** A Kubernetes-style Secret mount: files are symlinks through `..data` to a timestamped directory. */
-async function projectSecret(dir: string, files: Record<string, string>, generation: number): Promise<void> {
-  const version = join(dir, `..v${generation}`);
-  await mkdir(version, { recursive: true });
-  for (const [name, content] of Object.entries(files)) await writeFile(join(version, name), content);
-  await symlink(`..v${generation}`, join(dir, '..data_tmp'));
-  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-  for (const name of Object.keys(files)) {
-    await symlink(join('..data', name), join(dir, name)).catch(() => undefined);
-  }
-}
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -78,15 +67,11 @@ test('reload: users and certificates swapped through a ..data symlink, an invali
   const first = await makeTestCertificates(['relay.test'], dir, 'first');
   const second = await makeTestCertificates(['relay.test'], dir, 'second');
   const users = (name: string, password: string) => `${name}:${bcrypt.hashSync(password, 4)}\n`;
-  await projectSecret(
-    secrets,
-    {
-      users: users('alice', 'one'),
-      'tls.crt': await readFile(first.certFile, 'utf8'),
-      'tls.key': await readFile(first.keyFile, 'utf8'),
-    },
-    1,
-  );
+  await projectVolume(secrets, {
+    users: users('alice', 'one'),
+    'tls.crt': await readFile(first.certFile, 'utf8'),
+    'tls.key': await readFile(first.keyFile, 'utf8'),
+  });
   const config: ConfigDocument = {
     ...base,
     listeners: [{ name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' }],
@@ -106,15 +91,11 @@ test('reload: users and certificates swapped through a ..data symlink, an invali
 
     const reloads = () => relay.logs.filter((line) => line.event === 'reloaded').length;
     const before = reloads();
-    await projectSecret(
-      secrets,
-      {
-        users: users('bob', 'two'),
-        'tls.crt': await readFile(second.certFile, 'utf8'),
-        'tls.key': await readFile(second.keyFile, 'utf8'),
-      },
-      2,
-    );
+    await projectVolume(secrets, {
+      users: users('bob', 'two'),
+      'tls.crt': await readFile(second.certFile, 'utf8'),
+      'tls.key': await readFile(second.keyFile, 'utf8'),
+    });
     await relay.waitForLog((line) => line.event === 'reloaded' && reloads() > before);
 
     // The session opened before the swap is still served, with the new users.
