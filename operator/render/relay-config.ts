@@ -1,0 +1,246 @@
+// The relay config an SmtpRelay becomes: exactly the relay's own type (relay/config/types.ts), so
+// the relay's schema is the contract and a contract test validates every rendering. Pure.
+//
+// What the relay cannot do as the API says is rendered as close as it safely can and listed in
+// `unsupported`, each naming the field, so the status can say so:
+// - per-listener AUTH and TLS: the relay offers AUTH on every listener once `auth` is set and
+//   STARTTLS on every plaintext listener once `tls` is set; `mode` only decides whether AUTH is
+//   required (submission) and whether TLS starts at the first byte (implicit-tls);
+// - `requireTls` on a listener that does not require AUTH, `tls.minVersion` (the relay accepts
+//   TLSv1.2 and above), the smarthost's `verifyCertificate: false` (the relay always verifies: it
+//   stays stricter) and `tls: Implicit` (the relay speaks STARTTLS only);
+// - the retry schedule: the relay doubles from the first wait up to the longest one;
+// - bounces: the relay always sends non-delivery reports, never delay warnings, from `<>` with the
+//   postmaster of its hostname.
+import type { DeliveryConfig } from '../../relay/config/delivery-schema.ts';
+import type {
+  ListenerConfig,
+  ListenerMode,
+  RelayConfig,
+  SenderDomainConfig,
+  TokenBucketConfig,
+} from '../../relay/config/types.ts';
+import { validateRelayConfig } from '../../relay/config/validate.ts';
+import type { RateLimit, SmtpListener, SmtpRelay } from '../api/types.generated.ts';
+import {
+  containerPortFor,
+  httpPort,
+  queueAdminPort,
+  queueDir,
+  smarthostCredentialsPath,
+  tlsCertificatePath,
+  tlsPrivateKeyPath,
+  usersFilePath,
+} from './relay-paths.ts';
+import { podDnsName, relayName, relayNamespace } from './relay-names.ts';
+import { dkimKeyPath, type BoundDomain } from './relay-secret.ts';
+import { parseByteQuantity, parseDurationSeconds } from './units.ts';
+
+export interface RelayConfigInputs {
+  /** The relay as served (defaults applied by the apiserver). */
+  readonly relay: SmtpRelay;
+  /** The SenderDomains it sends for, in a stable order, with their current signing keys. */
+  readonly domains: readonly BoundDomain[];
+  readonly clusterDomain: string;
+}
+
+export interface RenderedRelayConfig {
+  readonly config: RelayConfig;
+  /** Settings the relay cannot honour as written, each naming the field. */
+  readonly unsupported: readonly string[];
+}
+
+/** The relay's own defaults for what the API does not expose: its schema fills in a minimal config. */
+const relayDefaults: RelayConfig = (() => {
+  const result = validateRelayConfig(
+    { hostname: 'defaults.invalid', listeners: [{ name: 'defaults', port: 0, mode: 'relay' }] },
+    'relay defaults',
+  );
+  if (!result.ok) throw new Error(`the relay's defaults do not validate: ${result.errors.join('; ')}`);
+  return result.config;
+})();
+
+/** The smallest free space the spool insists on: the relay's default, or a quarter of a small volume. */
+function minFreeBytesFor(volumeBytes: number): number {
+  return Math.min(relayDefaults.queue.minFreeBytes, Math.floor(volumeBytes / 4));
+}
+
+export function listenerMode(listener: SmtpListener): ListenerMode {
+  if (listener.tls === 'Implicit') return 'implicit-tls';
+  return listener.auth === 'Required' ? 'submission' : 'relay';
+}
+
+function tokenBucket(rate: RateLimit): TokenBucketConfig {
+  const periodMinutes = parseDurationSeconds(rate.period) / 60;
+  // A fixed window lets the whole allowance through at once; so does a bucket of that size.
+  return { perMinute: rate.messages / periodMinutes, burst: rate.messages };
+}
+
+function rateLimits(relay: SmtpRelay): RelayConfig['policy']['rateLimits'] {
+  const { ratePerClient, ratePerUser, ratePerSenderDomain } = relay.spec.limits;
+  return {
+    ...(ratePerClient === undefined ? {} : { perClientIp: tokenBucket(ratePerClient) }),
+    ...(ratePerUser === undefined ? {} : { perUser: tokenBucket(ratePerUser) }),
+    ...(ratePerSenderDomain === undefined ? {} : { perSenderDomain: tokenBucket(ratePerSenderDomain) }),
+  };
+}
+
+function senderDomains(relay: SmtpRelay, domains: readonly BoundDomain[]): SenderDomainConfig[] {
+  return domains.map(({ senderDomain, keys }) => {
+    const domain = senderDomain.spec.domain;
+    const authorized = senderDomain.spec.authorizedUsers ?? [];
+    // `*` allows every authenticated user (no list); without AUTH on the relay there are no users.
+    const users = relay.spec.auth === undefined || authorized.includes('*') ? {} : { users: [...authorized] };
+    return {
+      domain,
+      ...users,
+      allowNetworks: true,
+      ...(keys.length === 0
+        ? {}
+        : {
+            dkim: keys.map((key) => ({
+              selector: key.selector,
+              algorithm: key.algorithm,
+              privateKeyFile: dkimKeyPath(domain, key),
+            })),
+          }),
+    };
+  });
+}
+
+function listeners(relay: SmtpRelay): ListenerConfig[] {
+  const trusted = relay.spec.trustedProxies ?? [];
+  return relay.spec.listeners.map((listener) => ({
+    name: listener.name,
+    port: containerPortFor(listener.port),
+    mode: listenerMode(listener),
+    ...(listener.proxyProtocol ? { proxyProtocolTrustedPeers: [...trusted] } : {}),
+  }));
+}
+
+/** Every pod of the relay, at the first listener that takes mail without AUTH, takes the queue on drain. */
+function drainPeers(relay: SmtpRelay, clusterDomain: string): string[] {
+  const handoff = relay.spec.listeners.find((listener) => listenerMode(listener) === 'relay');
+  if (handoff === undefined) return [];
+  const port = containerPortFor(handoff.port);
+  return Array.from(
+    { length: relay.spec.replicas },
+    (_, ordinal) => `${podDnsName(relay, ordinal, clusterDomain)}:${port}`,
+  );
+}
+
+function delivery(relay: SmtpRelay, clusterDomain: string): DeliveryConfig {
+  const spec = relay.spec.delivery;
+  const waits = spec.retrySchedule.map((wait) => Math.max(1, Math.ceil(parseDurationSeconds(wait))));
+  const common = {
+    dnsServers: relayDefaults.delivery.dnsServers,
+    mxPort: relayDefaults.delivery.mxPort,
+    concurrencyPerDestination: relayDefaults.delivery.concurrencyPerDestination,
+    maxConcurrentDeliveries: relayDefaults.delivery.maxConcurrentDeliveries,
+    connectTimeoutSeconds: relayDefaults.delivery.connectTimeoutSeconds,
+    retryInitialSeconds: waits[0] ?? relayDefaults.delivery.retryInitialSeconds,
+    retryMaxSeconds: Math.max(...waits, waits[0] ?? relayDefaults.delivery.retryMaxSeconds),
+    drainPeers: drainPeers(relay, clusterDomain),
+    mtaSts: spec.direct.mtaSts === 'Enforce',
+    allowPlaintextFallback: spec.direct.tls === 'Opportunistic',
+    allowPrivateDestinations: spec.direct.allowPrivateDestinations,
+  };
+  const smarthost = spec.smarthost;
+  if (spec.mode !== 'Smarthost' || smarthost === undefined) return { mode: 'mx', ...common };
+  const tls =
+    smarthost.tls === 'Opportunistic' ? 'opportunistic' : smarthost.tls === 'None' ? 'none' : 'required';
+  return {
+    mode: 'smarthost',
+    smarthost: {
+      host: smarthost.host,
+      port: smarthost.port,
+      tls,
+      ...(smarthost.credentialsSecretRef === undefined ? {} : { credentialsFile: smarthostCredentialsPath }),
+    },
+    ...common,
+  };
+}
+
+function unsupportedSettings(relay: SmtpRelay): string[] {
+  const notes: string[] = [];
+  relay.spec.listeners.forEach((listener, index) => {
+    if (listener.requireTls && listenerMode(listener) === 'relay') {
+      notes.push(
+        `spec.listeners[${index}].requireTls: the relay cannot refuse MAIL before STARTTLS on a listener without auth: Required; clients may send in plaintext on port ${listener.port}`,
+      );
+    }
+  });
+  const smarthost = relay.spec.delivery.smarthost;
+  if (relay.spec.delivery.mode === 'Smarthost' && smarthost?.tls === 'Implicit') {
+    notes.push(
+      `spec.delivery.smarthost.tls: Implicit is not supported by the relay, which speaks STARTTLS (rendered as StartTLS required); a smarthost on port ${smarthost.port} that expects TLS from the first byte defers every message`,
+    );
+  }
+  if (!relay.spec.delivery.bounces.enabled) {
+    notes.push(
+      'spec.delivery.bounces.enabled: false is not supported: the relay always sends non-delivery reports',
+    );
+  }
+  if (parseDurationSeconds(relay.spec.delivery.maxQueueLifetime) < 60) {
+    notes.push(
+      `spec.delivery.maxQueueLifetime: ${relay.spec.delivery.maxQueueLifetime} is below the relay's minimum of 60s; rendered as 60s`,
+    );
+  }
+  return notes;
+}
+
+export function relayHostname(relay: SmtpRelay, clusterDomain: string): string {
+  const named = relay.spec.tls?.dnsNames?.[0];
+  return named ?? `${relayName(relay)}.${relayNamespace(relay)}.svc.${clusterDomain}`;
+}
+
+export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfig {
+  const { relay, domains, clusterDomain } = inputs;
+  const spec = relay.spec;
+  const volumeBytes = parseByteQuantity(spec.queue.size);
+  const config: RelayConfig = {
+    hostname: relayHostname(relay, clusterDomain),
+    listeners: listeners(relay),
+    ...(spec.tls === undefined
+      ? {}
+      : { tls: { certificates: [{ certFile: tlsCertificatePath, keyFile: tlsPrivateKeyPath }] } }),
+    ...(spec.auth === undefined
+      ? {}
+      : {
+          auth: {
+            usersFile: usersFilePath,
+            maxFailuresPerConnection: spec.auth.maxFailuresPerConnection,
+            failuresPerClientIp: relayDefaults.auth?.failuresPerClientIp ?? { perMinute: 10, burst: 10 },
+            failuresPerUser: relayDefaults.auth?.failuresPerUser ?? { perMinute: 10, burst: 10 },
+          },
+        }),
+    policy: {
+      allowedNetworks: [...(spec.clientNetworks ?? [])],
+      senderDomains: senderDomains(relay, domains),
+      maxMessageBytes: parseByteQuantity(spec.limits.messageSize),
+      maxRecipients: spec.limits.recipientsPerMessage,
+      maxReceivedHeaders: relayDefaults.policy.maxReceivedHeaders,
+      bareLineEndings: relayDefaults.policy.bareLineEndings,
+      pipelining: relayDefaults.policy.pipelining,
+      rateLimits: rateLimits(relay),
+    },
+    limits: {
+      maxConnections: spec.limits.connections,
+      maxConnectionsPerIp: spec.limits.connectionsPerClient,
+      commandTimeoutSeconds: relayDefaults.limits.commandTimeoutSeconds,
+      sessionTimeoutSeconds: relayDefaults.limits.sessionTimeoutSeconds,
+      greetingDelayMs: relayDefaults.limits.greetingDelayMs,
+      drainTimeoutSeconds: parseDurationSeconds(spec.queue.drainTimeout),
+    },
+    http: { port: httpPort },
+    log: { level: relayDefaults.log.level },
+    queue: {
+      dir: queueDir,
+      minFreeBytes: minFreeBytesFor(volumeBytes),
+      maxLifetimeSeconds: Math.max(60, Math.ceil(parseDurationSeconds(spec.delivery.maxQueueLifetime))),
+      adminPort: queueAdminPort,
+    },
+    delivery: delivery(relay, clusterDomain),
+  };
+  return { config, unsupported: unsupportedSettings(relay) };
+}

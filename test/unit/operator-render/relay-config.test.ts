@@ -1,0 +1,232 @@
+// The contract test: every example, and a table of edge cases, renders a relay config the relay's
+// own validator accepts with zero errors; plus what each API field becomes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RelayConfig } from '../../../relay/config/types.ts';
+import { validateRelayConfig } from '../../../relay/config/validate.ts';
+import { renderRelayConfig } from '../../../operator/render/relay-config.ts';
+import { boundDomainsOf, relayExamples, servedRelay } from './fixtures.ts';
+
+const clusterDomain = 'cluster.local';
+
+function render(relay: Parameters<typeof boundDomainsOf>[0]) {
+  return renderRelayConfig({ relay, domains: boundDomainsOf(relay), clusterDomain });
+}
+
+function assertValid(config: RelayConfig, source: string): void {
+  const result = validateRelayConfig(config, source);
+  assert.deepEqual(result.ok ? [] : result.errors, [], `${source} is refused by the relay`);
+}
+
+for (const { file, relay } of relayExamples) {
+  test(`contract: examples/${file}.yaml renders a config the relay accepts`, () => {
+    const { config } = render(relay);
+    assertValid(config, file);
+    // Rendered in full: the relay's validation adds nothing.
+    const validated = validateRelayConfig(config, file);
+    assert.ok(validated.ok);
+    assert.deepEqual(validated.config, config);
+  });
+}
+
+const table: readonly (readonly [name: string, spec: unknown])[] = [
+  ['one plaintext listener', { listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }] }],
+  [
+    'submission only, no relay listener (no drain peers)',
+    {
+      listeners: [{ name: 'submission', port: 587 }],
+      tls: { secretRef: { name: 'outbound-tls' } },
+      auth: { usersSecretRef: { name: 'outbound-smtp-users' } },
+    },
+  ],
+  [
+    'PROXY protocol on a high port, ephemeral tiny queue, zero replicas',
+    {
+      replicas: 0,
+      listeners: [{ name: 'smtp', port: 2525, tls: 'None', auth: 'Disabled', proxyProtocol: true }],
+      trustedProxies: ['10.0.0.0/24'],
+      queue: { storage: 'Ephemeral', size: '64Mi', drainTimeout: '30s' },
+    },
+  ],
+  [
+    'smarthost without credentials, opportunistic TLS, rate per client',
+    {
+      listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }],
+      clientNetworks: ['10.0.0.0/8'],
+      delivery: { mode: 'Smarthost', smarthost: { host: 'mail.example.net', tls: 'Opportunistic' } },
+      limits: { messageSize: 1048576, ratePerClient: { messages: 30, period: '1m' } },
+    },
+  ],
+  [
+    'direct delivery with TLS required, short lifetime',
+    {
+      listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }],
+      delivery: {
+        direct: { tls: 'Required', mtaSts: 'Disabled' },
+        maxQueueLifetime: '30s',
+        retrySchedule: ['1s'],
+        bounces: { delayWarningAfter: '0s' },
+      },
+    },
+  ],
+];
+
+for (const [name, spec] of table) {
+  test(`contract: ${name}`, () => {
+    const { config } = render(servedRelay('table', spec));
+    assertValid(config, name);
+  });
+}
+
+const production = relayExamples.find(({ file }) => file === 'smtprelay-production')?.relay;
+const minimal = relayExamples.find(({ file }) => file === 'smtprelay-minimal')?.relay;
+
+test('listeners: container ports and modes from tls/auth; PROXY peers only where asked', () => {
+  assert.ok(production);
+  const { config } = render(production);
+  assert.deepEqual(config.listeners, [
+    { name: 'smtp', port: 2525, mode: 'relay' },
+    { name: 'submission', port: 5587, mode: 'submission' },
+    { name: 'submissions', port: 4465, mode: 'implicit-tls' },
+  ]);
+  const proxied = render(
+    servedRelay('p', {
+      listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled', proxyProtocol: true }],
+      trustedProxies: ['10.0.0.0/24'],
+    }),
+  ).config;
+  assert.deepEqual(proxied.listeners[0].proxyProtocolTrustedPeers, ['10.0.0.0/24']);
+});
+
+test('production: TLS, AUTH, networks, limits, rates, smarthost, queue, drain', () => {
+  assert.ok(production);
+  const { config, unsupported } = render(production);
+  assert.equal(config.hostname, 'smtp.example.com');
+  assert.deepEqual(config.tls, {
+    certificates: [{ certFile: '/etc/mailfleet/tls/tls.crt', keyFile: '/etc/mailfleet/tls/tls.key' }],
+  });
+  assert.ok(config.auth);
+  assert.equal(config.auth.usersFile, '/etc/mailfleet/users/users');
+  assert.equal(config.auth.maxFailuresPerConnection, 3);
+  assert.deepEqual(config.policy.allowedNetworks, ['10.244.0.0/16', 'fd00:10:244::/56']);
+  assert.equal(config.policy.maxMessageBytes, 30 * 1024 * 1024);
+  assert.equal(config.policy.maxRecipients, 500);
+  assert.equal(config.limits.maxConnectionsPerIp, 50);
+  assert.equal(config.limits.drainTimeoutSeconds, 600);
+  assert.deepEqual(config.policy.rateLimits, {
+    perUser: { perMinute: 2000 / 60, burst: 2000 },
+    perSenderDomain: { perMinute: 50000 / 1440, burst: 50000 },
+  });
+  assert.deepEqual(config.delivery.smarthost, {
+    host: 'smtp.mailprovider.example',
+    port: 587,
+    tls: 'required',
+    credentialsFile: '/etc/mailfleet/secrets/smarthost-credentials',
+  });
+  assert.equal(config.delivery.mode, 'smarthost');
+  assert.equal(config.delivery.retryInitialSeconds, 60);
+  assert.equal(config.delivery.retryMaxSeconds, 4 * 3600);
+  assert.equal(config.queue.maxLifetimeSeconds, 72 * 3600);
+  assert.equal(config.queue.dir, '/var/spool/mailfleet');
+  assert.deepEqual(config.delivery.drainPeers, [
+    'outbound-0.outbound-peers.mail.svc.cluster.local:2525',
+    'outbound-1.outbound-peers.mail.svc.cluster.local:2525',
+    'outbound-2.outbound-peers.mail.svc.cluster.local:2525',
+  ]);
+  assert.deepEqual(unsupported, []);
+});
+
+test('sender domains: users from authorizedUsers, DKIM keys under the relay-owned Secret', () => {
+  assert.ok(production && minimal);
+  assert.deepEqual(render(production).config.policy.senderDomains, [
+    {
+      domain: 'example.com',
+      users: ['billing-app', 'newsletter'],
+      allowNetworks: true,
+      dkim: [
+        {
+          selector: 'mf-1',
+          algorithm: 'rsa-sha256',
+          privateKeyFile: '/etc/mailfleet/secrets/example.com.mf-1.rsa.pem',
+        },
+        {
+          selector: 'mf-1',
+          algorithm: 'ed25519-sha256',
+          privateKeyFile: '/etc/mailfleet/secrets/example.com.mf-1.ed25519.pem',
+        },
+      ],
+    },
+  ]);
+  // The minimal relay has no AUTH: users are moot, and `*` never becomes a list.
+  const internal = render(minimal).config.policy.senderDomains;
+  assert.deepEqual(
+    internal.map((entry) => [entry.domain, entry.users]),
+    [['example.com', undefined]],
+  );
+  assert.equal(minimal.spec.auth, undefined);
+});
+
+test('authorizedUsers: `*` is every user, empty is nobody', () => {
+  const relay = servedRelay('outbound', {
+    listeners: [{ name: 'submission', port: 587 }],
+    tls: { secretRef: { name: 'outbound-tls' } },
+    auth: { usersSecretRef: { name: 'outbound-smtp-users' } },
+  });
+  const domain = (name: string, authorizedUsers: string[]) => ({
+    senderDomain: {
+      apiVersion: 'mailfleet.dev/v1alpha1' as const,
+      kind: 'SenderDomain' as const,
+      metadata: { name, namespace: 'mail' },
+      spec: { domain: `${name}.example`, relays: ['outbound'], authorizedUsers } as never,
+    },
+    keys: [],
+  });
+  const { config } = renderRelayConfig({
+    relay,
+    domains: [domain('all', ['*']), domain('none', []), domain('some', ['a'])],
+    clusterDomain,
+  });
+  assert.deepEqual(
+    config.policy.senderDomains.map((entry) => [entry.domain, entry.users]),
+    [
+      ['all.example', undefined],
+      ['none.example', []],
+      ['some.example', ['a']],
+    ],
+  );
+  assertValid(config, 'authorizedUsers');
+});
+
+test('what the relay cannot honour is reported, naming the field', () => {
+  const { unsupported, config } = render(
+    servedRelay('odd', {
+      listeners: [{ name: 'smtp', port: 25, tls: 'StartTLS', auth: 'Optional', requireTls: true }],
+      tls: { secretRef: { name: 'outbound-tls' } },
+      auth: { usersSecretRef: { name: 'outbound-smtp-users' } },
+      delivery: {
+        mode: 'Smarthost',
+        smarthost: { host: 'smtp.example.net', port: 465, tls: 'Implicit' },
+        maxQueueLifetime: '30s',
+        bounces: { enabled: false, delayWarningAfter: '0s' },
+      },
+    }),
+  );
+  assert.equal(unsupported.length, 4);
+  assert.match(unsupported[0] ?? '', /^spec\.listeners\[0\]\.requireTls: /);
+  assert.match(unsupported[1] ?? '', /^spec\.delivery\.smarthost\.tls: Implicit/);
+  assert.match(unsupported[2] ?? '', /^spec\.delivery\.bounces\.enabled/);
+  assert.match(unsupported[3] ?? '', /^spec\.delivery\.maxQueueLifetime: 30s/);
+  assert.equal(config.queue.maxLifetimeSeconds, 60);
+  assertValid(config, 'odd');
+});
+
+test('a small queue volume lowers the free-space floor so the relay can accept mail at all', () => {
+  const { config } = render(
+    servedRelay('small', {
+      listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }],
+      queue: { storage: 'Ephemeral', size: '100Mi' },
+    }),
+  );
+  assert.equal(config.queue.minFreeBytes, 25 * 1024 * 1024);
+  assert.equal(render(minimal ?? servedRelay('x', {})).config.queue.minFreeBytes, 256 * 1024 * 1024);
+});
