@@ -95,7 +95,10 @@ test('listeners: container ports and modes from tls/auth; PROXY peers only where
       trustedProxies: ['10.0.0.0/24'],
     }),
   ).config;
-  assert.deepEqual(proxied.listeners[0].proxyProtocolTrustedPeers, ['10.0.0.0/24']);
+  assert.deepEqual(
+    proxied.listeners.map((listener) => listener.proxyProtocolTrustedPeers),
+    [['10.0.0.0/24']],
+  );
 });
 
 test('production: TLS, AUTH, networks, limits, rates, smarthost, queue, drain', () => {
