@@ -11,13 +11,23 @@ export const metricNames = {
   apiRequests: 'mailfleet_operator_api_requests_total',
   apiErrors: 'mailfleet_operator_api_errors_total',
   leader: 'mailfleet_operator_leader',
+  senderDomains: 'mailfleet_operator_sender_domains',
+  dnsVerificationLost: 'mailfleet_operator_sender_domain_dns_verification_lost_total',
 } as const;
+
+/** A SenderDomain's DnsVerified condition: True, False after a check, or not checked (yet, or disabled). */
+export const senderDomainDnsStates = ['verified', 'failing', 'unchecked'] as const;
+export type SenderDomainDnsState = (typeof senderDomainDnsStates)[number];
 
 export interface OperatorMetrics {
   readonly registry: Registry;
   reconciled(controller: string, outcome: ProcessOutcome, durationMs: number): void;
   apiRequest(verb: ApiVerb, code: string): void;
   setLeader(leading: boolean): void;
+  /** After each SenderDomain reconcile: its DnsVerified state (`key` is namespace/name, never a label). */
+  senderDomainDns(key: string, state: SenderDomainDnsState): void;
+  /** When a SenderDomain is deleted. (A replica that stops leading forgets every domain by itself.) */
+  forgetSenderDomain(key: string): void;
 }
 
 /** `queueDepths` is read at each scrape. */
@@ -59,6 +69,22 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
     labelNames: ['verb', 'code'] as const,
     registers: [registry],
   });
+  const dnsStates = new Map<string, SenderDomainDnsState>();
+  new Gauge({
+    name: metricNames.senderDomains,
+    help: 'SenderDomains reconciled by this replica, by DNS verification state (verified, failing, unchecked).',
+    labelNames: ['dns'] as const,
+    registers: [registry],
+    collect() {
+      for (const dns of senderDomainDnsStates) this.set({ dns }, 0);
+      for (const dns of dnsStates.values()) this.inc({ dns });
+    },
+  });
+  const dnsVerificationLost = new Counter({
+    name: metricNames.dnsVerificationLost,
+    help: 'SenderDomains whose records were verified and then found missing or changed.',
+    registers: [registry],
+  });
   const leader = new Gauge({
     name: metricNames.leader,
     help: '1 while this replica holds the leader lease and runs the workers.',
@@ -76,6 +102,15 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
     },
     setLeader(leading) {
       leader.set(leading ? 1 : 0);
+      // A standby reconciles nothing: stale counts would page twice for one domain.
+      if (!leading) dnsStates.clear();
+    },
+    senderDomainDns(key, state) {
+      if (dnsStates.get(key) === 'verified' && state === 'failing') dnsVerificationLost.inc();
+      dnsStates.set(key, state);
+    },
+    forgetSenderDomain(key) {
+      dnsStates.delete(key);
     },
   };
 }

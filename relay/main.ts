@@ -9,9 +9,10 @@ import { startQueueAdmin } from './admin/server.ts';
 import { loadRelaySettings, referencedFiles } from './config/load.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
-import { startHealthServer, type HealthState } from './health.ts';
+import { createReadinessMetric, startHealthServer, type HealthState } from './health.ts';
 import { createLogger } from './log.ts';
-import { createRelayMetrics } from './metrics.ts';
+import { createRelayMetrics, createTlsCertificateMetrics } from './metrics.ts';
+import { createQueueMetrics } from './queue/metrics.ts';
 import { openSpool } from './queue/spool.ts';
 import { createReloader } from './reload/reloader.ts';
 import { watchFiles } from './reload/watch.ts';
@@ -80,6 +81,9 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
   });
   const http = await startHealthServer(config.http, registry, health, () => spool.hasSpace());
   let settings = initial;
+  createQueueMetrics(registry, spool, Date.now);
+  createReadinessMetric(registry, health, () => spool.hasSpace());
+  createTlsCertificateMetrics(registry, () => settings.tls);
   const relay = await startRelay({ settings, sink: spool, metrics, logger });
   const delivery = startDelivery({
     config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },

@@ -1,6 +1,7 @@
 // The relay's receiving-side metrics, declared once with fixed, bounded labels. The one Registry is
 // created in main.ts and passed in. Listed in docs/relay-metrics.md.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { TlsContexts } from './smtp/live-settings.ts';
 
 export const rejectionReasons = [
   'relay_denied',
@@ -101,6 +102,30 @@ export function createRelayMetrics(registry: Registry) {
       registers,
     }),
   };
+}
+
+export const tlsCertificateExpiryMetricName = 'mailfleet_relay_tls_certificate_expiry_timestamp_seconds';
+
+/**
+ * When each served certificate expires, read from the settings in use at each scrape, so a reload
+ * that swaps a certificate shows at the next scrape. `certificate` is the index in tls.certificates.
+ */
+export function createTlsCertificateMetrics(
+  registry: Registry,
+  current: () => TlsContexts | undefined,
+): void {
+  new Gauge({
+    name: tlsCertificateExpiryMetricName,
+    help: 'notAfter of each configured TLS certificate (index in tls.certificates), seconds since the epoch.',
+    labelNames: ['certificate'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [index, expiresAt] of (current()?.expiresAt ?? []).entries()) {
+        this.set({ certificate: String(index) }, expiresAt);
+      }
+    },
+  });
 }
 
 /** Known TLS protocol versions; anything else is counted as "other" to keep the label bounded. */

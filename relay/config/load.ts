@@ -2,6 +2,7 @@
 // credentials) into LiveSettings and the delivery secrets, or the complete list of what is wrong.
 // Used at start, by --check, and by every reload, so a reload that breaks any of them is refused.
 import { readFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { DeliverySecrets } from '../delivery/service.ts';
 import { loadDkimKeyring } from '../dkim/keys.ts';
@@ -90,6 +91,7 @@ async function loadTls(
   const errors: string[] = [];
   const byServerName = new Map<string, SecureContext>();
   let defaultPem: { key: string; cert: string } | undefined;
+  const expiresAt: number[] = [];
   for (const [index, certificate] of certificates.entries()) {
     const [cert, key] = await Promise.all([readText(certificate.certFile), readText(certificate.keyFile)]);
     if (typeof cert !== 'string' || typeof key !== 'string') {
@@ -100,6 +102,7 @@ async function loadTls(
     }
     try {
       const context = createSecureContext({ key, cert });
+      expiresAt.push(new X509Certificate(cert).validToDate.getTime() / 1000);
       defaultPem ??= { key, cert };
       for (const name of certificate.serverNames ?? []) byServerName.set(name.toLowerCase(), context);
     } catch (error) {
@@ -109,5 +112,5 @@ async function loadTls(
     }
   }
   if (errors.length > 0 || !defaultPem) return { ok: false, errors };
-  return { ok: true, contexts: { defaultPem, byServerName } };
+  return { ok: true, contexts: { defaultPem, byServerName, expiresAt } };
 }

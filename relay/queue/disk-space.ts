@@ -11,6 +11,8 @@ export const statfsFreeBytes: FreeBytesProbe = async (directory) => {
 
 export interface SpaceWatch {
   hasSpace(): boolean;
+  /** Free bytes found by the last check; undefined before the first and after a failed one. */
+  freeBytes(): number | undefined;
   /** Checks now (at start, and after a failed write). */
   refresh(): Promise<boolean>;
   stop(): void;
@@ -23,10 +25,13 @@ export function watchFreeSpace(
   intervalMs: number,
 ): SpaceWatch {
   let enough = true;
+  let lastFree: number | undefined;
   const refresh = async (): Promise<boolean> => {
     try {
-      enough = (await probe(directory)) >= minFreeBytes;
+      lastFree = await probe(directory);
+      enough = lastFree >= minFreeBytes;
     } catch {
+      lastFree = undefined;
       enough = false;
     }
     return enough;
@@ -35,6 +40,7 @@ export function watchFreeSpace(
   timer.unref();
   return {
     hasSpace: () => enough,
+    freeBytes: () => lastFree,
     refresh,
     stop: () => {
       clearInterval(timer);

@@ -4,6 +4,8 @@ import { Gauge, type Registry } from 'prom-client';
 export interface QueueMetricsSource {
   size(): number;
   oldestReceivedAt(): number | undefined;
+  freeBytes(): number | undefined;
+  readonly minFreeBytes: number;
   readonly directorySync: {
     readonly rounds: number;
     readonly directoryFsyncs: number;
@@ -16,6 +18,8 @@ export const queueMetricNames = {
   oldestAge: 'mailfleet_relay_queue_oldest_message_age_seconds',
   commitRequests: 'mailfleet_relay_queue_commit_requests',
   directoryFsyncs: 'mailfleet_relay_queue_directory_fsyncs',
+  filesystemFreeBytes: 'mailfleet_relay_queue_filesystem_free_bytes',
+  minFreeBytes: 'mailfleet_relay_queue_min_free_bytes',
 } as const;
 
 export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource, now: () => number): void {
@@ -50,6 +54,22 @@ export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource
     registers: [registry],
     collect() {
       this.set(spool.directorySync.directoryFsyncs);
+    },
+  });
+  new Gauge({
+    name: queueMetricNames.filesystemFreeBytes,
+    help: "Free bytes on the spool's filesystem at the last check; 0 when it failed (the relay then refuses mail as if full).",
+    registers: [registry],
+    collect() {
+      this.set(spool.freeBytes() ?? 0);
+    },
+  });
+  new Gauge({
+    name: queueMetricNames.minFreeBytes,
+    help: 'queue.minFreeBytes: below this much free space the relay refuses mail (452) and is not ready.',
+    registers: [registry],
+    collect() {
+      this.set(spool.minFreeBytes);
     },
   });
 }

@@ -43,8 +43,11 @@ export interface Spool extends MessageSink {
   readonly dir: string;
   readonly recovery: RecoveryReport;
   readonly directorySync: DirectorySync['stats'];
+  readonly minFreeBytes: number;
   size(): number;
   oldestReceivedAt(): number | undefined;
+  /** Free bytes on the spool's filesystem at the last check (every few seconds). */
+  freeBytes(): number | undefined;
   /** Due messages not already leased, earliest first; each stays leased until complete()/release(). */
   leaseDue(limit: number): QueuedMessage[];
   /** Epoch ms when the next unleased message falls due, or undefined when none waits. */
@@ -131,6 +134,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     directorySync: directorySync.stats,
     newQueueId: () => ids.next(),
     hasSpace: () => space.hasSpace(),
+    minFreeBytes: options.minFreeBytes,
+    freeBytes: () => space.freeBytes(),
 
     async accept(queueId: string, envelope: InboundEnvelope, body: Readable, signal?: AbortSignal) {
       if (!isQueueId(queueId) || entries.has(queueId))

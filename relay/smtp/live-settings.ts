@@ -11,6 +11,8 @@ export interface TlsContexts {
   /** The default certificate as PEM, which smtp-server takes as its own default context. */
   readonly defaultPem: { readonly key: string; readonly cert: string };
   readonly byServerName: ReadonlyMap<string, SecureContext>;
+  /** notAfter of each configured certificate (the first of its chain), epoch seconds, in config order. */
+  readonly expiresAt: readonly number[];
 }
 
 export interface RateLimiters {

@@ -3,11 +3,13 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createQueueMetrics } from '../../../relay/queue/metrics.ts';
 
-test('queue metrics read size, oldest age and commit counters at scrape time', async () => {
+test('queue metrics read size, oldest age, commit counters and free space at scrape time', async () => {
   const registry = new Registry();
   const source = {
     size: () => 3,
     oldestReceivedAt: (): number | undefined => 10_000,
+    freeBytes: (): number | undefined => 5_000_000,
+    minFreeBytes: 1_000_000,
     directorySync: { rounds: 2, directoryFsyncs: 4, requests: 40 },
   };
   createQueueMetrics(registry, source, () => 70_000);
@@ -17,8 +19,13 @@ test('queue metrics read size, oldest age and commit counters at scrape time', a
     ['mailfleet_relay_queue_oldest_message_age_seconds', '60'],
     ['mailfleet_relay_queue_commit_requests', '40'],
     ['mailfleet_relay_queue_directory_fsyncs', '4'],
+    ['mailfleet_relay_queue_filesystem_free_bytes', '5000000'],
+    ['mailfleet_relay_queue_min_free_bytes', '1000000'],
   ];
   for (const [name, value] of table) assert.match(text, new RegExp(`^${name} ${value}$`, 'm'));
   source.oldestReceivedAt = () => undefined;
-  assert.match(await registry.metrics(), /^mailfleet_relay_queue_oldest_message_age_seconds 0$/m);
+  source.freeBytes = () => undefined;
+  const afterFailedCheck = await registry.metrics();
+  assert.match(afterFailedCheck, /^mailfleet_relay_queue_oldest_message_age_seconds 0$/m);
+  assert.match(afterFailedCheck, /^mailfleet_relay_queue_filesystem_free_bytes 0$/m);
 });

@@ -103,7 +103,7 @@ test('a body stream that fails leaves nothing queued', async () => {
   spool.close();
 });
 
-test('hasSpace follows the free-space probe and recovers when space returns', async () => {
+test('hasSpace and freeBytes follow the free-space probe and recover when space returns', async () => {
   let free = 10;
   const spool = await openSpool({
     dir: join(root, 'space'),
@@ -113,6 +113,8 @@ test('hasSpace follows the free-space probe and recovers when space returns', as
     spaceCheckIntervalMs: 5,
   });
   assert.equal(spool.hasSpace(), false);
+  assert.equal(spool.freeBytes(), 10);
+  assert.equal(spool.minFreeBytes, 100);
   await assert.rejects(
     spool.accept(spool.newQueueId(), envelope(['a@x.test']), Readable.from([body])),
     /bytes free/,
@@ -120,6 +122,7 @@ test('hasSpace follows the free-space probe and recovers when space returns', as
   free = 1000;
   while (!spool.hasSpace()) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(spool.hasSpace(), true);
+  assert.equal(spool.freeBytes(), 1000);
   spool.close();
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isReady, type Phase } from '../../../relay/health.ts';
+import { Registry } from 'prom-client';
+import { createReadinessMetric, isReady, type HealthState, type Phase } from '../../../relay/health.ts';
 
 const cases: [Phase, boolean, boolean][] = [
   ['starting', true, false],
@@ -17,3 +18,19 @@ for (const [phase, hasSpace, ready] of cases) {
     );
   });
 }
+
+test('mailfleet_relay_ready follows readiness at each scrape', async () => {
+  const registry = new Registry();
+  const state: HealthState = { phase: 'starting' };
+  let hasSpace = true;
+  createReadinessMetric(registry, state, () => hasSpace);
+  const scrapes: string[] = [];
+  for (const step of [() => undefined, () => (state.phase = 'serving'), () => (hasSpace = false)]) {
+    step();
+    scrapes.push(await registry.metrics());
+  }
+  assert.deepEqual(
+    scrapes.map((text) => /^mailfleet_relay_ready (\d)$/m.exec(text)?.[1]),
+    ['0', '1', '0'],
+  );
+});

@@ -1,0 +1,80 @@
+// The SenderDomain DNS metrics: counts by state (never one series per domain) and a counter of
+// verified → failing transitions, table-driven over sequences of reconcile reports.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createOperatorMetrics, metricNames, type SenderDomainDnsState } from '../../../operator/metrics.ts';
+
+type Step = readonly [key: string, state: SenderDomainDnsState | 'forget' | 'stop-leading'];
+
+const cases: readonly {
+  name: string;
+  steps: readonly Step[];
+  counts: Readonly<Record<SenderDomainDnsState, number>>;
+  lost: number;
+}[] = [
+  { name: 'nothing reconciled', steps: [], counts: { verified: 0, failing: 0, unchecked: 0 }, lost: 0 },
+  {
+    name: 'a domain checked for the first time and failing is not a loss',
+    steps: [
+      ['mail/a', 'unchecked'],
+      ['mail/a', 'failing'],
+      ['mail/b', 'verified'],
+    ],
+    counts: { verified: 1, failing: 1, unchecked: 0 },
+    lost: 0,
+  },
+  {
+    name: 'verified then failing counts once, however often it is reconciled failing',
+    steps: [
+      ['mail/a', 'verified'],
+      ['mail/a', 'failing'],
+      ['mail/a', 'failing'],
+      ['mail/a', 'verified'],
+      ['mail/a', 'failing'],
+    ],
+    counts: { verified: 0, failing: 1, unchecked: 0 },
+    lost: 2,
+  },
+  {
+    name: 'a forgotten domain leaves the counts',
+    steps: [
+      ['mail/a', 'verified'],
+      ['mail/b', 'unchecked'],
+      ['mail/a', 'forget'],
+    ],
+    counts: { verified: 0, failing: 0, unchecked: 1 },
+    lost: 0,
+  },
+  {
+    name: 'a replica that stops leading reports no domain',
+    steps: [
+      ['mail/a', 'failing'],
+      ['mail/b', 'verified'],
+      ['', 'stop-leading'],
+    ],
+    counts: { verified: 0, failing: 0, unchecked: 0 },
+    lost: 0,
+  },
+];
+
+function sample(text: string, series: string): number {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  assert.ok(line !== undefined, `${series} missing from:\n${text}`);
+  return Number(line.slice(series.length + 1));
+}
+
+for (const { name, steps, counts, lost } of cases) {
+  test(`SenderDomain DNS metrics: ${name}`, async () => {
+    const metrics = createOperatorMetrics(() => []);
+    for (const [key, state] of steps) {
+      if (state === 'forget') metrics.forgetSenderDomain(key);
+      else if (state === 'stop-leading') metrics.setLeader(false);
+      else metrics.senderDomainDns(key, state);
+    }
+    const text = await metrics.registry.metrics();
+    for (const [dns, count] of Object.entries(counts)) {
+      assert.equal(sample(text, `${metricNames.senderDomains}{dns="${dns}"}`), count, dns);
+    }
+    assert.equal(sample(text, metricNames.dnsVerificationLost), lost);
+  });
+}
