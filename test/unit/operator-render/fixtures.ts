@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { withDefaults } from '../../../operator/api/defaults.ts';
 import { senderDomainKind, smtpRelayKind } from '../../../operator/api/kinds.ts';
 import type { SenderDomain, SmtpRelay } from '../../../operator/api/types.generated.ts';
+import { optionalRelayResources, servedName } from '../../../operator/render/relay-resources.ts';
 import type { BoundDomain } from '../../../operator/render/relay-secret.ts';
 import {
   dkimActiveSelectorAnnotation,
@@ -112,7 +113,12 @@ export function boundDomainsOf(
 export function exampleSecrets(): Map<string, SecretObject> {
   const secrets = new Map<string, SecretObject>();
   const add = (name: string, data: Record<string, string>) =>
-    secrets.set(name, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data });
+    secrets.set(name, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, resourceVersion: '1' },
+      data,
+    });
   add('outbound-smtp-users', { users: base64('billing-app:$2b$10$abcdefghijklmnopqrstuv\n') });
   add('outbound-smarthost', { username: base64('relay@example.com'), password: base64('s3cret\n') });
   add('outbound-tls', {
@@ -125,3 +131,5 @@ export function exampleSecrets(): Map<string, SecretObject> {
   }
   return secrets;
 }
+
+export const everyOptionalKindServed = new Set(optionalRelayResources.map(servedName));
