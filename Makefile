@@ -57,8 +57,8 @@ test-integration: deps system-deps control-plane ## tests against a real kube-ap
 
 test: lint typecheck test-unit test-integration ## everything CI runs
 
-demo: deps ## the main job on local defaults
-	@echo "make demo: not yet — it lands with the 'Ship it' issue."
+demo: deps system-deps control-plane ## the main job on local defaults: control plane, operator, relays, a signed message end to end
+	node hack/demo.ts
 
 bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet's relay → docs/benchmarks.md (BENCH_QUICK=1: smoke run)
 	node bench/main.ts

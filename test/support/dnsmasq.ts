@@ -23,7 +23,8 @@ export interface Dnsmasq {
   stop(): Promise<void>;
 }
 
-export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
+/** `port`: listen there (to restart a server with new records where resolvers already point). */
+export async function startDnsmasq(records: DnsRecords, options: { port?: number } = {}): Promise<Dnsmasq> {
   const args = [
     '--keep-in-foreground',
     '--conf-file=/dev/null',
@@ -40,7 +41,7 @@ export async function startDnsmasq(records: DnsRecords): Promise<Dnsmasq> {
     ...(records.txt ?? []).map((record) => `--txt-record=${record.name},${txtStrings(record.text)}`),
   ];
   for (let attempt = 0; ; attempt += 1) {
-    const port = await freeTcpPort();
+    const port = options.port ?? (await freeTcpPort());
     const child = spawn('/usr/sbin/dnsmasq', [`--port=${port}`, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
