@@ -1,6 +1,7 @@
 // The operator's configuration from flags and environment (a flag wins over its variable), checked
 // once: every problem is reported, naming the flag, the value and what would be valid. Pure: argv
 // and env come in as parameters.
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { logLevels, type LogLevel } from './log.ts';
 
@@ -22,6 +23,8 @@ export interface OperatorOptions {
   };
   readonly resyncPeriodMs: number;
   readonly concurrency: number;
+  /** The DNS server SenderDomain verification asks (`host:port`, as Resolver.setServers takes it); undefined for the system's. */
+  readonly dnsResolver: string | undefined;
 }
 
 export type ParsedOptions =
@@ -45,6 +48,7 @@ const settings = {
   'retry-period': { env: 'MAILFLEET_RETRY_PERIOD_SECONDS', fallback: '2' },
   'resync-period': { env: 'MAILFLEET_RESYNC_PERIOD_SECONDS', fallback: '600' },
   concurrency: { env: 'MAILFLEET_CONCURRENCY', fallback: '2' },
+  'dns-resolver': { env: 'MAILFLEET_DNS_RESOLVER', fallback: '' },
 } as const satisfies Record<string, { env: string; fallback: string | undefined }>;
 
 type Setting = keyof typeof settings;
@@ -142,6 +146,12 @@ export function parseOptions(
       `--retry-period < --renew-deadline < --lease-duration must hold, got ${retryPeriodMs / 1_000} s, ${renewDeadlineMs / 1_000} s, ${leaseDurationMs / 1_000} s`,
     );
   }
+  const dnsResolver = (raw('dns-resolver') ?? '').trim();
+  if (dnsResolver !== '' && !isResolverAddress(dnsResolver)) {
+    errors.push(
+      `${describe('dns-resolver')}: "${dnsResolver}" is not a DNS server address: use an IP address with an optional port (192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53), or "" for the system resolvers`,
+    );
+  }
   const options: OperatorOptions = {
     namespaces,
     relayImage,
@@ -159,6 +169,17 @@ export function parseOptions(
     },
     resyncPeriodMs: seconds('resync-period', 1),
     concurrency: integer('concurrency', 1, 64),
+    dnsResolver: dnsResolver === '' ? undefined : dnsResolver,
   };
   return errors.length === 0 ? { ok: true, options } : { ok: false, errors };
+}
+
+/** An IP address, optionally with a port (`[v6]:port` for IPv6), as node:dns setServers takes it. */
+function isResolverAddress(address: string): boolean {
+  if (isIP(address) !== 0) return true;
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(address);
+  if (match === null) return false;
+  const host = match[1] ?? match[2] ?? '';
+  const port = Number(match[3]);
+  return isIP(host) === (match[1] === undefined ? 4 : 6) && port >= 1 && port <= 65_535;
 }

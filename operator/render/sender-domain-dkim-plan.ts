@@ -11,10 +11,10 @@
 // switch (`interval` after the active one started), switches then, and the old key stays published
 // `overlap` after the switch before it is removed. A switch never happens before its key has been
 // published for `overlap`, however late the operator runs.
-import { parseDuration } from '../api/duration.ts';
 import type { DkimStatus, SenderDomain } from '../api/types.generated.ts';
 import { controllerReference } from '../kube/owner.ts';
 import { kubeTime } from '../kube/status-diff.ts';
+import { parseDurationSeconds } from './units.ts';
 import {
   dkimActiveSelectorAnnotation,
   generatedDkimKeyName,
@@ -83,12 +83,20 @@ interface Rotation {
 function rotationOf(domain: SenderDomain): Rotation | string | undefined {
   const rotation = domain.spec.dkim.rotation;
   if (rotation === undefined) return undefined;
-  const intervalMs = parseDuration(rotation.interval);
-  const overlapMs = parseDuration(rotation.overlap);
+  const intervalMs = durationMs(rotation.interval);
+  const overlapMs = durationMs(rotation.overlap);
   if (intervalMs === undefined || overlapMs === undefined || overlapMs >= intervalMs) {
     return `spec.dkim.rotation: interval "${rotation.interval}" and overlap "${rotation.overlap}" must be durations (e.g. 2160h, 168h) with overlap shorter than interval`;
   }
   return { intervalMs, overlapMs };
+}
+
+export function durationMs(text: string): number | undefined {
+  try {
+    return Math.round(parseDurationSeconds(text) * 1_000);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseTime(text: string | undefined): number | undefined {

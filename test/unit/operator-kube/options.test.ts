@@ -30,6 +30,7 @@ test('defaults: all namespaces, leader election on, port 8080, info logs', () =>
   });
   assert.equal(options.resyncPeriodMs, 600_000);
   assert.equal(options.kubeconfig, undefined);
+  assert.equal(options.dnsResolver, undefined, 'the system resolvers');
 });
 
 test('flags and environment, a flag winning over its variable', () => {
@@ -77,6 +78,34 @@ test('flags and environment, a flag winning over its variable', () => {
       ],
       ['fractional seconds', ['--retry-period=0.5'], {}, (o) => o.leaderElection.retryPeriodMs, 500],
       ['kubeconfig from env', [], { KUBECONFIG: '/tmp/kc' }, (o) => o.kubeconfig, '/tmp/kc'],
+      [
+        'dns resolver with port',
+        ['--dns-resolver=127.0.0.1:5353'],
+        {},
+        (o) => o.dnsResolver,
+        '127.0.0.1:5353',
+      ],
+      [
+        'dns resolver without port',
+        [],
+        { MAILFLEET_DNS_RESOLVER: '192.0.2.53' },
+        (o) => o.dnsResolver,
+        '192.0.2.53',
+      ],
+      [
+        'dns resolver IPv6',
+        ['--dns-resolver=[2001:db8::53]:53'],
+        {},
+        (o) => o.dnsResolver,
+        '[2001:db8::53]:53',
+      ],
+      [
+        'dns resolver empty is the system',
+        [],
+        { MAILFLEET_DNS_RESOLVER: '' },
+        (o) => o.dnsResolver,
+        undefined,
+      ],
     ];
   for (const [name, argv, env, pick, expected] of table)
     assert.deepEqual(pick(parsed(argv, env)), expected, name);
@@ -90,6 +119,7 @@ test('every invalid value is reported with its flag, variable and what is valid'
     '--leader-elect=yes',
     '--concurrency=0',
     '--resync-period=soon',
+    '--dns-resolver=dns.example:53',
   ]);
   const expected = [
     /--namespaces \(env MAILFLEET_NAMESPACES\): "Not_OK" is not a namespace name/,
@@ -98,6 +128,7 @@ test('every invalid value is reported with its flag, variable and what is valid'
     /--leader-elect \(env MAILFLEET_LEADER_ELECT\): "yes" is not true or false/,
     /--concurrency \(env MAILFLEET_CONCURRENCY\): "0" is not an integer from 1 to 64/,
     /--resync-period \(env MAILFLEET_RESYNC_PERIOD_SECONDS\): "soon" is not a number of seconds/,
+    /--dns-resolver \(env MAILFLEET_DNS_RESOLVER\): "dns.example:53" is not a DNS server address: use an IP address/,
   ];
   assert.equal(reported.length, expected.length, reported.join('\n'));
   for (const pattern of expected)

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { SenderDomain } from '../../../operator/api/types.generated.ts';
-import { parseDuration } from '../../../operator/api/duration.ts';
 import { kubeTime } from '../../../operator/kube/status-diff.ts';
 import {
   dkimActiveSelectorAnnotation,
@@ -12,6 +11,7 @@ import {
   dkimActiveSinceAnnotation,
   dkimNextRotationAnnotation,
   dkimRetiringSelectorAnnotation,
+  durationMs,
   planGeneratedDkim,
   type GeneratedDkimPlan,
 } from '../../../operator/render/sender-domain-dkim-plan.ts';
@@ -29,7 +29,7 @@ function keyNames(result: GeneratedDkimPlan): string[] {
   return Object.keys(result.secret.data ?? {}).sort();
 }
 
-test('parseDuration reads the API duration forms and refuses others', () => {
+test('durationMs reads the API duration forms and refuses others', () => {
   const cases: [string, number | undefined][] = [
     ['30s', 30_000],
     ['5m', 300_000],
@@ -43,7 +43,7 @@ test('parseDuration reads the API duration forms and refuses others', () => {
     ['1.5h', undefined],
     ['h', undefined],
   ];
-  for (const [text, expected] of cases) assert.equal(parseDuration(text), expected, text);
+  for (const [text, expected] of cases) assert.equal(durationMs(text), expected, text);
 });
 
 test('without rotation: one selector, keys generated once, owned by the domain, read back by signingKeys', () => {

@@ -1,0 +1,273 @@
+// The status of a SenderDomain: conditions DkimKeyReady, DnsVerified and Ready, status.dkim,
+// status.dnsRecords and status.relays, and the Events its changes deserve. Pure: every input,
+// including the time and the previous status, comes in as a parameter.
+import type {
+  Condition,
+  DkimStatus,
+  DnsRecord,
+  SenderDomain,
+  SenderDomainStatus,
+} from '../api/types.generated.ts';
+import type { EventType } from '../kube/events.ts';
+import { kubeTime, type DesiredStatus } from '../kube/status-diff.ts';
+import type { DkimChange, PublishedSelector } from '../render/sender-domain-dkim-plan.ts';
+import { dkimRecordName, type WantedRecord } from '../render/sender-domain-dns.ts';
+import type { DnsCheck } from './sender-domain-dns-check.ts';
+
+export type DesiredCondition = NonNullable<DesiredStatus['conditions']>[number];
+
+/** What the DKIM step found: keys that sign (generated or the user's), DKIM off, or a problem. */
+export type KeysOutcome =
+  | {
+      readonly kind: 'ready';
+      readonly source: 'generated' | 'own';
+      readonly secretName: string;
+      readonly published: readonly PublishedSelector[];
+      readonly dkim: DkimStatus;
+    }
+  | { readonly kind: 'disabled' }
+  | { readonly kind: 'failed'; readonly reason: string; readonly message: string };
+
+/** What the DNS step did: verification off, a check made now, or the last check still current. */
+export type DnsOutcome =
+  | { readonly kind: 'disabled' }
+  | { readonly kind: 'checked'; readonly check: DnsCheck }
+  | {
+      readonly kind: 'current';
+      readonly records: readonly DnsRecord[];
+      readonly condition: DesiredCondition;
+    };
+
+export interface StatusInput {
+  readonly domain: SenderDomain;
+  readonly keys: KeysOutcome;
+  readonly wanted: readonly WantedRecord[];
+  readonly dns: DnsOutcome;
+  readonly relays: readonly string[];
+}
+
+function sameRecords(a: readonly Pick<DnsRecord, 'purpose' | 'name' | 'value'>[], b: typeof a): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (record, index) =>
+        record.purpose === b[index]?.purpose &&
+        record.name === b[index].name &&
+        record.value === b[index].value,
+    )
+  );
+}
+
+/**
+ * Whether the records must be looked up now: verification is on and they were never checked, they
+ * changed, the spec changed, or the last check is `interval` old. Otherwise the last check stands.
+ */
+export function dnsCheckDue(
+  domain: SenderDomain,
+  wanted: readonly WantedRecord[],
+  nowMs: number,
+  intervalMs: number,
+): { readonly due: true } | { readonly due: false; readonly nextMs: number; readonly current: DnsOutcome } {
+  const status = domain.status;
+  const previous = status?.dnsRecords ?? [];
+  const condition = status?.conditions?.find((entry) => entry.type === 'DnsVerified');
+  const checkedAt = Math.min(...previous.map((record) => Date.parse(record.lastChecked ?? '')));
+  const current =
+    condition !== undefined &&
+    condition.status !== 'Unknown' &&
+    status?.observedGeneration === domain.metadata.generation &&
+    sameRecords(previous, wanted) &&
+    Number.isFinite(checkedAt) &&
+    nowMs < checkedAt + intervalMs;
+  if (!current) return { due: true };
+  return {
+    due: false,
+    nextMs: checkedAt + intervalMs,
+    current: {
+      kind: 'current',
+      records: previous,
+      condition: {
+        type: 'DnsVerified',
+        status: condition.status,
+        reason: condition.reason,
+        message: condition.message,
+      },
+    },
+  };
+}
+
+function list(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
+
+function keysCondition(domain: SenderDomain, keys: KeysOutcome): DesiredCondition {
+  const type = 'DkimKeyReady';
+  if (keys.kind === 'disabled') {
+    return {
+      type,
+      status: 'True',
+      reason: 'DkimDisabled',
+      message: `spec.dkim.enabled is false: mail for ${domain.spec.domain} is not signed`,
+    };
+  }
+  if (keys.kind === 'failed') return { type, status: 'False', reason: keys.reason, message: keys.message };
+  const where = `Secret ${domain.metadata.namespace ?? ''}/${keys.secretName}`;
+  const algorithms = list(domain.spec.dkim.algorithms);
+  const active = keys.dkim.activeSelector ?? '';
+  if (keys.source === 'own') {
+    return {
+      type,
+      status: 'True',
+      reason: 'KeysValid',
+      message: `${where} (spec.dkim.privateKeySecretRef) holds valid ${algorithms} keys; selector ${active} signs`,
+    };
+  }
+  const next =
+    keys.dkim.nextSelector === undefined
+      ? ''
+      : `; ${keys.dkim.nextSelector} is published and signs from ${keys.dkim.nextRotation ?? '?'}`;
+  return {
+    type,
+    status: 'True',
+    reason: 'KeysGenerated',
+    message: `${where} holds the generated ${algorithms} keys; selector ${active} signs${next}`,
+  };
+}
+
+function dnsCondition(
+  domain: SenderDomain,
+  wanted: readonly WantedRecord[],
+  dns: DnsOutcome,
+): DesiredCondition {
+  const type = 'DnsVerified';
+  if (dns.kind === 'current') return dns.condition;
+  if (dns.kind === 'disabled') {
+    return {
+      type,
+      status: 'Unknown',
+      reason: 'VerificationDisabled',
+      message: 'spec.dnsVerification.enabled is false: the records in status.dnsRecords are not checked',
+    };
+  }
+  const { check } = dns;
+  if (wanted.length === 0) {
+    return {
+      type,
+      status: 'True',
+      reason: 'NoRecords',
+      message: `${domain.spec.domain} needs no DNS records`,
+    };
+  }
+  if (check.verified) {
+    return {
+      type,
+      status: 'True',
+      reason: 'RecordsPublished',
+      message: `all ${wanted.length} records in status.dnsRecords are published`,
+    };
+  }
+  return {
+    type,
+    status: 'False',
+    reason: check.onlyLookupFailures ? 'LookupFailed' : 'RecordsNotPublished',
+    message: `${check.problems.length} of ${wanted.length} records in status.dnsRecords not verified: ${check.problems.join('; ')}`,
+  };
+}
+
+function readyCondition(
+  domain: SenderDomain,
+  keys: DesiredCondition,
+  dns: DesiredCondition,
+  relays: readonly string[],
+): DesiredCondition {
+  const type = 'Ready';
+  if (keys.status !== 'True') {
+    return { type, status: 'False', reason: 'DkimKeyNotReady', message: keys.message };
+  }
+  if (domain.spec.dnsVerification.enabled && dns.status !== 'True') {
+    return { type, status: 'False', reason: 'DnsNotVerified', message: dns.message };
+  }
+  const sentBy =
+    relays.length === 0
+      ? 'no SmtpRelay selects it yet (spec.relays or a relay senderDomainSelector)'
+      : `sent by SmtpRelay ${list(relays)}`;
+  return { type, status: 'True', reason: 'Ready', message: `mail for ${domain.spec.domain} is ${sentBy}` };
+}
+
+export function senderDomainStatus(input: StatusInput): DesiredStatus {
+  const { domain, keys, wanted, dns, relays } = input;
+  const keysReady = keysCondition(domain, keys);
+  const dnsVerified = dnsCondition(domain, wanted, dns);
+  const records = dns.kind === 'checked' ? dns.check.records : dns.kind === 'current' ? dns.records : wanted;
+  return {
+    conditions: [keysReady, dnsVerified, readyCondition(domain, keysReady, dnsVerified, relays)],
+    ...(records.length === 0 ? {} : { dnsRecords: records }),
+    ...(keys.kind === 'ready' ? { dkim: keys.dkim } : {}),
+    ...(relays.length === 0 ? {} : { relays }),
+  };
+}
+
+export interface SenderDomainEvent {
+  readonly type: EventType;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** Events for condition changes between the status as read and the one about to be written. */
+export function conditionEvents(
+  previous: SenderDomainStatus | undefined,
+  next: DesiredStatus,
+): SenderDomainEvent[] {
+  const before = (type: string): Pick<Condition, 'status' | 'reason' | 'message'> | undefined =>
+    previous?.conditions?.find((condition) => condition.type === type);
+  const after = (type: string) => next.conditions?.find((condition) => condition.type === type);
+  const events: SenderDomainEvent[] = [];
+  const keys = after('DkimKeyReady');
+  const keysBefore = before('DkimKeyReady');
+  if (keys?.status === 'False' && (keysBefore?.status !== 'False' || keysBefore.message !== keys.message)) {
+    events.push({ type: 'Warning', reason: keys.reason, message: keys.message });
+  }
+  const dns = after('DnsVerified');
+  const dnsBefore = before('DnsVerified');
+  if (dns !== undefined && dns.reason !== 'VerificationDisabled' && dns.status !== dnsBefore?.status) {
+    if (dns.status === 'True') events.push({ type: 'Normal', reason: 'DnsVerified', message: dns.message });
+    else if (dnsBefore?.status === 'True') {
+      events.push({ type: 'Warning', reason: 'DnsRecordsLost', message: dns.message });
+    } else events.push({ type: 'Warning', reason: 'DnsNotVerified', message: dns.message });
+  }
+  return events;
+}
+
+/** Events for what the DKIM planner did (after the Secret holding it was written). */
+export function dkimChangeEvents(
+  domain: SenderDomain,
+  secretName: string,
+  changes: readonly DkimChange[],
+): SenderDomainEvent[] {
+  const where = `Secret ${domain.metadata.namespace ?? ''}/${secretName}`;
+  const record = (selector: string) => dkimRecordName(selector, domain.spec.domain);
+  return changes.map((change): SenderDomainEvent => {
+    switch (change.kind) {
+      case 'generated': {
+        const what = `generated ${list(change.algorithms)} DKIM key${change.algorithms.length > 1 ? 's' : ''} of selector ${change.selector} in ${where}`;
+        const when =
+          change.signsFromMs === undefined
+            ? `it signs now: publish ${record(change.selector)} from status.dnsRecords`
+            : `publish ${record(change.selector)} from status.dnsRecords before ${kubeTime(change.signsFromMs)}, when it starts signing`;
+        return { type: 'Normal', reason: 'DkimKeyGenerated', message: `${what}; ${when}` };
+      }
+      case 'rotated':
+        return {
+          type: 'Normal',
+          reason: 'DkimKeyRotated',
+          message: `selector ${change.to} signs now instead of ${change.from}; keep ${record(change.from)} published until ${kubeTime(change.retiresAtMs)}`,
+        };
+      case 'retired':
+        return {
+          type: 'Normal',
+          reason: 'DkimKeyRetired',
+          message: `selector ${change.selector} is retired and its keys removed from ${where}; remove ${record(change.selector)} from DNS`,
+        };
+    }
+  });
+}
