@@ -30,6 +30,8 @@ export interface SmtpRelayFindings {
   /** The relay's validation errors of the rendered config (empty when valid). */
   readonly configErrors: readonly string[];
   readonly secretProblems: readonly SecretProblem[];
+  /** Objects that could not be applied, each naming the object and why. */
+  readonly applyErrors: readonly string[];
   /** Settings the relay cannot honour and optional kinds not served, each naming the field. */
   readonly unsupported: readonly string[];
   /** Bound SenderDomains with why their mail is not signed, when it is not (undefined: fine). */
@@ -111,6 +113,9 @@ function readyCondition(findings: SmtpRelayFindings, progress: Rollout): Desired
       `the rendered relay config is refused by the relay: ${findings.configErrors.join('; ')}`,
     );
   }
+  if (findings.applyErrors.length > 0) {
+    return condition('Ready', 'False', 'ApplyFailed', findings.applyErrors.join('; '));
+  }
   if (firstSecret !== undefined) {
     return condition(
       'Ready',
@@ -130,6 +135,7 @@ function degradedCondition(findings: SmtpRelayFindings): DesiredCondition {
   const domainProblems = findings.domains.flatMap(({ problem }) => (problem === undefined ? [] : [problem]));
   const causes: [string, readonly string[]][] = [
     ['InvalidConfig', findings.configErrors],
+    ['ApplyFailed', findings.applyErrors],
     ['SecretProblem', findings.secretProblems.map((problem) => problem.message)],
     ['SenderDomainKeysMissing', domainProblems],
     ['UnsupportedSettings', findings.unsupported],

@@ -17,7 +17,7 @@ const relay = production;
 const [firstDomain] = domainExamples;
 assert.ok(firstDomain);
 
-function statefulSet(status: StatefulSetObject['status'], generation = 1): StatefulSetObject {
+function statefulSet(status: NonNullable<StatefulSetObject['status']>, generation = 1): StatefulSetObject {
   return { metadata: { name: 'outbound', generation }, status };
 }
 
@@ -36,6 +36,7 @@ function findings(overrides: Partial<SmtpRelayFindings> = {}): SmtpRelayFindings
     statefulSet: statefulSet(allReady),
     configErrors: [],
     secretProblems: [],
+    applyErrors: [],
     unsupported: [],
     domains: [],
     clusterDomain: 'cluster.local',
@@ -96,6 +97,11 @@ const table: readonly (readonly [
       secretProblems: [{ reason: 'SecretKeyMissing', message: 'm' }],
     },
     { Ready: 'False/InvalidConfig', Progressing: 'False/RolloutComplete', Degraded: 'True/InvalidConfig' },
+  ],
+  [
+    'an object that cannot be applied',
+    { applyErrors: ['StatefulSet mail/outbound: spec.queue.size cannot change'] },
+    { Ready: 'False/ApplyFailed', Progressing: 'False/RolloutComplete', Degraded: 'True/ApplyFailed' },
   ],
   [
     'unsupported settings degrade but do not make it unready',

@@ -1,0 +1,322 @@
+// The SmtpRelay reconciler: reads the relay, its bound SenderDomains and the Secrets from the
+// caches, renders everything the relay becomes, applies what changed, deletes the owned objects the
+// render no longer includes, and writes the status (only when it changed), with Events on
+// transitions. A relay that cannot be served as written says so in its conditions, naming the
+// field, Secret or key; nothing here throws for a user's mistake.
+import { validateRelayConfig } from '../../relay/config/validate.ts';
+import { smtpRelayResource, senderDomainResource } from '../api/kinds.ts';
+import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
+import { errorMessage } from '../log.ts';
+import { isNotFound } from '../kube/client.ts';
+import type { Controller, ControllerContext } from '../kube/controller.ts';
+import { controllerKeyOf } from '../kube/owner.ts';
+import {
+  formatKey,
+  keyOf,
+  objectPath,
+  parseKey,
+  type KubeObject,
+  type ResourceType,
+} from '../kube/resource.ts';
+import type { ObjectStatus } from '../kube/status-diff.ts';
+import type { WithStatus } from '../kube/status.ts';
+import type { ReadonlyStore } from '../kube/store.ts';
+import type { ControllerTools } from '../main.ts';
+import { asKubeObject, managedByLabel, objectNames, operatorName } from '../render/relay-names.ts';
+import { optionalRelayResources, relayResources, servedName } from '../render/relay-resources.ts';
+import type { BoundDomain } from '../render/relay-secret.ts';
+import {
+  dkimSecretName,
+  relaySelectsDomain,
+  signingKeys,
+  type SecretObject,
+} from '../render/sender-domain-binding.ts';
+import { renderSmtpRelay, type DesiredObject } from '../render/smtp-relay-objects.ts';
+import { referencedSecretNames, secretProblems } from '../status/smtp-relay-secrets.ts';
+import { smtpRelayStatus, type StatefulSetObject } from '../status/smtp-relay.ts';
+import { ServedKinds } from './served-kinds.ts';
+import { claimTemplatesConflict } from './stateful-set-immutable.ts';
+
+const secretIndex = 'smtp-relay-secrets';
+const ownedSelector = `${managedByLabel}=${operatorName}`;
+const ownerKind = 'SmtpRelay';
+
+export interface SmtpRelayControllerOptions {
+  /** The cluster's DNS domain, for Service and pod names in the config and status. */
+  readonly clusterDomain?: string;
+  /** How long discovery of the optional kinds is trusted. */
+  readonly discoveryTtlMs?: number;
+}
+
+/** `namespace/name` of each Secret the relay references (the index behind the Secret watch). */
+function referencedSecretKeys(relay: SmtpRelay): string[] {
+  const namespace = relay.metadata.namespace ?? '';
+  return referencedSecretNames(relay).map((name) => formatKey({ namespace, name }));
+}
+
+function ownedByKey(object: KubeObject): readonly string[] {
+  const owner = controllerKeyOf(object, ownerKind);
+  return owner === undefined ? [] : [owner];
+}
+
+function relaysSelecting(domain: SenderDomain, context: ControllerContext): string[] {
+  return context
+    .cache<SmtpRelay & KubeObject>(smtpRelayResource)
+    .list({ namespace: domain.metadata.namespace ?? '' })
+    .filter((relay) => relaySelectsDomain(relay, domain))
+    .map((relay) => keyOf(relay));
+}
+
+function boundDomains(
+  relay: SmtpRelay,
+  domains: ReadonlyStore<SenderDomain & KubeObject>,
+  secrets: ReadonlyStore<SecretObject>,
+): { bound: BoundDomain[]; problems: Map<string, string> } {
+  const namespace = relay.metadata.namespace ?? '';
+  const problems = new Map<string, string>();
+  const bound = domains
+    .list({ namespace })
+    .filter((domain) => relaySelectsDomain(relay, domain) && domain.metadata.deletionTimestamp === undefined)
+    .sort((a, b) => (a.spec.domain < b.spec.domain ? -1 : a.spec.domain > b.spec.domain ? 1 : 0))
+    .map((senderDomain) => {
+      const secretName = dkimSecretName(senderDomain);
+      const secret =
+        secretName === undefined ? undefined : secrets.get(formatKey({ namespace, name: secretName }));
+      const keys = signingKeys(senderDomain, secret);
+      if (!keys.ok) {
+        problems.set(
+          senderDomain.metadata.name ?? '',
+          `SenderDomain ${senderDomain.metadata.name ?? ''}: ${keys.message}; its mail is sent unsigned`,
+        );
+      }
+      return { senderDomain, keys: keys.ok ? keys.keys : [] };
+    });
+  return { bound, problems };
+}
+
+export function smtpRelayController(
+  tools: ControllerTools,
+  options: SmtpRelayControllerOptions = {},
+): Controller {
+  const { client, clock, log, applier, status, events } = tools;
+  const clusterDomain = options.clusterDomain ?? 'cluster.local';
+  const servedKinds = new ServedKinds({
+    client,
+    clock,
+    log,
+    kinds: optionalRelayResources,
+    ttlMs: options.discoveryTtlMs ?? 60_000,
+  });
+  const ownedWatch = (resource: ResourceType) => ({
+    resource,
+    labelSelector: ownedSelector,
+    mapToKeys: ownedByKey,
+  });
+
+  async function deleteIfOwned(
+    resource: ResourceType,
+    relay: SmtpRelay,
+    live: KubeObject | undefined,
+  ): Promise<void> {
+    if (live === undefined || controllerKeyOf(live, ownerKind) !== keyOf(asKubeObject(relay))) return;
+    await client.request({ verb: 'delete', path: objectPath(resource, parseKey(keyOf(live))) });
+    log.info(
+      { relay: keyOf(asKubeObject(relay)), kind: resource.kind, name: live.metadata?.name },
+      'deleted an object the relay no longer needs',
+    );
+  }
+
+  async function readOptional(
+    resource: ResourceType,
+    namespace: string,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    try {
+      return await client.request<KubeObject>({
+        verb: 'get',
+        path: objectPath(resource, { namespace, name }),
+      });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    name: 'smtp-relay',
+    primary: {
+      resource: smtpRelayResource,
+      indexes: { [secretIndex]: (object) => referencedSecretKeys(object as unknown as SmtpRelay) },
+    },
+    watches: [
+      ownedWatch(relayResources.statefulSet),
+      ownedWatch(relayResources.configMap),
+      ownedWatch(relayResources.service),
+      ownedWatch(relayResources.podDisruptionBudget),
+      {
+        resource: senderDomainResource,
+        mapToKeys: (object, context) => relaysSelecting(object as unknown as SenderDomain, context),
+      },
+      {
+        // Every Secret, since the ones users reference carry no label of ours: those a relay
+        // references, the DKIM Secrets of the domains it sends for, and the one it owns.
+        resource: relayResources.secret,
+        mapToKeys: (object, context) => {
+          const keys = new Set([
+            ...ownedByKey(object),
+            ...context.cache(smtpRelayResource).byIndex(secretIndex, keyOf(object)).map(keyOf),
+          ]);
+          const namespace = object.metadata?.namespace ?? '';
+          for (const domain of context
+            .cache<SenderDomain & KubeObject>(senderDomainResource)
+            .list({ namespace })) {
+            if (dkimSecretName(domain) === object.metadata?.name) {
+              for (const key of relaysSelecting(domain, context)) keys.add(key);
+            }
+          }
+          return [...keys];
+        },
+      },
+    ],
+    async reconcile(key, context) {
+      const relay = context.cache<SmtpRelay & KubeObject>(smtpRelayResource).get(key);
+      if (relay === undefined || relay.metadata.deletionTimestamp !== undefined) return undefined;
+      const namespace = relay.metadata.namespace ?? '';
+      const secretCache = context.cache<SecretObject>(relayResources.secret);
+      const lookup = (name: string) => secretCache.get(formatKey({ namespace, name }));
+      const cached = (resource: ResourceType, name: string) =>
+        context.cache(resource).get(formatKey({ namespace, name }));
+
+      const { bound, problems: domainProblems } = boundDomains(
+        relay,
+        context.cache<SenderDomain & KubeObject>(senderDomainResource),
+        secretCache,
+      );
+      const served = await servedKinds.served();
+      const rendered = renderSmtpRelay({
+        relay,
+        domains: bound,
+        secrets: lookup,
+        relayImage: tools.options.relayImage,
+        clusterDomain,
+        served,
+      });
+      const validation = validateRelayConfig(rendered.config, `SmtpRelay ${key} rendered config`);
+      const configErrors = validation.ok ? [] : validation.errors;
+
+      const applyErrors: string[] = [];
+      const liveStatefulSet = cached(relayResources.statefulSet, objectNames.statefulSet(relay)) as
+        StatefulSetObject | undefined;
+      if (configErrors.length === 0) {
+        for (const desired of rendered.objects) {
+          const failure = await applyOne(desired, liveStatefulSet);
+          if (failure !== undefined) applyErrors.push(failure);
+        }
+        try {
+          await deleteUnwanted(relay, rendered.objects, served, cached);
+        } catch (error) {
+          applyErrors.push(
+            `deleting an object SmtpRelay ${key} no longer needs failed: ${errorMessage(error)}`,
+          );
+        }
+      }
+
+      const previousReady = relay.status?.conditions?.find((entry) => entry.type === 'Ready');
+      const desiredStatus = smtpRelayStatus({
+        relay,
+        statefulSet: liveStatefulSet,
+        configErrors,
+        secretProblems: secretProblems(relay, lookup),
+        applyErrors,
+        unsupported: [...rendered.unsupported, ...rendered.notServed],
+        domains: bound.map(({ senderDomain }) => ({
+          senderDomain,
+          problem: domainProblems.get(senderDomain.metadata.name ?? ''),
+        })),
+        clusterDomain,
+      });
+      const involved: WithStatus = {
+        ...asKubeObject(relay),
+        ...(relay.status === undefined ? {} : { status: structuredClone(relay.status) as ObjectStatus }),
+      };
+      await status.write(smtpRelayResource, involved, desiredStatus);
+      await recordTransition(
+        involved,
+        previousReady,
+        desiredStatus.conditions?.find((entry) => entry.type === 'Ready'),
+      );
+      if (applyErrors.length > 0) throw new Error(applyErrors.join('; '));
+      return undefined;
+
+      async function applyOne(
+        desired: DesiredObject,
+        statefulSet: StatefulSetObject | undefined,
+      ): Promise<string | undefined> {
+        const name = desired.object.metadata?.name ?? '';
+        const what = `${desired.resource.kind} ${namespace}/${name}`;
+        if (desired.resource === relayResources.statefulSet && statefulSet !== undefined) {
+          const conflict = claimTemplatesConflict(desired.object, statefulSet);
+          if (conflict !== undefined) return `${what}: ${conflict}`;
+        }
+        const optional = optionalRelayResources.includes(desired.resource);
+        try {
+          // Optional kinds are not cached (their CRDs may be absent at start): the applier reads them.
+          await (optional
+            ? applier.apply(desired.resource, desired.object)
+            : applier.apply(desired.resource, desired.object, { live: cached(desired.resource, name) }));
+          return undefined;
+        } catch (error) {
+          return `applying ${what} failed: ${errorMessage(error)}`;
+        }
+      }
+    },
+  };
+
+  async function deleteUnwanted(
+    relay: SmtpRelay,
+    desired: readonly DesiredObject[],
+    served: ReadonlySet<string>,
+    cached: (resource: ResourceType, name: string) => KubeObject | undefined,
+  ): Promise<void> {
+    const namespace = relay.metadata.namespace ?? '';
+    const wanted = (resource: ResourceType, name: string) =>
+      desired.some((entry) => entry.resource === resource && entry.object.metadata?.name === name);
+    const budget = objectNames.podDisruptionBudget(relay);
+    if (!wanted(relayResources.podDisruptionBudget, budget)) {
+      await deleteIfOwned(
+        relayResources.podDisruptionBudget,
+        relay,
+        cached(relayResources.podDisruptionBudget, budget),
+      );
+    }
+    const optional: [ResourceType, string][] = [
+      [relayResources.certificate, objectNames.certificate(relay)],
+      [relayResources.serviceMonitor, objectNames.serviceMonitor(relay)],
+      [relayResources.prometheusRule, objectNames.prometheusRule(relay)],
+    ];
+    for (const [resource, name] of optional) {
+      if (!served.has(servedName(resource)) || wanted(resource, name)) continue;
+      await deleteIfOwned(resource, relay, await readOptional(resource, namespace, name));
+    }
+  }
+
+  async function recordTransition(
+    involved: KubeObject,
+    before: { status: string; reason: string; message: string } | undefined,
+    after: { status: string; reason: string; message: string } | undefined,
+  ): Promise<void> {
+    if (after === undefined) return;
+    if (before?.status === after.status && before.reason === after.reason && before.message === after.message)
+      return;
+    const warning = [
+      'InvalidConfig',
+      'ApplyFailed',
+      'SecretNotFound',
+      'SecretKeyMissing',
+      'SecretKeyInvalid',
+    ].includes(after.reason);
+    if (warning) await events.record(involved, 'Warning', after.reason, after.message);
+    else if (after.status === 'True' && before?.status !== 'True')
+      await events.record(involved, 'Normal', 'Ready', after.message);
+  }
+}
