@@ -125,7 +125,7 @@ const auth = object(
   {
     usersSecretRef: object(
       'UsersSecretReference',
-      'A Secret holding the users file: one `username:bcrypt-hash` a line.',
+      'A Secret holding the users file: one `username:hash` a line, the hash bcrypt (`$2y$…`) or an Argon2 PHC string (`$argon2id$…`); plaintext is refused.',
       {
         name: objectName('The Secret name.'),
         key: secretKey('The key holding the users file.', 'users'),

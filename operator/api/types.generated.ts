@@ -103,7 +103,10 @@ export interface SmtpRelayTls {
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
-/** A Secret holding the users file: one `username:bcrypt-hash` a line. */
+/**
+ * A Secret holding the users file: one `username:hash` a line, the hash bcrypt (`$2y$…`) or an
+ * Argon2 PHC string (`$argon2id$…`); plaintext is refused.
+ */
 export interface UsersSecretReference {
   /** The Secret name. */
   readonly name: string;
@@ -113,7 +116,10 @@ export interface UsersSecretReference {
 
 /** SMTP AUTH (PLAIN and LOGIN, only inside TLS) against a users file from a Secret. */
 export interface SmtpRelayAuth {
-  /** A Secret holding the users file: one `username:bcrypt-hash` a line. */
+  /**
+   * A Secret holding the users file: one `username:hash` a line, the hash bcrypt (`$2y$…`) or an
+   * Argon2 PHC string (`$argon2id$…`); plaintext is refused.
+   */
   readonly usersSecretRef: UsersSecretReference;
   /** Failed AUTH attempts after which the connection is closed (421). */
   readonly maxFailuresPerConnection: number;

@@ -104,7 +104,11 @@ export const relayConfigSchema = {
       required: ['usersFile'],
       description: 'SMTP AUTH (PLAIN, LOGIN), only ever offered over TLS.',
       properties: {
-        usersFile: { ...filePath, description: 'an absolute path to a file of `username:bcrypt-hash` lines' },
+        usersFile: {
+          ...filePath,
+          description:
+            'an absolute path to a file of `username:hash` lines (bcrypt or an Argon2 PHC string; plaintext refused)',
+        },
         maxFailuresPerConnection: {
           type: 'integer',
           minimum: 1,

@@ -63,7 +63,7 @@ export interface PolicyConfig {
 }
 
 export interface AuthConfig {
-  /** `username:bcrypt-hash` lines. */
+  /** `username:hash` lines: bcrypt or an Argon2 PHC string. */
   readonly usersFile: string;
   /** Failed AUTH attempts on one connection before it is closed with 421. */
   readonly maxFailuresPerConnection: number;

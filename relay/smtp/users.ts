@@ -1,18 +1,19 @@
-// The AUTH users file: `username:bcrypt-hash` lines. Plaintext passwords are refused at load, so
-// a mistaken Secret is a clear error instead of a silent security hole. Parsing is pure.
+// The AUTH users file: `username:hash` lines, the hash bcrypt or Argon2 (password-hash.ts).
+// Plaintext passwords are refused at load, so a mistaken Secret is a clear error instead of a
+// silent security hole. Parsing is pure.
 import bcrypt from 'bcryptjs';
+import { parsePasswordHash, passwordMatches, type PasswordHash } from './password-hash.ts';
 
-export type UserTable = ReadonlyMap<string, string>;
+export type UserTable = ReadonlyMap<string, PasswordHash>;
 
 export type UsersResult =
   | { readonly ok: true; readonly users: UserTable }
   | { readonly ok: false; readonly errors: readonly string[] };
 
-const bcryptHash = /^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
 const username = /^[^\s:]{1,256}$/u;
 
 export function parseUsersFile(text: string, source: string): UsersResult {
-  const users = new Map<string, string>();
+  const users = new Map<string, PasswordHash>();
   const errors: string[] = [];
   text.split(/\r?\n/).forEach((rawLine, index) => {
     const line = rawLine.trim();
@@ -20,13 +21,11 @@ export function parseUsersFile(text: string, source: string): UsersResult {
     const where = `${source}:${index + 1}`;
     const colon = line.indexOf(':');
     const name = colon === -1 ? line : line.slice(0, colon);
-    const hash = colon === -1 ? '' : line.slice(colon + 1);
+    const hash = parsePasswordHash(colon === -1 ? '' : line.slice(colon + 1));
     if (!username.test(name)) {
       errors.push(`${where}: the user name must be 1-256 characters without spaces or ':'`);
-    } else if (!bcryptHash.test(hash)) {
-      errors.push(
-        `${where}: user "${name}": the password must be a bcrypt hash ($2a$/$2b$/$2y$, cost 04-31); plaintext is refused`,
-      );
+    } else if ('problem' in hash) {
+      errors.push(`${where}: user "${name}": ${hash.problem}`);
     } else if (users.has(name)) {
       errors.push(`${where}: user "${name}" is listed twice`);
     } else {
@@ -37,10 +36,10 @@ export function parseUsersFile(text: string, source: string): UsersResult {
 }
 
 // Compared against when the user is unknown, so a wrong name costs as long as a wrong password.
-const unknownUserHash = bcrypt.hashSync('no such user', 10);
+const unknownUserHash: PasswordHash = { kind: 'bcrypt', hash: bcrypt.hashSync('no such user', 10) };
 
 export async function verifyPassword(users: UserTable, name: string, password: string): Promise<boolean> {
   const hash = users.get(name);
-  const matches = await bcrypt.compare(password, hash ?? unknownUserHash);
+  const matches = await passwordMatches(password, hash ?? unknownUserHash);
   return hash !== undefined && matches;
 }
