@@ -104,7 +104,7 @@ function createListener(
   const serverOptions: SMTPServerOptions = {
     ...hooks,
     name: config.hostname,
-    banner: 'mailfleet ESMTP',
+    banner: 'mailfleet',
     secure: listener.mode === 'implicit-tls',
     ...(tls ? { ...tls.defaultPem } : {}),
     SNICallback(servername, callback) {

@@ -1,0 +1,89 @@
+// The client examples of docs/sending.md, run as written against a relay with a submission
+// listener: examples/clients/send-with-nodemailer.mjs (nodemailer, STARTTLS required, AUTH, the
+// relay's CA), and an argon2id user (hash from Debian's argon2 CLI) authenticating with swaks.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { startRelayInProcess, type InProcessRelay } from '../../support/relay-process.ts';
+import { makeTestCertificates, type TestCertificates } from '../../support/tls.ts';
+
+const run = promisify(execFile);
+const example = new URL('../../../examples/clients/send-with-nodemailer.mjs', import.meta.url).pathname;
+let certificates: TestCertificates;
+let relay: InProcessRelay;
+
+function argon2Hash(password: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('argon2', ['client-example-salt', '-id', '-e'], (error, stdout) => {
+      if (error) reject(new Error(`argon2 failed: ${error.message}`));
+      else resolve(stdout.trim());
+    });
+    child.stdin?.end(password);
+  });
+}
+
+before(async () => {
+  certificates = await makeTestCertificates(['relay.test']);
+  const usersFile = join(certificates.dir, 'users');
+  await writeFile(usersFile, `billing-app:${await argon2Hash('app-secret')}\n`);
+  relay = await startRelayInProcess({
+    hostname: 'relay.test',
+    listeners: [{ name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' }],
+    tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
+    auth: {
+      usersFile,
+      maxFailuresPerConnection: 3,
+      failuresPerClientIp: { perMinute: 10, burst: 10 },
+      failuresPerUser: { perMinute: 10, burst: 10 },
+    },
+    policy: { senderDomains: [{ domain: 'example.com', users: ['billing-app'], allowNetworks: false }] },
+    limits: { greetingDelayMs: 0 },
+  });
+});
+
+after(async () => {
+  await relay.stop();
+  await rm(certificates.dir, { recursive: true, force: true });
+});
+
+test('examples/clients/send-with-nodemailer.mjs sends with STARTTLS and AUTH; the relay queues it', async () => {
+  const { stdout } = await run(process.execPath, [example], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_TLS_SERVERNAME: 'relay.test',
+      SMTP_PORT: String(relay.port('submission')),
+      SMTP_USER: 'billing-app',
+      SMTP_PASSWORD: 'app-secret',
+      SMTP_CA_FILE: certificates.caFile,
+      MAIL_FROM: 'invoices@example.com',
+      MAIL_TO: 'customer@example.net',
+    },
+  });
+  assert.match(stdout, /^accepted: customer@example\.net; relay said: 250 /);
+  assert.equal(relay.spool.size(), 1);
+});
+
+test('swaks as docs/sending.md shows it: STARTTLS, AUTH PLAIN as an argon2id user', async () => {
+  const { stdout } = await run('swaks', [
+    '--server',
+    `127.0.0.1:${relay.port('submission')}`,
+    '--tls',
+    '--auth',
+    'PLAIN',
+    '--auth-user',
+    'billing-app',
+    '--auth-password',
+    'app-secret',
+    '--from',
+    'invoices@example.com',
+    '--to',
+    'customer@example.net',
+  ]);
+  assert.match(stdout, /<~ {2}235 /);
+  assert.match(stdout, /<~ {2}250 2\.6\.0 Ok: queued as /);
+  assert.match(stdout, /<- {2}220 relay\.test ESMTP mailfleet\r?\n/);
+});
