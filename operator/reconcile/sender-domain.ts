@@ -1,0 +1,252 @@
+// The SenderDomain reconciler: keeps the generated DKIM Secret (or checks the user's), lists the DNS
+// records to publish, verifies them when asked, finds the relays that send for the domain, and
+// writes the status and Events. Decisions are the pure planners' (render/, status/); this file
+// reads the caches, writes through the runtime and schedules the next look.
+import { smtpRelayResource, senderDomainResource } from '../api/kinds.ts';
+import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
+import { applyNeeded, withAppliedHash, type Applier } from '../kube/apply.ts';
+import { isNotFound, type KubeClient } from '../kube/client.ts';
+import type { Clock } from '../kube/clock.ts';
+import type { Controller, ControllerContext } from '../kube/controller.ts';
+import type { EventRecorder } from '../kube/events.ts';
+import { controllerKeyOf } from '../kube/owner.ts';
+import { coreResources, formatKey, keyOf, objectPath, parseKey, type KubeObject } from '../kube/resource.ts';
+import type { StatusWriter, WithStatus } from '../kube/status.ts';
+import { nextStatus, sameStatus, type ObjectStatus } from '../kube/status-diff.ts';
+import {
+  generatedDkimSecretName,
+  relaySelectsDomain,
+  type SecretObject,
+} from '../render/sender-domain-binding.ts';
+import { generateDkimKey, type GenerateDkimKey } from '../render/sender-domain-dkim-keys.ts';
+import { ownDkimKeys } from '../render/sender-domain-dkim-own.ts';
+import { durationMs, planGeneratedDkim, type DkimChange } from '../render/sender-domain-dkim-plan.ts';
+import { wantedDnsRecords } from '../render/sender-domain-dns.ts';
+import { checkDnsRecords } from '../status/sender-domain-dns-check.ts';
+import {
+  conditionEvents,
+  dkimChangeEvents,
+  dnsCheckDue,
+  senderDomainStatus,
+  type DnsOutcome,
+  type KeysOutcome,
+  type SenderDomainEvent,
+} from '../status/sender-domain.ts';
+import type { LookupTxt } from './sender-domain-dns-lookup.ts';
+
+/** SenderDomains by the key of the Secret holding the keys their user brings. */
+export const senderDomainKeySecretIndex = 'senderDomainKeySecret';
+
+export interface SenderDomainControllerOptions {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly applier: Applier;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
+  readonly lookupTxt: LookupTxt;
+  readonly generateKey?: GenerateDkimKey;
+}
+
+type SenderDomainObject = SenderDomain & KubeObject;
+type SmtpRelayObject = SmtpRelay & KubeObject;
+
+const defaultDnsIntervalMs = 3_600_000;
+
+function ownKeySecretKey(domain: SenderDomain): string | undefined {
+  const ref = domain.spec.dkim.privateKeySecretRef;
+  if (!domain.spec.dkim.enabled || ref === undefined) return undefined;
+  return formatKey({ namespace: domain.metadata.namespace ?? '', name: ref.name });
+}
+
+/** The cache of a kind holds objects of that kind; the runtime types them as KubeObject. */
+function asSenderDomain(object: KubeObject): SenderDomainObject {
+  return object as SenderDomainObject;
+}
+
+function asSmtpRelay(object: KubeObject): SmtpRelayObject {
+  return object as SmtpRelayObject;
+}
+
+interface KeysStep {
+  readonly keys: KeysOutcome;
+  readonly nextChangeMs: number | undefined;
+  readonly events: readonly SenderDomainEvent[];
+}
+
+export function senderDomainController(options: SenderDomainControllerOptions): Controller {
+  const { client, clock, applier, status, events, lookupTxt } = options;
+  const generateKey = options.generateKey ?? generateDkimKey;
+
+  async function read<T>(path: string): Promise<T | undefined> {
+    try {
+      return await client.request<T>({ verb: 'get', path });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async function generatedKeys(
+    domain: SenderDomainObject,
+    context: ControllerContext,
+    nowMs: number,
+  ): Promise<KeysStep> {
+    const secretName = generatedDkimSecretName(domain);
+    const secretKey = formatKey({ namespace: domain.metadata.namespace ?? '', name: secretName });
+    const cached = context.cache<SecretObject>(coreResources.secret).get(secretKey);
+    let plan = planGeneratedDkim({ domain, secret: cached, nowMs, generateKey });
+    if (!plan.ok) {
+      return {
+        keys: { kind: 'failed', reason: plan.reason, message: plan.message },
+        nextChangeMs: undefined,
+        events: [],
+      };
+    }
+    let changes: readonly DkimChange[] = [];
+    if (applyNeeded(withAppliedHash(plan.secret), cached)) {
+      // Before writing (and before keeping a key made just now) plan again on the Secret as it is:
+      // the cache may not have seen the previous write yet, and a key must never be made twice.
+      const live = await read<SecretObject>(objectPath(coreResources.secret, parseKey(secretKey)));
+      plan = planGeneratedDkim({ domain, secret: live, nowMs, generateKey });
+      if (!plan.ok) throw new Error(`planning DKIM keys of ${keyOf(domain)}: ${plan.message}`);
+      const applied = await applier.apply(coreResources.secret, plan.secret, { live });
+      if (applied.written) changes = plan.changes;
+    }
+    return {
+      keys: { kind: 'ready', source: 'generated', secretName, published: plan.published, dkim: plan.status },
+      nextChangeMs: plan.nextChangeMs,
+      events: dkimChangeEvents(domain, secretName, changes),
+    };
+  }
+
+  function ownKeys(domain: SenderDomainObject, context: ControllerContext): KeysStep {
+    const secretKey = ownKeySecretKey(domain) ?? '';
+    const secret = context.cache<SecretObject>(coreResources.secret).get(secretKey);
+    const own = ownDkimKeys(domain, secret);
+    const keys: KeysOutcome = own.ok
+      ? {
+          kind: 'ready',
+          source: 'own',
+          secretName: parseKey(secretKey).name,
+          published: own.published,
+          dkim: { activeSelector: domain.spec.dkim.selector },
+        }
+      : { kind: 'failed', reason: own.reason, message: own.message };
+    return { keys, nextChangeMs: undefined, events: [] };
+  }
+
+  /** One pass; `fresh` once the object was read from the apiserver rather than the cache. */
+  async function reconcileDomain(
+    domain: SenderDomainObject,
+    context: ControllerContext,
+    fresh: boolean,
+    earlierEvents: readonly SenderDomainEvent[] = [],
+  ): Promise<{ requeueAfterMs?: number }> {
+    const nowMs = clock.now();
+    const namespace = domain.metadata.namespace ?? '';
+    const relays = context
+      .cache(smtpRelayResource)
+      .list({ namespace })
+      .map(asSmtpRelay)
+      .filter((relay) => relaySelectsDomain(relay, domain))
+      .map((relay) => relay.metadata.name ?? '')
+      .sort();
+
+    const dkim = domain.spec.dkim;
+    const keysStep: KeysStep = !dkim.enabled
+      ? { keys: { kind: 'disabled' }, nextChangeMs: undefined, events: [] }
+      : dkim.privateKeySecretRef === undefined
+        ? await generatedKeys(domain, context, nowMs)
+        : ownKeys(domain, context);
+    const published = keysStep.keys.kind === 'ready' ? keysStep.keys.published : [];
+    const wanted = wantedDnsRecords(domain, published);
+
+    const verification = domain.spec.dnsVerification;
+    const intervalMs = durationMs(verification.interval) ?? defaultDnsIntervalMs;
+    let dns: DnsOutcome = { kind: 'disabled' };
+    let nextCheckMs: number | undefined;
+    if (verification.enabled) {
+      const due = dnsCheckDue(domain, wanted, nowMs, intervalMs);
+      if (due.due) {
+        const answers = await lookupTxt(wanted.map((record) => record.name));
+        dns = { kind: 'checked', check: checkDnsRecords(wanted, answers, nowMs) };
+        nextCheckMs = nowMs + intervalMs;
+      } else {
+        dns = due.current;
+        nextCheckMs = due.nextMs;
+      }
+    }
+
+    const desired = senderDomainStatus({ domain, keys: keysStep.keys, wanted, dns, relays });
+    const current = domain.status as ObjectStatus | undefined;
+    const generation = domain.metadata.generation ?? 0;
+    if (!sameStatus(current, nextStatus(current, desired, generation, nowMs))) {
+      // Compare with the object as it is before writing: right after our own write the cache
+      // may be behind, and the status (and its Events) must not be written twice.
+      const live = fresh
+        ? domain
+        : await read<SenderDomainObject>(objectPath(senderDomainResource, parseKey(keyOf(domain))));
+      if (live === undefined) return {};
+      if (!fresh && live.metadata.resourceVersion !== domain.metadata.resourceVersion) {
+        return reconcileDomain(live, context, true, [...earlierEvents, ...keysStep.events]);
+      }
+      const target: WithStatus = {
+        apiVersion: live.apiVersion,
+        kind: live.kind,
+        metadata: live.metadata,
+        ...(live.status === undefined ? {} : { status: live.status as ObjectStatus }),
+      };
+      await status.write(senderDomainResource, target, desired);
+    }
+    for (const event of [...earlierEvents, ...keysStep.events, ...conditionEvents(domain.status, desired)]) {
+      await events.record(domain, event.type, event.reason, event.message);
+    }
+    const upcoming = [keysStep.nextChangeMs, nextCheckMs].filter((ms) => ms !== undefined);
+    if (upcoming.length === 0) return {};
+    return { requeueAfterMs: Math.max(1, Math.min(...upcoming) - nowMs) };
+  }
+
+  return {
+    name: 'sender-domain',
+    primary: {
+      resource: senderDomainResource,
+      indexes: {
+        [senderDomainKeySecretIndex]: (object) => {
+          const key = ownKeySecretKey(asSenderDomain(object));
+          return key === undefined ? [] : [key];
+        },
+      },
+    },
+    watches: [
+      {
+        resource: coreResources.secret,
+        mapToKeys: (secret, context) => {
+          const owner = controllerKeyOf(secret, 'SenderDomain');
+          const users = context
+            .cache(senderDomainResource)
+            .byIndex(senderDomainKeySecretIndex, keyOf(secret));
+          return [...(owner === undefined ? [] : [owner]), ...users.map(keyOf)];
+        },
+      },
+      {
+        resource: smtpRelayResource,
+        mapToKeys: (object, context) => {
+          const relay = asSmtpRelay(object);
+          return context
+            .cache(senderDomainResource)
+            .list({ namespace: relay.metadata.namespace ?? '' })
+            .map(asSenderDomain)
+            .filter((domain) => relaySelectsDomain(relay, domain))
+            .map(keyOf);
+        },
+      },
+    ],
+    async reconcile(key, context) {
+      const cached = context.cache(senderDomainResource).get(key);
+      if (cached === undefined) return undefined;
+      const domain = asSenderDomain(cached);
+      if (domain.metadata.deletionTimestamp !== undefined) return undefined;
+      return reconcileDomain(domain, context, false);
+    },
+  };
+}
