@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (Postfix and its smtp-source/smtp-sink,
-# swaks, openssl, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI). Only what is missing is
+# swaks, openssl, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd). Only what is missing is
 # installed; apt-get update runs only when something is.
 set -euo pipefail
 declare -A wanted=(
@@ -14,6 +14,7 @@ declare -A wanted=(
   [ip]=iproute2
   [strace]=strace
   [argon2]=argon2
+  [htpasswd]=apache2-utils
 )
 # Libraries found by what loads them rather than by a command (swaks does TLS through these).
 declare -A wanted_perl=(

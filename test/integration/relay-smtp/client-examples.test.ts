@@ -1,6 +1,6 @@
 // The client examples of docs/sending.md, run as written against a relay with a submission
 // listener: examples/clients/send-with-nodemailer.mjs (nodemailer, STARTTLS required, AUTH, the
-// relay's CA), and an argon2id user (hash from Debian's argon2 CLI) authenticating with swaks.
+// relay's CA), and an argon2id user (hash from Debian's argon2 CLI) and a bcrypt user from htpasswd authenticating with swaks.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
@@ -28,7 +28,9 @@ function argon2Hash(password: string): Promise<string> {
 before(async () => {
   certificates = await makeTestCertificates(['relay.test']);
   const usersFile = join(certificates.dir, 'users');
-  await writeFile(usersFile, `billing-app:${await argon2Hash('app-secret')}\n`);
+  // The two ways docs/tls-and-auth.md makes a users line: the argon2 CLI and htpasswd (bcrypt).
+  const bcryptLine = (await run('htpasswd', ['-nbBC', '12', 'newsletter', 'news-secret'])).stdout.trim();
+  await writeFile(usersFile, `billing-app:${await argon2Hash('app-secret')}\n${bcryptLine}\n`);
   relay = await startRelayInProcess({
     hostname: 'relay.test',
     listeners: [{ name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' }],
@@ -39,7 +41,9 @@ before(async () => {
       failuresPerClientIp: { perMinute: 10, burst: 10 },
       failuresPerUser: { perMinute: 10, burst: 10 },
     },
-    policy: { senderDomains: [{ domain: 'example.com', users: ['billing-app'], allowNetworks: false }] },
+    policy: {
+      senderDomains: [{ domain: 'example.com', users: ['billing-app', 'newsletter'], allowNetworks: false }],
+    },
     limits: { greetingDelayMs: 0 },
   });
 });
@@ -86,4 +90,23 @@ test('swaks as docs/sending.md shows it: STARTTLS, AUTH PLAIN as an argon2id use
   assert.match(stdout, /<~ {2}235 /);
   assert.match(stdout, /<~ {2}250 2\.6\.0 Ok: queued as /);
   assert.match(stdout, /<- {2}220 relay\.test ESMTP mailfleet\r?\n/);
+});
+
+test('a users line from htpasswd -B (bcrypt $2y$) authenticates', async () => {
+  const { stdout } = await run('swaks', [
+    '--server',
+    `127.0.0.1:${relay.port('submission')}`,
+    '--tls',
+    '--auth',
+    'LOGIN',
+    '--auth-user',
+    'newsletter',
+    '--auth-password',
+    'news-secret',
+    '--from',
+    'news@example.com',
+    '--to',
+    'reader@example.net',
+  ]);
+  assert.match(stdout, /<~ {2}235 /);
 });
