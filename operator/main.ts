@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startHttpEndpoint } from './http.ts';
+import { senderDomainController } from './reconcile/sender-domain.ts';
+import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
+import { smtpRelayController } from './reconcile/smtp-relay.ts';
 import { Applier } from './kube/apply.ts';
 import { defaultBackoff } from './kube/backoff.ts';
 import { KubeClient } from './kube/client.ts';
@@ -16,6 +19,8 @@ import { StatusWriter } from './kube/status.ts';
 import { createLogger, errorMessage, type Log } from './log.ts';
 import { createOperatorMetrics } from './metrics.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
+import { senderDomainController } from './reconcile/sender-domain.ts';
+import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
 
 /** What a controller is built with: the operator's one metered client and its writers. */
 export interface ControllerTools {
@@ -31,10 +36,12 @@ export interface ControllerTools {
 export type ControllerFactory = (tools: ControllerTools) => readonly Controller[];
 
 /**
- * The reconcilers the operator runs. None yet: they are added here as they land (issue #4, part 2),
- * built from the tools (the relay image is in `tools.options`).
+ * The reconcilers the operator runs, added here as they land (issue #4, part 2), built from the
+ * tools (the relay image and the DNS resolver are in `tools.options`).
  */
-export const operatorControllers: ControllerFactory = () => [];
+export const operatorControllers: ControllerFactory = (tools) => [
+  senderDomainController({ ...tools, lookupTxt: txtLookup(tools.options.dnsResolver) }),
+];
 
 export interface RunningOperator {
   readonly httpPort: number;
