@@ -64,8 +64,9 @@ bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet'
 	node bench/main.ts
 
 .PHONY: soak
-soak: deps ## reserved for the long kill -9 durability loop under load (not yet)
-	@echo "make soak: not yet — it will kill -9 the relay hundreds of times under smtp-source load and check zero loss (security case 19)."
+SOAK_CYCLES ?= 500
+soak: deps system-deps ## the kill -9 durability loop (case 19) with hundreds of cycles: SOAK_CYCLES=500, MAILFLEET_SOAK_SEED to replay
+	MAILFLEET_SOAK_CYCLES=$(SOAK_CYCLES) node --test --test-reporter=spec test/integration/reliability/kill-loop.test.ts
 
 clean: ## remove node_modules (the cache in $(CACHE) stays)
 	rm -rf node_modules

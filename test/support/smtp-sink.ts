@@ -33,6 +33,8 @@ export interface DumpedMessage {
 export interface SmtpSink {
   readonly host: string;
   readonly port: number;
+  /** Where smtp-sink writes one file per transaction (while receiving it: a file may be partial). */
+  readonly dumpDir: string;
   /** Transactions dumped so far. */
   messages(): Promise<DumpedMessage[]>;
   /** Resolves once at least `count` transactions were dumped; rejects after timeoutMs. */
@@ -89,6 +91,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   return {
     host,
     port,
+    dumpDir,
     messages,
     async waitForMessages(count, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
