@@ -117,6 +117,51 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
     (await leaseHolder(leaseName)) === podName ? true : undefined,
   );
 
+  // The SenderDomain reconciler under the chart RBAC: it creates the DKIM Secret (apply), writes
+  // the status subresource and records an Event.
+  await kubectlOk(
+    controlPlane,
+    ['-n', namespace, 'apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'mailfleet.dev/v1alpha1',
+      kind: 'SenderDomain',
+      metadata: { name: 'rbac-example' },
+      spec: { domain: 'rbac.example', dnsVerification: { enabled: false } },
+    }),
+  );
+  await until('the SenderDomain gets its DKIM Secret and DkimKeyReady=True', async () => {
+    const keys = await kubectl(controlPlane, [
+      '-n',
+      namespace,
+      'get',
+      'secret',
+      'rbac-example-dkim',
+      '-o',
+      'name',
+    ]);
+    const ready = await kubectl(controlPlane, [
+      '-n',
+      namespace,
+      'get',
+      'senderdomain',
+      'rbac-example',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="DkimKeyReady")].status}',
+    ]);
+    return keys.code === 0 && ready.stdout.trim() === 'True' ? true : undefined;
+  });
+  await until('the DkimKeyGenerated Event', async () => {
+    const events = await kubectl(controlPlane, [
+      '-n',
+      namespace,
+      'get',
+      'events',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ]);
+    return events.stdout.includes('DkimKeyGenerated') ? true : undefined;
+  });
+
   operator.kill('SIGTERM');
   assert.equal(await exited, 0, output);
   assert.notEqual(await leaseHolder(leaseName), podName, 'the Lease is released on SIGTERM');
