@@ -18,6 +18,7 @@ import { createOperatorMetrics } from './metrics.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
 import { senderDomainController } from './reconcile/sender-domain.ts';
 import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
+import { smtpRelayController } from './reconcile/smtp-relay.ts';
 
 /** What a controller is built with: the operator's one metered client and its writers. */
 export interface ControllerTools {
@@ -38,6 +39,7 @@ export type ControllerFactory = (tools: ControllerTools) => readonly Controller[
  */
 export const operatorControllers: ControllerFactory = (tools) => [
   senderDomainController({ ...tools, lookupTxt: txtLookup(tools.options.dnsResolver) }),
+  smtpRelayController(tools),
 ];
 
 export interface RunningOperator {
