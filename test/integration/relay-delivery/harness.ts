@@ -46,6 +46,8 @@ export interface HarnessOptions {
   readonly delivery: Partial<DeliveryConfig>;
   readonly dkimKeys?: DkimKeyring;
   readonly dir?: string;
+  /** queue.maxLifetimeSeconds (3600 when absent). */
+  readonly maxLifetimeSeconds?: number;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -64,7 +66,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const service = startDelivery({
     config: {
       hostname: 'relay.mailfleet.test',
-      queue: { dir, minFreeBytes: 0, maxLifetimeSeconds: 3600, adminPort: 0 },
+      queue: { dir, minFreeBytes: 0, maxLifetimeSeconds: options.maxLifetimeSeconds ?? 3600, adminPort: 0 },
       delivery: { ...defaultDelivery, ...options.delivery },
     },
     secrets: { dkimKeys: options.dkimKeys ?? new Map() },
