@@ -1,0 +1,146 @@
+// The SmtpRelay reconciler against a real apiserver: the operator started in-process with only this
+// controller, a private namespace, the examples as written, and a count of the operator's writes.
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { smtpRelayResource } from '../../../operator/api/kinds.ts';
+import type { KubeClient } from '../../../operator/kube/client.ts';
+import {
+  collectionPath,
+  objectPath,
+  type KubeObject,
+  type ResourceType,
+} from '../../../operator/kube/resource.ts';
+import { silentLog } from '../../../operator/log.ts';
+import { startOperator, type RunningOperator } from '../../../operator/main.ts';
+import { parseOptions } from '../../../operator/options.ts';
+import { smtpRelayController } from '../../../operator/reconcile/smtp-relay.ts';
+import { sharedControlPlane } from '../../support/shared-control-plane.ts';
+import { clientFor, eventually, privateNamespace } from '../operator-kube/support.ts';
+
+export const examplesDir = resolve(import.meta.dirname, '../../../examples');
+export const { kubeconfigPath } = sharedControlPlane();
+export const admin = clientFor(kubeconfigPath);
+
+export interface OperatorUnderTest {
+  readonly operator: RunningOperator;
+  /** Writes (create/update/patch/apply/delete) the operator has sent so far. */
+  writes(): number;
+}
+
+export async function startRelayOperator(namespace: string): Promise<OperatorUnderTest> {
+  const parsed = parseOptions(
+    [
+      `--kubeconfig=${kubeconfigPath}`,
+      '--leader-elect=false',
+      `--namespaces=${namespace}`,
+      '--http-host=127.0.0.1',
+      '--http-port=0',
+      '--relay-image=relay:integration',
+    ],
+    {},
+    'smtp-relay-test',
+  );
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  let client: KubeClient | undefined;
+  const operator = await startOperator(
+    parsed.options,
+    (tools) => {
+      client = tools.client;
+      return [smtpRelayController(tools, { discoveryTtlMs: 500 })];
+    },
+    silentLog(),
+  );
+  await eventually('the caches sync', () => operator.manager.synced);
+  return { operator, writes: () => client?.writes ?? 0 };
+}
+
+export { eventually, privateNamespace };
+
+export async function readExample(file: string): Promise<KubeObject> {
+  return parse(await readFile(join(examplesDir, file), 'utf8')) as KubeObject;
+}
+
+export async function applyAsUser(
+  resource: ResourceType,
+  namespace: string,
+  object: KubeObject,
+): Promise<KubeObject> {
+  const name = object.metadata?.name ?? '';
+  return admin.request<KubeObject>({
+    verb: 'apply',
+    path: objectPath(resource, { namespace, name }),
+    query: { fieldManager: 'smtp-relay-test', force: 'true' },
+    contentType: 'application/apply-patch+yaml',
+    body: { ...object, metadata: { ...object.metadata, namespace } },
+  });
+}
+
+export async function get<T extends KubeObject>(
+  resource: ResourceType,
+  namespace: string,
+  name: string,
+): Promise<T | undefined> {
+  try {
+    return await admin.request<T>({ verb: 'get', path: objectPath(resource, { namespace, name }) });
+  } catch (error) {
+    if (error instanceof Error && 'statusCode' in error && error.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+export async function list(
+  resource: ResourceType,
+  namespace: string,
+  labelSelector?: string,
+): Promise<KubeObject[]> {
+  const answer = await admin.request<{ items: KubeObject[] }>({
+    verb: 'list',
+    path: collectionPath(resource, namespace),
+    ...(labelSelector === undefined ? {} : { query: { labelSelector } }),
+  });
+  return answer.items;
+}
+
+export interface RelayView extends KubeObject {
+  status?: {
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    readyReplicas?: number;
+    replicas?: number;
+    senderDomains?: { name: string; domain: string; ready?: boolean }[];
+  };
+}
+
+export async function relayCondition(namespace: string, name: string, type: string) {
+  const relay = await get<RelayView>(smtpRelayResource, namespace, name);
+  return relay?.status?.conditions?.find((condition) => condition.type === type);
+}
+
+/** Installs CRDs from a file (the Prometheus Operator ones from the chart test fixtures). */
+export async function installCrds(file: string): Promise<void> {
+  for (const document of parseAllDocuments(await readFile(file, 'utf8'))) {
+    const crd = document.toJS() as KubeObject | null;
+    if (crd === null) continue;
+    await admin.request({
+      verb: 'apply',
+      path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name ?? ''}`,
+      query: { fieldManager: 'smtp-relay-test', force: 'true' },
+      contentType: 'application/apply-patch+yaml',
+      body: crd,
+    });
+  }
+  await eventually('the monitoring CRDs are served', async () => {
+    try {
+      const resources = await admin.request<{ resources: { name: string }[] }>({
+        verb: 'get',
+        path: '/apis/monitoring.coreos.com/v1',
+      });
+      const names = resources.resources.map((resource) => resource.name);
+      return names.includes('servicemonitors') && names.includes('prometheusrules');
+    } catch {
+      return false;
+    }
+  });
+}
+
+export const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');

@@ -1,0 +1,366 @@
+// The SmtpRelay reconciler against a real kube-apiserver (with kube-controller-manager, no kubelet):
+// the examples become exactly the expected objects, owned by the relay; changes apply in place;
+// nothing is written when nothing changed; a missing Secret gives Ready=False naming it and a
+// Warning Event, and its creation recovers; a deleted SenderDomain re-renders the config; Ready
+// follows the StatefulSet's status.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
+import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
+import { appliedHashAnnotation } from '../../../operator/kube/apply.ts';
+import { coreResources, objectPath, type KubeObject } from '../../../operator/kube/resource.ts';
+import { metricNames } from '../../../operator/metrics.ts';
+import { relayResources } from '../../../operator/render/relay-resources.ts';
+import { restartHashAnnotation } from '../../../operator/render/relay-stateful-set.ts';
+import { dkimActiveSelectorAnnotation } from '../../../operator/render/sender-domain-binding.ts';
+import {
+  admin,
+  applyAsUser,
+  base64,
+  eventually,
+  get,
+  installCrds,
+  list,
+  privateNamespace,
+  readExample,
+  relayCondition,
+  startRelayOperator,
+  type OperatorUnderTest,
+  type RelayView,
+} from './smtp-relay-support.ts';
+
+let namespace: Awaited<ReturnType<typeof privateNamespace>>;
+let running: OperatorUnderTest;
+let ns = '';
+
+const instanceSelector = (relay: string) => `app.kubernetes.io/instance=${relay}`;
+
+interface ConfigMapView extends KubeObject {
+  data?: Record<string, string>;
+}
+
+interface StatefulSetView extends KubeObject {
+  spec: { template: { metadata: { annotations: Record<string, string> } } };
+  status?: { updateRevision?: string; currentRevision?: string; observedGeneration?: number };
+}
+
+async function relayConfigOf(
+  relay: string,
+): Promise<{ policy: { maxRecipients: number; senderDomains: { domain: string; dkim?: unknown[] }[] } }> {
+  const configMap = await get<ConfigMapView>(coreResources.configMap, ns, `${relay}-config`);
+  return parse(configMap?.data?.['relay.yaml'] ?? '{}') as never;
+}
+
+async function ownedObjects(relay: string): Promise<string[]> {
+  const kinds = [
+    relayResources.statefulSet,
+    relayResources.service,
+    relayResources.configMap,
+    relayResources.secret,
+    relayResources.podDisruptionBudget,
+  ];
+  const found: string[] = [];
+  for (const kind of kinds) {
+    for (const object of await list(kind, ns, instanceSelector(relay)))
+      found.push(`${kind.kind}/${object.metadata?.name ?? ''}`);
+  }
+  return found.sort();
+}
+
+/** Successful reconciles of the SmtpRelay controller, from the operator's /metrics. */
+async function smtpRelayReconciles(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${running.operator.httpPort}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (entry) =>
+        entry.startsWith(`${metricNames.reconciles}{`) &&
+        entry.includes('controller="smtp-relay"') &&
+        entry.includes('result="success"'),
+    );
+  return Number(line?.split(' ').at(-1) ?? 0);
+}
+
+before(async () => {
+  namespace = await privateNamespace(admin, 'smtp-relay');
+  ns = namespace.name;
+  running = await startRelayOperator(ns);
+});
+
+after(async () => {
+  await running.operator.stop();
+  await namespace.remove();
+});
+
+test('the minimal example becomes exactly its objects, each owned by the relay', async () => {
+  await applyAsUser(senderDomainResource, ns, await readExample('senderdomain.yaml'));
+  const relay = await applyAsUser(smtpRelayResource, ns, await readExample('smtprelay-minimal.yaml'));
+  const expected = [
+    'ConfigMap/internal-config',
+    'PodDisruptionBudget/internal',
+    'Secret/internal-relay-secrets',
+    'Service/internal',
+    'Service/internal-peers',
+    'StatefulSet/internal',
+  ];
+  await eventually(
+    'the objects of the minimal relay exist',
+    async () => (await ownedObjects('internal')).length === expected.length,
+  );
+  assert.deepEqual(await ownedObjects('internal'), expected);
+  for (const kind of [
+    relayResources.statefulSet,
+    relayResources.service,
+    relayResources.configMap,
+    relayResources.secret,
+  ]) {
+    for (const object of await list(kind, ns, instanceSelector('internal'))) {
+      assert.deepEqual(
+        object.metadata?.ownerReferences?.map((owner) => [
+          owner.kind,
+          owner.name,
+          owner.uid,
+          owner.controller,
+        ]),
+        [['SmtpRelay', 'internal', relay.metadata?.uid, true]],
+        `${kind.kind} ${object.metadata?.name ?? ''}`,
+      );
+    }
+  }
+  const config = await relayConfigOf('internal');
+  assert.deepEqual(
+    config.policy.senderDomains.map((domain) => domain.domain),
+    ['example.com'],
+  );
+  // No kubelet: the pods never become ready, so the relay is not Ready, and says why.
+  await eventually(
+    'the status says the pods are not ready',
+    async () => (await relayCondition(ns, 'internal', 'Ready'))?.reason === 'Scaling',
+  );
+  const degraded = await relayCondition(ns, 'internal', 'Degraded');
+  assert.ok(degraded);
+  assert.equal(degraded.reason, 'SenderDomainKeysMissing');
+  assert.match(degraded.message, /Secret .*\/example-com-dkim .*not found/);
+});
+
+test('DKIM keys arrive through the relay-owned Secret and the config, without rolling the pods', async () => {
+  const before = await get<StatefulSetView>(relayResources.statefulSet, ns, 'internal');
+  await applyAsUser(coreResources.secret, ns, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'example-com-dkim', annotations: { [dkimActiveSelectorAnnotation]: 'mf-1' } },
+    data: {
+      'mf-1.rsa.pem': base64('-----BEGIN PRIVATE KEY-----\nrsa\n-----END PRIVATE KEY-----\n'),
+      'mf-1.ed25519.pem': base64('-----BEGIN PRIVATE KEY-----\ned\n-----END PRIVATE KEY-----\n'),
+    },
+  });
+  await eventually('the relay-owned Secret holds both keys', async () => {
+    const secret = await get<KubeObject & { data?: Record<string, string> }>(
+      coreResources.secret,
+      ns,
+      'internal-relay-secrets',
+    );
+    return (
+      Object.keys(secret?.data ?? {})
+        .sort()
+        .join(',') === 'example.com.mf-1.ed25519.pem,example.com.mf-1.rsa.pem'
+    );
+  });
+  await eventually(
+    'the config signs with them',
+    async () => ((await relayConfigOf('internal')).policy.senderDomains[0]?.dkim?.length ?? 0) === 2,
+  );
+  await eventually(
+    'Degraded clears',
+    async () => (await relayCondition(ns, 'internal', 'Degraded'))?.status === 'False',
+  );
+  const after = await get<StatefulSetView>(relayResources.statefulSet, ns, 'internal');
+  assert.equal(
+    after?.spec.template.metadata.annotations[restartHashAnnotation],
+    before?.spec.template.metadata.annotations[restartHashAnnotation],
+  );
+});
+
+test('nothing is written when nothing changed', async () => {
+  // Let every pending reconcile finish, then touch the relay so it is reconciled again.
+  await sleep(2_000);
+  const writes = running.writes();
+  const reconciles = await smtpRelayReconciles();
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { annotations: { 'test.mailfleet.dev/touch': String(Date.now()) } } },
+  });
+  await eventually('the relay is reconciled again', async () => (await smtpRelayReconciles()) > reconciles);
+  await sleep(1_000);
+  assert.equal(running.writes() - writes, 0, 'writes after a reconcile that changed nothing');
+});
+
+test('a spec change applies in place: the same objects, a new config, live settings do not roll', async () => {
+  const configMap = await get<ConfigMapView>(coreResources.configMap, ns, 'internal-config');
+  const statefulSet = await get<StatefulSetView>(relayResources.statefulSet, ns, 'internal');
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
+    contentType: 'application/merge-patch+json',
+    body: { spec: { limits: { recipientsPerMessage: 42 } } },
+  });
+  await eventually(
+    'the config has the new limit',
+    async () => (await relayConfigOf('internal')).policy.maxRecipients === 42,
+  );
+  const changed = await get<ConfigMapView>(coreResources.configMap, ns, 'internal-config');
+  assert.equal(changed?.metadata?.uid, configMap?.metadata?.uid);
+  assert.notEqual(
+    changed?.metadata?.annotations?.[appliedHashAnnotation],
+    configMap?.metadata?.annotations?.[appliedHashAnnotation],
+  );
+  const same = await get<StatefulSetView>(relayResources.statefulSet, ns, 'internal');
+  assert.equal(
+    same?.spec.template.metadata.annotations[restartHashAnnotation],
+    statefulSet?.spec.template.metadata.annotations[restartHashAnnotation],
+  );
+});
+
+test('Ready once the StatefulSet reports every replica ready on the current revision', async () => {
+  // No kubelet runs the pods, so mark them running and ready as a kubelet would; the StatefulSet
+  // controller then reports them ready in the StatefulSet's status, which the relay's follows.
+  const pods = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
+  await eventually(
+    'both pods exist',
+    async () => (await list(pods, ns, instanceSelector('internal'))).length === 2,
+  );
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  for (const pod of await list(pods, ns, instanceSelector('internal'))) {
+    await admin.request({
+      verb: 'patch',
+      path: objectPath(pods, { namespace: ns, name: pod.metadata?.name ?? '' }, 'status'),
+      contentType: 'application/merge-patch+json',
+      body: {
+        status: {
+          phase: 'Running',
+          conditions: [
+            { type: 'Ready', status: 'True', lastTransitionTime: now },
+            { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+          ],
+        },
+      },
+    });
+  }
+  await eventually(
+    'Ready=True',
+    async () => (await relayCondition(ns, 'internal', 'Ready'))?.status === 'True',
+  );
+  const relay = await get<RelayView>(smtpRelayResource, ns, 'internal');
+  assert.equal(relay?.status?.readyReplicas, 2);
+  assert.equal((await relayCondition(ns, 'internal', 'Ready'))?.reason, 'AllReplicasReady');
+  assert.equal((await relayCondition(ns, 'internal', 'Progressing'))?.status, 'False');
+  const events = await list(coreResources.event, ns);
+  assert.ok(events.some((event) => event['reason'] === 'Ready' && event['type'] === 'Normal'));
+});
+
+test('deleting a SenderDomain re-renders the config without it', async () => {
+  await admin.request({
+    verb: 'delete',
+    path: objectPath(senderDomainResource, { namespace: ns, name: 'example-com' }),
+  });
+  await eventually(
+    'the config lists no sender domain',
+    async () => (await relayConfigOf('internal')).policy.senderDomains.length === 0,
+  );
+  const relay = await get<RelayView>(smtpRelayResource, ns, 'internal');
+  assert.deepEqual(relay?.status?.senderDomains ?? [], []);
+});
+
+test('one replica: the PodDisruptionBudget is deleted', async () => {
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
+    contentType: 'application/merge-patch+json',
+    body: { spec: { replicas: 1 } },
+  });
+  await eventually(
+    'the PDB is gone',
+    async () => (await get(relayResources.podDisruptionBudget, ns, 'internal')) === undefined,
+  );
+});
+
+test('the production example: missing Secrets give Ready=False naming them and a Warning Event; creating them recovers', async () => {
+  await installCrds(join(import.meta.dirname, '../chart/fixtures/monitoring-crds.yaml'));
+  // Discovery is remembered for discoveryTtlMs (500 ms here): let what the last reconcile saw expire.
+  await sleep(1_000);
+  const domain = await readExample('senderdomain.yaml');
+  await applyAsUser(senderDomainResource, ns, domain);
+  const relay = await applyAsUser(smtpRelayResource, ns, await readExample('smtprelay-production.yaml'));
+  await eventually(
+    'Ready=False with SecretNotFound',
+    async () => (await relayCondition(ns, 'outbound', 'Ready'))?.reason === 'SecretNotFound',
+  );
+  const ready = await relayCondition(ns, 'outbound', 'Ready');
+  assert.match(ready?.message ?? '', /Secret .*\/outbound-tls \(the TLS certificate/);
+  assert.match(
+    ready?.message ?? '',
+    /Secret .*\/outbound-smtp-users \(the AUTH users file of spec\.auth\.usersSecretRef\) not found/,
+  );
+  assert.match(ready?.message ?? '', /Secret .*\/outbound-smarthost \(the smarthost credentials/);
+  await eventually('a Warning Event names the Secret', async () =>
+    (await list(coreResources.event, ns)).some(
+      (event) =>
+        event['type'] === 'Warning' &&
+        event['reason'] === 'SecretNotFound' &&
+        String(event['message']).includes('outbound-smtp-users') &&
+        (event['involvedObject'] as { name?: string }).name === 'outbound',
+    ),
+  );
+  // Everything but the Certificate (cert-manager is not installed) exists meanwhile.
+  await eventually('the production objects exist', async () => (await ownedObjects('outbound')).length === 6);
+  await eventually('the ServiceMonitor and PrometheusRule exist (their CRDs are served)', async () => {
+    const monitor = await get(relayResources.serviceMonitor, ns, 'outbound');
+    const rule = await get(relayResources.prometheusRule, ns, 'outbound');
+    return monitor !== undefined && rule !== undefined;
+  });
+  const degraded = await relayCondition(ns, 'outbound', 'Degraded');
+  assert.match(
+    degraded?.message ?? '',
+    /spec\.tls\.issuerRef asks for a Certificate but cert-manager\.io\/v1 certificates is not served/,
+  );
+
+  const generation = relay.metadata?.generation;
+  const secret = (name: string, data: Record<string, string>) =>
+    applyAsUser(coreResources.secret, ns, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name },
+      data,
+    });
+  await secret('outbound-smtp-users', {
+    users: base64('billing-app:$2b$10$abcdefghijklmnopqrstuuJ4bYwJ6Wm2yV5Yk9o2b3f5b0N1lq7lK\n'),
+  });
+  await secret('outbound-smarthost', { username: base64('relay@example.com'), password: base64('s3cret') });
+  await eventually('only the TLS Secret is missing now', async () => {
+    const message = (await relayCondition(ns, 'outbound', 'Ready'))?.message ?? '';
+    return message.includes('outbound-tls') && !message.includes('outbound-smtp-users');
+  });
+  await secret('outbound-tls', {
+    'tls.crt': base64('-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n'),
+    'tls.key': base64('-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n'),
+  });
+  await eventually('Ready no longer blames a Secret', async () => {
+    const reason = (await relayCondition(ns, 'outbound', 'Ready'))?.reason ?? '';
+    return !reason.startsWith('Secret');
+  });
+  const credentials = await get<KubeObject & { data?: Record<string, string> }>(
+    coreResources.secret,
+    ns,
+    'outbound-relay-secrets',
+  );
+  assert.equal(
+    Buffer.from(credentials?.data?.['smarthost-credentials'] ?? '', 'base64').toString(),
+    'relay@example.com:s3cret\n',
+  );
+  const unchanged = await get<RelayView>(smtpRelayResource, ns, 'outbound');
+  assert.equal(unchanged?.metadata?.generation, generation, 'the SmtpRelay spec was not touched');
+});
