@@ -51,6 +51,12 @@ type SenderDomainObject = SenderDomain & KubeObject;
 type SmtpRelayObject = SmtpRelay & KubeObject;
 
 const defaultDnsIntervalMs = 3_600_000;
+/**
+ * The longest wait handed to the work queue. A rotation step can be months away, beyond what a
+ * Node timer holds (2^31 - 1 ms, about 24.8 days; a longer delay fires after 1 ms); each reconcile
+ * before then computes the wait again.
+ */
+export const maxRequeueMs = 12 * 3_600_000;
 
 function ownKeySecretKey(domain: SenderDomain): string | undefined {
   const ref = domain.spec.dkim.privateKeySecretRef;
@@ -203,7 +209,7 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
     }
     const upcoming = [keysStep.nextChangeMs, nextCheckMs].filter((ms) => ms !== undefined);
     if (upcoming.length === 0) return {};
-    return { requeueAfterMs: Math.max(1, Math.min(...upcoming) - nowMs) };
+    return { requeueAfterMs: Math.min(maxRequeueMs, Math.max(1, Math.min(...upcoming) - nowMs)) };
   }
 
   return {

@@ -32,6 +32,8 @@ export interface Running {
   /** The reconciler's own client: its `writes` count what the reconciler wrote. */
   readonly client: KubeClient;
   readonly clock: FakeClock;
+  /** Every reconcile's result, in order. */
+  readonly results: ({ requeueAfterMs?: number } | undefined)[];
   stop(): Promise<void>;
 }
 
@@ -49,19 +51,26 @@ export async function startController(namespace: string, lookupTxt: LookupTxt): 
     backoff: { baseMs: 100, capMs: 1_000 },
     defaultConcurrency: 2,
   });
-  manager.register(
-    senderDomainController({
-      client,
-      clock,
-      applier: new Applier(client),
-      status: new StatusWriter(client, clock),
-      events: new EventRecorder({ client, clock, log, component: 'mailfleet-operator', instance: 'test' }),
-      lookupTxt,
-    }),
-  );
+  const controller = senderDomainController({
+    client,
+    clock,
+    applier: new Applier(client),
+    status: new StatusWriter(client, clock),
+    events: new EventRecorder({ client, clock, log, component: 'mailfleet-operator', instance: 'test' }),
+    lookupTxt,
+  });
+  const results: Running['results'] = [];
+  manager.register({
+    ...controller,
+    reconcile: async (key, context) => {
+      const result = await controller.reconcile(key, context);
+      results.push(result);
+      return result;
+    },
+  });
   await manager.startInformers();
   manager.startWorkers();
-  return { client, clock, stop: () => manager.stop() };
+  return { client, clock, results, stop: () => manager.stop() };
 }
 
 export const noDns: LookupTxt = () => Promise.resolve(new Map());

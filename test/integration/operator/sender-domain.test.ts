@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
 import { collectionPath, coreResources } from '../../../operator/kube/resource.ts';
+import { maxRequeueMs } from '../../../operator/reconcile/sender-domain.ts';
 import { dkimActiveSelectorAnnotation, signingKeys } from '../../../operator/render/sender-domain-binding.ts';
 import {
   decodeSecretValue,
@@ -116,8 +117,11 @@ test('generated keys: an owned Secret whose keys sign mail that verifies with st
 
   // Converged: resyncs every 250 ms write nothing.
   const writes = running.client.writes;
+  const reconciles = running.results.length;
   await sleep(1_500);
   assert.equal(running.client.writes, writes, 'no write when nothing changed');
+  const during = running.results.length - reconciles;
+  assert.ok(during >= 3 && during < 30, `resyncs every 250 ms reconcile, and nothing more: ${during}`);
 
   // The domain names the relay in spec.relays: it appears in status.relays once it exists.
   await admin.request({
@@ -205,6 +209,13 @@ test('rotation on the injected clock: next key published, switch, old key retire
   ]);
   assert.equal(messages('DkimKeyRetired').length, 1);
   assert.ok(running.clock.now() >= startOfTest + 12 * day);
+  const waits = running.results.flatMap((result) =>
+    result?.requeueAfterMs === undefined ? [] : [result.requeueAfterMs],
+  );
+  assert.ok(
+    waits.length > 0 && waits.every((ms) => ms > 0 && ms <= maxRequeueMs),
+    'requeue waits a Node timer can hold',
+  );
 });
 
 test('keys the user brings: a missing Secret is named in DkimKeyReady and a Warning, then recovers', async () => {
