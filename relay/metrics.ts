@@ -70,6 +70,14 @@ export function createRelayMetrics(registry: Registry) {
       labelNames: ['listener'] as const,
       registers,
     }),
+    // Label values come from the relay's own config (policy.senderDomains), never from the
+    // envelope, so they are as bounded as the listener names.
+    senderDomainMessages: new Counter({
+      name: 'mailfleet_relay_sender_domain_messages_total',
+      help: 'Messages accepted, by the declared sender domain they are sent as ("undeclared" when policy.senderDomains is empty or MAIL FROM is <>).',
+      labelNames: ['sender_domain'] as const,
+      registers,
+    }),
     messageSize: new Histogram({
       name: 'mailfleet_relay_message_size_bytes',
       help: 'Size of accepted messages as received, before trace headers.',

@@ -240,6 +240,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             throw rejection(session, outcome.reply, queueId);
           }
           metrics.messagesReceived.inc(labels);
+          metrics.senderDomainMessages.inc({ sender_domain: envelope.senderDomain ?? 'undeclared' });
           metrics.messageSize.observe(labels, outcome.size);
           logger.info(
             {

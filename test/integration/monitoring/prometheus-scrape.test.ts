@@ -23,7 +23,7 @@ import { SmtpTestClient } from '../relay-smtp/smtp-client.ts';
 const relayConfig: ConfigDocument = {
   hostname: 'relay.test',
   listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-  policy: { allowedNetworks: ['127.0.0.0/8'] },
+  policy: { allowedNetworks: ['127.0.0.0/8'], senderDomains: [{ domain: 'example.org' }] },
   limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
 };
 
@@ -170,6 +170,12 @@ test(
             value: '1',
           },
         ],
+      );
+
+      const bySenderDomain = (await query('mailfleet_relay_sender_domain_messages_total')).data.result;
+      assert.deepEqual(
+        bySenderDomain.map(({ metric, value }) => [metric['sender_domain'], value[1]]),
+        [['example.org', '1']],
       );
 
       // The gauges the alerts read are collected at scrape time by the running relay.

@@ -69,6 +69,7 @@ test('the panels docs/dashboard.md describes are all there', () => {
   for (const title of [
     'Recipients delivered / deferred / bounced',
     'Messages received',
+    'Messages by sender domain',
     'Queued messages by pod',
     'Oldest queued message by pod',
     'Delivery attempt duration',
