@@ -162,6 +162,68 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
     return events.stdout.includes('DkimKeyGenerated') ? true : undefined;
   });
 
+  // The SmtpRelay reconciler under the chart RBAC: it applies the StatefulSet, Services,
+  // ConfigMap, its own Secret and a PDB, writes the status, records a Warning Event for the missing
+  // users Secret and deletes the PDB when scaled to one replica. The namespace enforces the
+  // restricted Pod Security level, so the StatefulSet's pods being admitted checks the pod template.
+  const relay = (replicas: number) =>
+    JSON.stringify({
+      apiVersion: 'mailfleet.dev/v1alpha1',
+      kind: 'SmtpRelay',
+      metadata: { name: 'rbac-relay' },
+      spec: {
+        replicas,
+        listeners: [{ name: 'submission', port: 587 }],
+        tls: { secretRef: { name: 'rbac-relay-tls' } },
+        auth: { usersSecretRef: { name: 'rbac-relay-users' } },
+        senderDomainSelector: { matchLabels: { none: 'none' } },
+      },
+    });
+  await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(2));
+  const get = (kind: string, name: string, path = '{.metadata.name}') =>
+    kubectl(controlPlane, ['-n', namespace, 'get', kind, name, '-o', `jsonpath=${path}`]);
+  await until('the relay objects exist and the status names the missing Secret', async () => {
+    const found = await Promise.all([
+      get('statefulset', 'rbac-relay'),
+      get('service', 'rbac-relay-peers'),
+      get('configmap', 'rbac-relay-config'),
+      get('secret', 'rbac-relay-relay-secrets'),
+      get('poddisruptionbudget', 'rbac-relay'),
+    ]);
+    const ready = await get('smtprelay', 'rbac-relay', '{.status.conditions[?(@.type=="Ready")].reason}');
+    return found.every((result) => result.code === 0) && ready.stdout.trim() === 'SecretNotFound'
+      ? true
+      : undefined;
+  });
+  await until('the SecretNotFound Warning Event', async () => {
+    const events = await kubectl(controlPlane, [
+      '-n',
+      namespace,
+      'get',
+      'events',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ]);
+    return events.stdout.includes('SecretNotFound') ? true : undefined;
+  });
+  await until('the relay pods pass the restricted Pod Security admission', async () => {
+    const pods = await kubectl(controlPlane, [
+      '-n',
+      namespace,
+      'get',
+      'pods',
+      '-l',
+      'app.kubernetes.io/instance=rbac-relay',
+      '-o',
+      'name',
+    ]);
+    return pods.stdout.trim().split('\n').filter(Boolean).length === 2 ? true : undefined;
+  });
+  await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(1));
+  await until('the PDB is deleted at one replica', async () =>
+    (await get('poddisruptionbudget', 'rbac-relay')).code !== 0 ? true : undefined,
+  );
+
   operator.kill('SIGTERM');
   assert.equal(await exited, 0, output);
   assert.notEqual(await leaseHolder(leaseName), podName, 'the Lease is released on SIGTERM');
