@@ -57,7 +57,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 The namespaced permissions of the operator, granted cluster-wide (ClusterRole) or per watched
 namespace (Role). No wildcards; secrets are never deleted (generated DKIM keys go with their owner
-through garbage collection); the operator never touches pods directly.
+through garbage collection); the operator never touches pods directly. Server-side apply is
+create + patch; the SmtpRelay reconciler deletes only what a relay stops needing (a PDB at one
+replica, a Certificate, ServiceMonitor or PrometheusRule turned off), reads the optional kinds by
+name (their CRDs may be absent, so they are not watched) and renders no NetworkPolicy.
 */}}
 {{- define "mailfleet.namespacedRules" -}}
 - apiGroups: ["mailfleet.dev"]
@@ -71,10 +74,10 @@ through garbage collection); the operator never touches pods directly.
   verbs: ["update"]
 - apiGroups: ["apps"]
   resources: ["statefulsets"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["services", "configmaps"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch", "create", "update", "patch"]
@@ -86,14 +89,11 @@ through garbage collection); the operator never touches pods directly.
   verbs: ["create", "patch"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-- apiGroups: ["networking.k8s.io"]
-  resources: ["networkpolicies"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors", "prometheusrules"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "create", "patch", "delete"]
 - apiGroups: ["cert-manager.io"]
   resources: ["certificates"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  verbs: ["get", "create", "patch", "delete"]
 {{- end }}

@@ -16,7 +16,10 @@ export interface Permission {
   readonly verbs: readonly string[];
 }
 
-const readWrite = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+/** Watched and server-side applied (apply is create + patch). */
+const applied = ['get', 'list', 'watch', 'create', 'patch'];
+/** Optional kinds (their CRDs may be absent): read by name, applied, deleted when turned off. */
+const optionalKind = ['get', 'create', 'patch', 'delete'];
 
 /** What the operator needs in every namespace it manages (issue #5). */
 export const namespacedPermissions: readonly Permission[] = [
@@ -24,17 +27,16 @@ export const namespacedPermissions: readonly Permission[] = [
   { group: 'mailfleet.dev', resource: 'senderdomains', verbs: ['get', 'list', 'watch', 'update', 'patch'] },
   { group: 'mailfleet.dev', resource: 'smtprelays/status', verbs: ['get', 'update', 'patch'] },
   { group: 'mailfleet.dev', resource: 'senderdomains/status', verbs: ['get', 'update', 'patch'] },
-  { group: 'apps', resource: 'statefulsets', verbs: readWrite },
-  { group: '', resource: 'services', verbs: readWrite },
-  { group: '', resource: 'configmaps', verbs: readWrite },
+  { group: 'apps', resource: 'statefulsets', verbs: applied },
+  { group: '', resource: 'services', verbs: applied },
+  { group: '', resource: 'configmaps', verbs: applied },
   { group: '', resource: 'secrets', verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
   { group: 'events.k8s.io', resource: 'events', verbs: ['create', 'patch'] },
-  { group: 'policy', resource: 'poddisruptionbudgets', verbs: readWrite },
-  { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: readWrite },
-  { group: 'monitoring.coreos.com', resource: 'servicemonitors', verbs: readWrite },
-  { group: 'monitoring.coreos.com', resource: 'prometheusrules', verbs: readWrite },
-  { group: 'cert-manager.io', resource: 'certificates', verbs: readWrite },
+  { group: 'policy', resource: 'poddisruptionbudgets', verbs: [...applied, 'delete'] },
+  { group: 'monitoring.coreos.com', resource: 'servicemonitors', verbs: optionalKind },
+  { group: 'monitoring.coreos.com', resource: 'prometheusrules', verbs: optionalKind },
+  { group: 'cert-manager.io', resource: 'certificates', verbs: optionalKind },
 ];
 
 /** Cluster-scoped: discovery of the optional CRDs. */
@@ -52,6 +54,9 @@ export const forbiddenPermissions: readonly Permission[] = [
   { group: '', resource: 'namespaces', verbs: ['create', 'delete'] },
   { group: '', resource: 'nodes', verbs: ['get', 'update'] },
   { group: 'apps', resource: 'deployments', verbs: ['create', 'update'] },
+  // A relay's StatefulSet holds its queue volumes: only the garbage collector removes it.
+  { group: 'apps', resource: 'statefulsets', verbs: ['delete', 'deletecollection'] },
+  { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['create', 'patch'] },
   { group: 'apps', resource: 'daemonsets', verbs: ['create'] },
   {
     group: 'rbac.authorization.k8s.io',
