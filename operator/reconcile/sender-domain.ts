@@ -100,21 +100,21 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
     const secretName = generatedDkimSecretName(domain);
     const secretKey = formatKey({ namespace: domain.metadata.namespace ?? '', name: secretName });
     const cached = context.cache<SecretObject>(coreResources.secret).get(secretKey);
-    let plan = planGeneratedDkim({ domain, secret: cached, nowMs, generateKey });
-    if (!plan.ok) {
-      return {
-        keys: { kind: 'failed', reason: plan.reason, message: plan.message },
-        nextChangeMs: undefined,
-        events: [],
-      };
-    }
+    const failed = (plan: { reason: string; message: string }): KeysStep => ({
+      keys: { kind: 'failed', reason: plan.reason, message: plan.message },
+      nextChangeMs: undefined,
+      events: [],
+    });
+    // A first plan on the cache with a stand-in generator: a plan that needs a key needs a write.
+    let plan = planGeneratedDkim({ domain, secret: cached, nowMs, generateKey: () => '' });
+    if (!plan.ok) return failed(plan);
     let changes: readonly DkimChange[] = [];
     if (applyNeeded(withAppliedHash(plan.secret), cached)) {
-      // Before writing (and before keeping a key made just now) plan again on the Secret as it is:
-      // the cache may not have seen the previous write yet, and a key must never be made twice.
+      // Plan for real on the Secret as it is now: the cache may not have seen the previous write
+      // yet, and a key must never be made twice.
       const live = await read<SecretObject>(objectPath(coreResources.secret, parseKey(secretKey)));
       plan = planGeneratedDkim({ domain, secret: live, nowMs, generateKey });
-      if (!plan.ok) throw new Error(`planning DKIM keys of ${keyOf(domain)}: ${plan.message}`);
+      if (!plan.ok) return failed(plan);
       const applied = await applier.apply(coreResources.secret, plan.secret, { live });
       if (applied.written) changes = plan.changes;
     }

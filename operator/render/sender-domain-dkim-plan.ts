@@ -65,7 +65,8 @@ export interface GeneratedDkimPlan {
 }
 
 export type GeneratedDkimPlanResult =
-  GeneratedDkimPlan | { readonly ok: false; readonly reason: 'InvalidRotation'; readonly message: string };
+  | GeneratedDkimPlan
+  | { readonly ok: false; readonly reason: 'InvalidRotation' | 'SecretNotOwned'; readonly message: string };
 
 export interface GeneratedDkimInput {
   readonly domain: SenderDomain;
@@ -115,6 +116,15 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
   const { domain, secret, nowMs, generateKey } = input;
   const rotation = rotationOf(domain);
   if (typeof rotation === 'string') return { ok: false, reason: 'InvalidRotation', message: rotation };
+  const owner = secret?.metadata?.ownerReferences?.find((reference) => reference.controller === true);
+  if (secret !== undefined && (owner?.kind !== 'SenderDomain' || owner.uid !== domain.metadata.uid)) {
+    const name = `${domain.metadata.namespace ?? ''}/${generatedDkimSecretName(domain)}`;
+    return {
+      ok: false,
+      reason: 'SecretNotOwned',
+      message: `Secret ${name} exists and is not owned by this SenderDomain (uid ${domain.metadata.uid ?? '?'}), so its keys are not replaced: delete or rename it, or use its keys through spec.dkim.privateKeySecretRef`,
+    };
+  }
   const { algorithms, selector: prefix } = domain.spec.dkim;
   const stamp = Math.floor(nowMs / 1_000) * 1_000;
   const annotations = secret?.metadata?.annotations ?? {};

@@ -262,3 +262,37 @@ test('a rotation the planner cannot follow is refused naming the fields', () => 
   assert.ok(!result.ok);
   assert.match(result.message, /spec\.dkim\.rotation: interval "24h" and overlap "48h"/);
 });
+
+test('a Secret of that name the domain does not own is never taken over', () => {
+  const domain = senderDomain({ dkim: { selector: 'mf' } });
+  const foreign: SecretObject = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'example-dkim', namespace: 'mail' },
+    data: { 'mf.rsa.pem': 'eA==' },
+  };
+  const previousOwner: SecretObject = {
+    ...foreign,
+    metadata: {
+      ...foreign.metadata,
+      ownerReferences: [
+        {
+          apiVersion: 'mailfleet.dev/v1alpha1',
+          kind: 'SenderDomain',
+          name: 'example',
+          uid: 'old-uid',
+          controller: true,
+        },
+      ],
+    },
+  };
+  for (const secret of [foreign, previousOwner]) {
+    const result = planGeneratedDkim({ domain, secret, nowMs: t0, generateKey: new KeyPool().generate });
+    assert.ok(!result.ok);
+    assert.equal(result.reason, 'SecretNotOwned');
+    assert.match(
+      result.message,
+      /^Secret mail\/example-dkim exists and is not owned by this SenderDomain \(uid uid-1\)/,
+    );
+  }
+});
