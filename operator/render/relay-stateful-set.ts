@@ -30,7 +30,7 @@ import {
   usersFilePath,
 } from './relay-paths.ts';
 import { commonLabels, objectNames, ownedMetadata, selectorLabels } from './relay-names.ts';
-import { parseDurationSeconds } from './units.ts';
+import { canonicalQuantity, parseDurationSeconds } from './units.ts';
 
 export const restartHashAnnotation = 'mailfleet.dev/restart-hash';
 
@@ -125,7 +125,7 @@ function volumes(relay: SmtpRelay): { volumes: KubeObject[]; mounts: KubeObject[
   }
   const queue = relay.spec.queue;
   if (queue.storage === 'Ephemeral') {
-    volumes.push({ name: queueVolume, emptyDir: { sizeLimit: String(queue.size) } });
+    volumes.push({ name: queueVolume, emptyDir: { sizeLimit: canonicalQuantity(queue.size) } });
   }
   return { volumes, mounts };
 }
@@ -138,7 +138,7 @@ function claimTemplates(relay: SmtpRelay): KubeObject[] {
       metadata: { name: queueVolume, labels: commonLabels(relay) },
       spec: {
         accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: String(queue.size) } },
+        resources: { requests: { storage: canonicalQuantity(queue.size) } },
         ...(queue.storageClassName === undefined ? {} : { storageClassName: queue.storageClassName }),
       },
     },
@@ -156,6 +156,18 @@ function topologySpread(relay: SmtpRelay): readonly Readonly<Record<string, unkn
       },
     ]
   );
+}
+
+/** Quantities as the apiserver stores them, so the applier's comparison sees no false change. */
+function canonicalResources(
+  resources: SmtpRelay['spec']['pod']['resources'],
+): Record<string, Record<string, string>> {
+  const canonical = (values: Readonly<Record<string, number | string>> | undefined) =>
+    Object.fromEntries(Object.entries(values ?? {}).map(([name, value]) => [name, canonicalQuantity(value)]));
+  return {
+    ...(resources.requests === undefined ? {} : { requests: canonical(resources.requests) }),
+    ...(resources.limits === undefined ? {} : { limits: canonical(resources.limits) }),
+  };
 }
 
 const hardenedContainer = {
@@ -223,7 +235,7 @@ export function renderStatefulSet(inputs: StatefulSetInputs): KubeObject {
               ],
               readinessProbe: { ...probe(readinessPath), failureThreshold: 2 },
               livenessProbe: { ...probe(livenessPath), initialDelaySeconds: 10, failureThreshold: 3 },
-              resources: pod.resources,
+              resources: canonicalResources(pod.resources),
               securityContext: hardenedContainer,
               volumeMounts: mounts,
             },

@@ -174,12 +174,33 @@ test('the relay-owned Secret copies signing keys and composes the credentials li
   const [secret] = find(production, 'Secret') as SecretObject[];
   const data = secret?.data ?? {};
   assert.deepEqual(Object.keys(data).sort(), [
-    'example.com.mf-1.ed25519.pem',
-    'example.com.mf-1.rsa.pem',
+    'example.com.mf-1-ed25519.ed25519.pem',
+    'example.com.mf-1-rsa.rsa.pem',
     'smarthost-credentials',
   ]);
   assert.equal(
     Buffer.from(data['smarthost-credentials'] ?? '', 'base64').toString(),
     'relay@example.com:s3cret\n',
   );
+});
+
+test('quantities are rendered as the apiserver stores them, so unchanged objects compare equal', () => {
+  const relay = servedRelay('quantities', {
+    listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }],
+    queue: { storage: 'Ephemeral', size: '1024Mi' },
+    pod: { resources: { requests: { cpu: 0.5, memory: '1024Mi' }, limits: { memory: '1.5Gi' } } },
+  });
+  const [statefulSet] = find(relay, 'StatefulSet');
+  const pod = (
+    statefulSet?.['spec'] as {
+      template: {
+        spec: { containers: { resources: unknown }[]; volumes: { name: string; emptyDir?: unknown }[] };
+      };
+    }
+  ).template.spec;
+  assert.deepEqual(pod.containers[0]?.resources, {
+    requests: { cpu: '500m', memory: '1Gi' },
+    limits: { memory: '1536Mi' },
+  });
+  assert.deepEqual(pod.volumes.find((volume) => volume.name === 'queue')?.emptyDir, { sizeLimit: '1Gi' });
 });

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseByteQuantity, parseDurationSeconds } from '../../../operator/render/units.ts';
+import {
+  canonicalQuantity,
+  parseByteQuantity,
+  parseDurationSeconds,
+} from '../../../operator/render/units.ts';
 
 test('byte quantities', () => {
   const cases: [number | string, number][] = [
@@ -43,4 +47,30 @@ test('durations that are not: the error names the value', () => {
   for (const duration of ['', '5', '1d', '1h 30m', '-5m', '1.5h']) {
     assert.throws(() => parseDurationSeconds(duration), /is not a duration/);
   }
+});
+
+test('quantities in the form the apiserver serialises them (resource.Quantity)', () => {
+  const cases: [number | string, string][] = [
+    ['1Gi', '1Gi'],
+    ['1024Mi', '1Gi'],
+    ['1.5Gi', '1536Mi'],
+    ['20Gi', '20Gi'],
+    ['128Mi', '128Mi'],
+    ['0.5Ki', '512'],
+    ['1023Ki', '1023Ki'],
+    ['100m', '100m'],
+    ['250m', '250m'],
+    ['1000m', '1'],
+    ['0.5', '500m'],
+    [1, '1'],
+    [1000, '1k'],
+    ['1500', '1500'],
+    ['2048', '2048'],
+    ['1000k', '1M'],
+    ['0', '0'],
+    [0.25, '250m'],
+  ];
+  for (const [quantity, canonical] of cases)
+    assert.equal(canonicalQuantity(quantity), canonical, String(quantity));
+  assert.throws(() => canonicalQuantity('10MB'), /"10MB" is not a quantity/);
 });
