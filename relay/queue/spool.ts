@@ -162,7 +162,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         await unlink(temporary).catch(ignoreMissing);
         await unlink(pathOf(queueId, '.msg')).catch(ignoreMissing);
         void space.refresh();
-        throw error;
+        throw isOutOfSpace(error)
+          ? new SpoolFullError(`spool ${dir} ran out of space while writing ${queueId}`, { cause: error })
+          : error;
       }
       const message: QueuedMessage = { queueId, envelope, size, recipients: initialRecipients(envelope) };
       const entry: Entry = {
@@ -323,6 +325,12 @@ function matchesFilter(message: QueuedMessage, filter: QueueListFilter, time: nu
   }
   if (filter.status !== undefined && !open.some((state) => state.status === filter.status)) return false;
   return filter.olderThanMs === undefined || time - envelope.receivedAt >= filter.olderThanMs;
+}
+
+/** The filesystem (or the quota) is full: the same condition as hasSpace() false, found by a write. */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function ignoreMissing(error: unknown): void {

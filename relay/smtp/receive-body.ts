@@ -109,7 +109,7 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
   return { ok: true, size: filter.bytesIn };
 }
 
-/** The spool refuses a message when its disk filled up during DATA (it throws SpoolFullError). */
+/** The spool refuses a message when its disk is or became full during DATA (it throws SpoolFullError). */
 function isSpoolFull(error: unknown): boolean {
   return error instanceof Error && error.name === 'SpoolFullError';
 }

@@ -103,6 +103,30 @@ test('a body stream that fails leaves nothing queued', async () => {
   spool.close();
 });
 
+test('running out of space mid-write is a SpoolFullError (452 4.3.1), and leaves nothing queued', async () => {
+  const dir = join(root, 'enospc');
+  const spool = await openSpool({ dir, minFreeBytes: 0, now: () => 1 });
+  const filling = new Readable({
+    read() {
+      this.push('From: x\r\n');
+      this.destroy(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+    },
+  });
+  await assert.rejects(
+    spool.accept(spool.newQueueId(), envelope(['a@x.test']), filling),
+    (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.equal(error.name, 'SpoolFullError');
+      assert.equal((error.cause as NodeJS.ErrnoException).code, 'ENOSPC');
+      return true;
+    },
+  );
+  assert.equal(spool.size(), 0);
+  const files = (await Promise.all((await readdir(dir)).map((shard) => readdir(join(dir, shard))))).flat();
+  assert.deepEqual(files, []);
+  spool.close();
+});
+
 test('hasSpace and freeBytes follow the free-space probe and recover when space returns', async () => {
   let free = 10;
   const spool = await openSpool({
