@@ -47,7 +47,7 @@ const dkim = object(
   {
     enabled: boolean('Sign outgoing mail with DKIM.', true),
     selector: string(
-      'The DKIM selector (`<selector>._domainkey.<domain>`). With rotation it is the prefix of the selectors, which get a numbered suffix.',
+      'The DKIM selector (`<selector>._domainkey.<domain>`). With rotation it is the prefix of the selectors, which get a numbered suffix (`mf-1`, `mf-2`, …). With both algorithms each key signs under a selector of its own: `<selector>-rsa` and `<selector>-ed25519`.',
       { maxLength: 40, minLength: 1, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', default: 'mailfleet' },
     ),
     algorithms: list(

@@ -486,7 +486,8 @@ export interface Dkim {
   readonly enabled: boolean;
   /**
    * The DKIM selector (`<selector>._domainkey.<domain>`). With rotation it is the prefix of the
-   * selectors, which get a numbered suffix.
+   * selectors, which get a numbered suffix (`mf-1`, `mf-2`, …). With both algorithms each key signs
+   * under a selector of its own: `<selector>-rsa` and `<selector>-ed25519`.
    */
   readonly selector: string;
   /** The key types to sign with; each message gets one signature per algorithm. */

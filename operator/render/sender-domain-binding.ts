@@ -42,6 +42,19 @@ export function dkimSecretName(domain: SenderDomain): string | undefined {
   return dkim.privateKeySecretRef?.name ?? generatedDkimSecretName(domain);
 }
 
+/**
+ * The DNS selector (`s=`) a key of `algorithm` signs under, for the domain's key set `selector`.
+ * One algorithm: the selector itself. Both: `<selector>-rsa` and `<selector>-ed25519`, since one
+ * name must hold one key record (RFC 6376 §3.6.2.2 leaves several records at a name undefined).
+ */
+export function dkimDnsSelector(
+  selector: string,
+  algorithm: ApiAlgorithm,
+  algorithms: readonly ApiAlgorithm[],
+): string {
+  return algorithms.length > 1 ? `${selector}-${dkimAlgorithms[algorithm].suffix}` : selector;
+}
+
 /** The Secret key holding the private key of `algorithm` for `selector` in a generated Secret. */
 export function generatedDkimKeyName(selector: string, algorithm: ApiAlgorithm): string {
   return `${selector}.${dkimAlgorithms[algorithm].suffix}.pem`;
@@ -96,7 +109,12 @@ export function signingKeys(domain: SenderDomain, secret: SecretObject | undefin
         message: `${where} has no key "${secretKey}" (the ${algorithm} private key for selector ${selector})`,
       };
     }
-    keys.push({ selector, algorithm: dkimAlgorithms[algorithm].relay, secretName, secretKey });
+    keys.push({
+      selector: dkimDnsSelector(selector, algorithm, dkim.algorithms),
+      algorithm: dkimAlgorithms[algorithm].relay,
+      secretName,
+      secretKey,
+    });
   }
   return { ok: true, keys };
 }

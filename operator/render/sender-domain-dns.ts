@@ -1,11 +1,12 @@
 // The DNS records a SenderDomain asks its owner to publish (the operator never edits DNS): one DKIM
-// key record per published selector and algorithm, the SPF record and the DMARC record. Pure.
+// key record per published selector and algorithm (each at its own name, `dkimDnsSelector`), the SPF record and the DMARC record. Pure.
 //
 // SPF lists `spec.spf.mechanisms` in order (duplicates dropped) and then the `all` qualifier. The
 // operator adds no mechanism of its own: the address a receiver sees is the cluster's egress (NAT,
 // egress gateway) or the smarthost provider's outbound pool, neither of which it can observe, and a
 // guessed `a:`/`ip4:` would authorise the wrong hosts. DKIM, which the relays do sign, is what aligns.
 import type { DnsRecord, SenderDomain } from '../api/types.generated.ts';
+import { dkimDnsSelector } from './sender-domain-binding.ts';
 import { dkimPublicKeyRecord } from './sender-domain-dkim-keys.ts';
 import type { PublishedSelector } from './sender-domain-dkim-plan.ts';
 
@@ -48,11 +49,12 @@ export function wantedDnsRecords(
   published: readonly PublishedSelector[],
 ): WantedRecord[] {
   const name = domain.spec.domain;
+  const algorithms = domain.spec.dkim.algorithms;
   const records: WantedRecord[] = published.flatMap(({ selector, keys }) =>
     keys.map(({ algorithm, privateKeyPem }) => ({
       purpose: 'DKIM' as const,
       type: 'TXT' as const,
-      name: dkimRecordName(selector, name),
+      name: dkimRecordName(dkimDnsSelector(selector, algorithm, algorithms), name),
       value: dkimPublicKeyRecord(privateKeyPem, algorithm),
     })),
   );

@@ -11,6 +11,7 @@ import type {
 import type { EventType } from '../kube/events.ts';
 import { kubeTime, type DesiredStatus } from '../kube/status-diff.ts';
 import type { DkimChange, PublishedSelector } from '../render/sender-domain-dkim-plan.ts';
+import { dkimDnsSelector } from '../render/sender-domain-binding.ts';
 import { dkimRecordName, type WantedRecord } from '../render/sender-domain-dns.ts';
 import type { DnsCheck } from './sender-domain-dns-check.ts';
 
@@ -245,7 +246,13 @@ export function dkimChangeEvents(
   changes: readonly DkimChange[],
 ): SenderDomainEvent[] {
   const where = `Secret ${domain.metadata.namespace ?? ''}/${secretName}`;
-  const record = (selector: string) => dkimRecordName(selector, domain.spec.domain);
+  const algorithms = domain.spec.dkim.algorithms;
+  const record = (selector: string) =>
+    algorithms
+      .map((algorithm) =>
+        dkimRecordName(dkimDnsSelector(selector, algorithm, algorithms), domain.spec.domain),
+      )
+      .join(' and ');
   return changes.map((change): SenderDomainEvent => {
     switch (change.kind) {
       case 'generated': {

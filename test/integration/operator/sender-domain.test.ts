@@ -80,8 +80,9 @@ test('generated keys: an owned Secret whose keys sign mail that verifies with st
   assert.deepEqual(
     records.map((record) => [record.purpose, record.name]),
     [
-      ['DKIM', 'mf._domainkey.gen.example'],
-      ['DKIM', 'mf._domainkey.gen.example'],
+      // One record per name: each algorithm signs under a selector of its own.
+      ['DKIM', 'mf-rsa._domainkey.gen.example'],
+      ['DKIM', 'mf-ed25519._domainkey.gen.example'],
       ['SPF', 'gen.example'],
       ['DMARC', '_dmarc.gen.example'],
     ],
@@ -97,6 +98,7 @@ test('generated keys: an owned Secret whose keys sign mail that verifies with st
     const kind = key.algorithm === 'rsa-sha256' ? 'k=rsa' : 'k=ed25519';
     const record = records.find((entry) => entry.purpose === 'DKIM' && entry.value.includes(kind));
     assert.ok(record, kind);
+    assert.equal(record.name, `${key.selector}._domainkey.gen.example`);
     const txt = new Map([[record.name, [record.value]]]);
     const base = { domain: 'gen.example', selector: key.selector, algorithm: key.algorithm, txt };
     assert.deepEqual(await signAndVerify({ ...base, privateKeyPem }), ['pass'], key.secretKey);

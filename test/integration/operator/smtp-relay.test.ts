@@ -165,7 +165,7 @@ test('DKIM keys arrive through the relay-owned Secret and the config, without ro
     return (
       Object.keys(secret?.data ?? {})
         .sort()
-        .join(',') === 'example.com.mf-1.ed25519.pem,example.com.mf-1.rsa.pem'
+        .join(',') === 'example.com.mf-1-ed25519.ed25519.pem,example.com.mf-1-rsa.rsa.pem'
     );
   });
   await eventually(

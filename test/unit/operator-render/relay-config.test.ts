@@ -148,14 +148,14 @@ test('sender domains: users from authorizedUsers, DKIM keys under the relay-owne
       allowNetworks: true,
       dkim: [
         {
-          selector: 'mf-1',
+          selector: 'mf-1-rsa',
           algorithm: 'rsa-sha256',
-          privateKeyFile: '/etc/mailfleet/secrets/example.com.mf-1.rsa.pem',
+          privateKeyFile: '/etc/mailfleet/secrets/example.com.mf-1-rsa.rsa.pem',
         },
         {
-          selector: 'mf-1',
+          selector: 'mf-1-ed25519',
           algorithm: 'ed25519-sha256',
-          privateKeyFile: '/etc/mailfleet/secrets/example.com.mf-1.ed25519.pem',
+          privateKeyFile: '/etc/mailfleet/secrets/example.com.mf-1-ed25519.ed25519.pem',
         },
       ],
     },

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { SenderDomain, SmtpRelay } from '../../../operator/api/types.generated.ts';
 import {
   dkimActiveSelectorAnnotation,
+  dkimDnsSelector,
   relaySelectsDomain,
   signingKeys,
   type SecretObject,
@@ -94,9 +95,14 @@ const cases: {
     expected: {
       ok: true,
       keys: [
-        { selector: 'mf-2', algorithm: 'rsa-sha256', secretName: 'example-dkim', secretKey: 'mf-2.rsa.pem' },
         {
-          selector: 'mf-2',
+          selector: 'mf-2-rsa',
+          algorithm: 'rsa-sha256',
+          secretName: 'example-dkim',
+          secretKey: 'mf-2.rsa.pem',
+        },
+        {
+          selector: 'mf-2-ed25519',
           algorithm: 'ed25519-sha256',
           secretName: 'example-dkim',
           secretKey: 'mf-2.ed25519.pem',
@@ -123,3 +129,10 @@ for (const { name, domain: sd, secret, expected } of cases) {
     assert.deepEqual(signingKeys(sd, secret), expected);
   });
 }
+
+test('one algorithm signs under the selector itself; two get a selector each', () => {
+  assert.equal(dkimDnsSelector('mf-3', 'RSA2048', ['RSA2048']), 'mf-3');
+  assert.equal(dkimDnsSelector('mf-3', 'Ed25519', ['Ed25519']), 'mf-3');
+  assert.equal(dkimDnsSelector('mf-3', 'RSA2048', ['RSA2048', 'Ed25519']), 'mf-3-rsa');
+  assert.equal(dkimDnsSelector('mf-3', 'Ed25519', ['RSA2048', 'Ed25519']), 'mf-3-ed25519');
+});

@@ -84,8 +84,8 @@ test('without rotation: one selector, keys generated once, owned by the domain, 
   assert.deepEqual(
     keys.keys.map((key) => [key.selector, key.algorithm, key.secretKey]),
     [
-      ['mf', 'rsa-sha256', 'mf.rsa.pem'],
-      ['mf', 'ed25519-sha256', 'mf.ed25519.pem'],
+      ['mf-rsa', 'rsa-sha256', 'mf.rsa.pem'],
+      ['mf-ed25519', 'ed25519-sha256', 'mf.ed25519.pem'],
     ],
   );
 });

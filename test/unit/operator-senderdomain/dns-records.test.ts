@@ -82,19 +82,19 @@ test('records: DKIM per published selector and algorithm, then SPF and DMARC, wi
     {
       purpose: 'DKIM',
       type: 'TXT',
-      name: 'mf-2._domainkey.mail.example.com',
+      name: 'mf-2-rsa._domainkey.mail.example.com',
       value: dkimPublicKeyRecord(rsa, 'RSA2048'),
     },
     {
       purpose: 'DKIM',
       type: 'TXT',
-      name: 'mf-2._domainkey.mail.example.com',
+      name: 'mf-2-ed25519._domainkey.mail.example.com',
       value: dkimPublicKeyRecord(ed, 'Ed25519'),
     },
     {
       purpose: 'DKIM',
       type: 'TXT',
-      name: 'mf-1._domainkey.mail.example.com',
+      name: 'mf-1-rsa._domainkey.mail.example.com',
       value: dkimPublicKeyRecord(rsa, 'RSA2048'),
     },
     {
