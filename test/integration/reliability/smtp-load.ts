@@ -19,7 +19,7 @@ export interface LoadOptions {
 export interface SmtpLoad {
   /** Message-ID → queue id, for every message answered 250 after the dot. */
   readonly acknowledged: ReadonlyMap<string, string>;
-  /** Replies other than 2xx/354 by their first line, counted. */
+  /** Unexpected replies by step and first line (`MAIL 452 4.3.1 ...`, `END 452 ...`), counted. */
   readonly refusals: ReadonlyMap<string, number>;
   /** Transactions started (MAIL sent). */
   attempted(): number;
@@ -57,7 +57,7 @@ export function startSmtpLoad(options: LoadOptions): SmtpLoad {
   let started = 0;
   let counter = 0;
 
-  const expect = async (reply: Promise<Reply>, wanted: number): Promise<Reply> => {
+  const expect = async (step: string, reply: Promise<Reply>, wanted: number): Promise<Reply> => {
     let timer: NodeJS.Timeout | undefined;
     const answer = await Promise.race([
       reply,
@@ -70,7 +70,7 @@ export function startSmtpLoad(options: LoadOptions): SmtpLoad {
       clearTimeout(timer);
     });
     if (answer.code !== wanted) {
-      const key = answer.lines[0] ?? String(answer.code);
+      const key = `${step} ${answer.lines[0] ?? String(answer.code)}`;
       refusals.set(key, (refusals.get(key) ?? 0) + 1);
       throw new Error(`expected ${wanted}, got ${answer.text}`);
     }
@@ -90,17 +90,17 @@ export function startSmtpLoad(options: LoadOptions): SmtpLoad {
         continue;
       }
       try {
-        await expect(client.reply(), 220);
-        await expect(client.command('EHLO load.test'), 250);
+        await expect('CONNECT', client.reply(), 220);
+        await expect('EHLO', client.command('EHLO load.test'), 250);
         while (active()) {
           counter += 1;
           started += 1;
           const messageId = `<${options.tag}-${counter}@load.test>`;
-          await expect(client.command('MAIL FROM:<load@example.org>'), 250);
-          await expect(client.command(`RCPT TO:<${options.recipient}>`), 250);
-          await expect(client.command('DATA'), 354);
+          await expect('MAIL', client.command('MAIL FROM:<load@example.org>'), 250);
+          await expect('RCPT', client.command(`RCPT TO:<${options.recipient}>`), 250);
+          await expect('DATA', client.command('DATA'), 354);
           client.write(`${messageBody(messageId, options.recipient, options.bodyBytes)}.\r\n`);
-          const done = await expect(client.reply(), 250);
+          const done = await expect('END', client.reply(), 250);
           acknowledged.set(messageId, /queued as (\S+)/.exec(done.text)?.[1] ?? '');
         }
         await client.command('QUIT').catch(() => undefined);
