@@ -19,6 +19,12 @@ export const metricNames = {
 export const senderDomainDnsStates = ['verified', 'failing', 'unchecked'] as const;
 export type SenderDomainDnsState = (typeof senderDomainDnsStates)[number];
 
+/** The state to report for the status of a DnsVerified condition (Unknown: not checked, or disabled). */
+export function senderDomainDnsStateOf(conditionStatus: 'True' | 'False' | 'Unknown'): SenderDomainDnsState {
+  if (conditionStatus === 'True') return 'verified';
+  return conditionStatus === 'False' ? 'failing' : 'unchecked';
+}
+
 export interface OperatorMetrics {
   readonly registry: Registry;
   reconciled(controller: string, outcome: ProcessOutcome, durationMs: number): void;

@@ -2,7 +2,12 @@
 // verified → failing transitions, table-driven over sequences of reconcile reports.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createOperatorMetrics, metricNames, type SenderDomainDnsState } from '../../../operator/metrics.ts';
+import {
+  createOperatorMetrics,
+  metricNames,
+  senderDomainDnsStateOf,
+  type SenderDomainDnsState,
+} from '../../../operator/metrics.ts';
 
 type Step = readonly [key: string, state: SenderDomainDnsState | 'forget' | 'stop-leading'];
 
@@ -78,3 +83,10 @@ for (const { name, steps, counts, lost } of cases) {
     assert.equal(sample(text, metricNames.dnsVerificationLost), lost);
   });
 }
+
+test('a DnsVerified condition status maps to the reported state', () => {
+  assert.deepEqual(
+    (['True', 'False', 'Unknown'] as const).map((status) => senderDomainDnsStateOf(status)),
+    ['verified', 'failing', 'unchecked'],
+  );
+});
