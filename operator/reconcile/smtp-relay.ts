@@ -204,13 +204,17 @@ export function smtpRelayController(
       const validation = validateRelayConfig(rendered.config, `SmtpRelay ${key} rendered config`);
       const configErrors = validation.ok ? [] : validation.errors;
 
+      // What could not be applied, for the status; only the apiserver's failures are retried with
+      // backoff, a refusal the spec itself causes waits for the spec (or the object) to change.
       const applyErrors: string[] = [];
+      let retry = false;
       const liveStatefulSet = cached(relayResources.statefulSet, objectNames.statefulSet(relay)) as
         StatefulSetObject | undefined;
       if (configErrors.length === 0) {
         for (const desired of rendered.objects) {
           const failure = await applyOne(desired, liveStatefulSet);
-          if (failure !== undefined) applyErrors.push(failure);
+          if (failure !== undefined) applyErrors.push(failure.message);
+          retry ||= failure?.retry === true;
         }
         try {
           await deleteUnwanted(relay, rendered.objects, served, cached);
@@ -218,6 +222,7 @@ export function smtpRelayController(
           applyErrors.push(
             `deleting an object SmtpRelay ${key} no longer needs failed: ${errorMessage(error)}`,
           );
+          retry = true;
         }
       }
 
@@ -245,18 +250,18 @@ export function smtpRelayController(
         previousReady,
         desiredStatus.conditions?.find((entry) => entry.type === 'Ready'),
       );
-      if (applyErrors.length > 0) throw new Error(applyErrors.join('; '));
+      if (retry) throw new Error(applyErrors.join('; '));
       return undefined;
 
       async function applyOne(
         desired: DesiredObject,
         statefulSet: StatefulSetObject | undefined,
-      ): Promise<string | undefined> {
+      ): Promise<{ message: string; retry: boolean } | undefined> {
         const name = desired.object.metadata?.name ?? '';
         const what = `${desired.resource.kind} ${namespace}/${name}`;
         if (desired.resource === relayResources.statefulSet && statefulSet !== undefined) {
           const conflict = claimTemplatesConflict(desired.object, statefulSet);
-          if (conflict !== undefined) return `${what}: ${conflict}`;
+          if (conflict !== undefined) return { message: `${what}: ${conflict}`, retry: false };
         }
         const optional = optionalRelayResources.includes(desired.resource);
         try {
@@ -266,7 +271,7 @@ export function smtpRelayController(
             : applier.apply(desired.resource, desired.object, { live: cached(desired.resource, name) }));
           return undefined;
         } catch (error) {
-          return `applying ${what} failed: ${errorMessage(error)}`;
+          return { message: `applying ${what} failed: ${errorMessage(error)}`, retry: true };
         }
       }
     },

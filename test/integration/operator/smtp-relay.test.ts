@@ -288,6 +288,30 @@ test('one replica: the PodDisruptionBudget is deleted', async () => {
   );
 });
 
+test('a new queue size cannot change an existing StatefulSet: Ready=False says what to do', async () => {
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
+    contentType: 'application/merge-patch+json',
+    body: { spec: { queue: { size: '2Gi' } } },
+  });
+  await eventually(
+    'Ready=False with ApplyFailed',
+    async () => (await relayCondition(ns, 'internal', 'Ready'))?.reason === 'ApplyFailed',
+  );
+  const ready = await relayCondition(ns, 'internal', 'Ready');
+  assert.match(
+    ready?.message ?? '',
+    /StatefulSet .*\/internal: spec\.queue .*kubectl delete statefulset internal --cascade=orphan/,
+  );
+  const statefulSet = await get<
+    KubeObject & {
+      spec: { volumeClaimTemplates: { spec: { resources: { requests: { storage: string } } } }[] };
+    }
+  >(relayResources.statefulSet, ns, 'internal');
+  assert.equal(statefulSet?.spec.volumeClaimTemplates[0]?.spec.resources.requests.storage, '1Gi');
+});
+
 test('the production example: missing Secrets give Ready=False naming them and a Warning Event; creating them recovers', async () => {
   await installCrds(join(import.meta.dirname, '../chart/fixtures/monitoring-crds.yaml'));
   // Discovery is remembered for discoveryTtlMs (500 ms here): let what the last reconcile saw expire.
