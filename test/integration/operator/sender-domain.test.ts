@@ -90,25 +90,37 @@ test('generated keys: an owned Secret whose keys sign mail that verifies with st
   assert.equal(records[2]?.value, 'v=spf1 include:_spf.provider.example -all');
   assert.equal(records[3]?.value, 'v=DMARC1; p=none; pct=100; adkim=r; aspf=r');
 
-  // The relay side reads the Secret through the contract; each key signs and verifies with its record.
+  // The relay side reads the Secret through the contract and signs with every key at once; both
+  // signatures verify against the published records, each at its own name.
   const keys = signingKeys(domain, secret);
   assert.ok(keys.ok);
-  for (const key of keys.keys) {
-    const privateKeyPem = decodeSecretValue(secret.data?.[key.secretKey] ?? '');
-    const kind = key.algorithm === 'rsa-sha256' ? 'k=rsa' : 'k=ed25519';
-    const record = records.find((entry) => entry.purpose === 'DKIM' && entry.value.includes(kind));
-    assert.ok(record, kind);
-    assert.equal(record.name, `${key.selector}._domainkey.gen.example`);
-    const txt = new Map([[record.name, [record.value]]]);
-    const base = { domain: 'gen.example', selector: key.selector, algorithm: key.algorithm, txt };
-    assert.deepEqual(await signAndVerify({ ...base, privateKeyPem }), ['pass'], key.secretKey);
-    const otherKey = generateDkimKey(key.algorithm === 'rsa-sha256' ? 'RSA2048' : 'Ed25519');
-    assert.deepEqual(
-      await signAndVerify({ ...base, privateKeyPem: otherKey }),
-      ['fail'],
-      'another key fails',
-    );
+  const txt = new Map<string, string[]>();
+  for (const record of records.filter((entry) => entry.purpose === 'DKIM')) {
+    txt.set(record.name, [...(txt.get(record.name) ?? []), record.value]);
   }
+  assert.ok(
+    [...txt.values()].every((values) => values.length === 1),
+    'one key record per name',
+  );
+  const signing = keys.keys.map((key) => ({
+    selector: key.selector,
+    algorithm: key.algorithm,
+    privateKeyPem: decodeSecretValue(secret.data?.[key.secretKey] ?? ''),
+  }));
+  assert.deepEqual(
+    signing.map((key) => key.selector),
+    ['mf-rsa', 'mf-ed25519'],
+  );
+  assert.deepEqual(await signAndVerify({ domain: 'gen.example', keys: signing, txt }), ['pass', 'pass']);
+  const swapped = signing.map((key) => ({
+    ...key,
+    privateKeyPem: generateDkimKey(key.algorithm === 'rsa-sha256' ? 'RSA2048' : 'Ed25519'),
+  }));
+  assert.deepEqual(
+    await signAndVerify({ domain: 'gen.example', keys: swapped, txt }),
+    ['fail', 'fail'],
+    'other keys do not verify',
+  );
   const generated = (await eventsOf(ns, 'gen')).filter((event) => event.reason === 'DkimKeyGenerated');
   assert.equal(generated.length, 1);
   assert.match(

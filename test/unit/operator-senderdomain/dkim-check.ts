@@ -5,11 +5,16 @@ import { dkimSign, dkimVerify } from 'mailauth';
 
 export type Txt = ReadonlyMap<string, readonly string[]>;
 
+export interface SigningKey {
+  readonly selector: string;
+  readonly algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  readonly privateKeyPem: string;
+}
+
+/** One signature per key, as the relay signs; the verification result of each, in order. */
 export async function signAndVerify(options: {
   domain: string;
-  selector: string;
-  algorithm: 'rsa-sha256' | 'ed25519-sha256';
-  privateKeyPem: string;
+  keys: readonly SigningKey[];
   txt: Txt;
   body?: string;
 }): Promise<string[]> {
@@ -22,15 +27,17 @@ export async function signAndVerify(options: {
     options.body ?? 'Hello.',
     '',
   ].join('\r\n');
-  const key = {
+  const signatureData = options.keys.map((key) => ({
     signingDomain: options.domain,
-    selector: options.selector,
-    privateKey: options.privateKeyPem,
-    algorithm: options.algorithm,
+    selector: key.selector,
+    privateKey: key.privateKeyPem,
+    algorithm: key.algorithm,
     canonicalization: 'relaxed/relaxed',
-  };
+  }));
+  const [first] = signatureData;
+  if (first === undefined) throw new Error('signAndVerify needs a key');
   // As in relay/dkim/sign.ts: mailauth signs with signatureData only.
-  const signed = await dkimSign(message, { ...key, signatureData: [key] });
+  const signed = await dkimSign(message, { ...first, signatureData });
   if (signed.errors.length > 0) throw new Error(`signing failed: ${JSON.stringify(signed.errors)}`);
   const result = await dkimVerify(signed.signatures + message, {
     strict: true,

@@ -48,11 +48,11 @@ test('a message signed with each key verifies with its record, and not with anot
     ['Ed25519', edPem, 'ed25519-sha256'],
   ] as const) {
     const txt = new Map([['s1._domainkey.example.com', [dkimPublicKeyRecord(pem, algorithm)]]]);
-    const options = { domain: 'example.com', selector: 's1', algorithm: relayAlgorithm, txt } as const;
-    assert.deepEqual(await signAndVerify({ ...options, privateKeyPem: pem }), ['pass'], algorithm);
-    const other = generateDkimKey(algorithm);
+    const key = { selector: 's1', algorithm: relayAlgorithm, privateKeyPem: pem } as const;
+    assert.deepEqual(await signAndVerify({ domain: 'example.com', keys: [key], txt }), ['pass'], algorithm);
+    const other = { ...key, privateKeyPem: generateDkimKey(algorithm) };
     assert.deepEqual(
-      await signAndVerify({ ...options, privateKeyPem: other }),
+      await signAndVerify({ domain: 'example.com', keys: [other], txt }),
       ['fail'],
       `${algorithm}: other key`,
     );
