@@ -212,7 +212,7 @@ test('verification: chunks joined, equivalent SPF/DMARC accepted, missing, wrong
   assert.equal(failures.onlyLookupFailures, true);
 });
 
-test('two algorithms at one selector: each key record is found among the TXT records of the name', () => {
+test('several key records at one name: each expected one is found among the TXT records', () => {
   const name = 'mf._domainkey.example.com';
   const wanted = [
     { purpose: 'DKIM', type: 'TXT', name, value: dkimPublicKeyRecord(rsa, 'RSA2048') },
