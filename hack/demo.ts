@@ -64,6 +64,16 @@ function condition(
   return object.status?.conditions?.find((candidate) => candidate.type === type)?.status;
 }
 
+/** How many times each running pod's relay logged a reload. */
+async function relayReloads(kubelet: LocalKubelet): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const pod of kubelet.runningPods()) {
+    const log = await readFile(kubelet.logPath(pod), 'utf8').catch(() => '');
+    counts.set(pod, log.split('\n').filter((line) => line.includes('"event":"reloaded"')).length);
+  }
+  return counts;
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'mailfleet-demo-'));
   cleanups.push(() => rm(work, { recursive: true, force: true }));
@@ -206,11 +216,6 @@ async function main(): Promise<void> {
   });
   await kubelet.start();
   cleanups.push(() => kubelet.stop());
-  say(
-    (
-      await kubectl('-n', namespace, 'get', 'statefulsets,services,configmaps,secrets,poddisruptionbudgets')
-    ).trim(),
-  );
 
   const getRelay = async () =>
     JSON.parse(await kubectl('-n', namespace, 'get', 'smtprelay', 'demo', '-o', 'json')) as SmtpRelay;
@@ -231,7 +236,16 @@ async function main(): Promise<void> {
     async () => (condition(await getRelay(), 'Ready') === 'True' ? true : undefined),
     120_000,
   );
-  say((await kubectl('-n', namespace, 'get', 'pods', '-o', 'wide')).trim());
+  say(
+    (
+      await kubectl(
+        '-n',
+        namespace,
+        'get',
+        'statefulsets,services,configmaps,secrets,poddisruptionbudgets,pods',
+      )
+    ).trim(),
+  );
 
   step('Publishing the DNS records the SenderDomain asks for (status.dnsRecords) on the local dnsmasq');
   const records = domain.status?.dnsRecords ?? [];
@@ -249,15 +263,17 @@ async function main(): Promise<void> {
     },
     { port: dnsPort },
   );
-  // The operator re-verifies on its interval; an annotation change asks it to look now.
+  // The operator re-checks on spec.dnsVerification.interval, and at once after any spec change.
+  say('kubectl patch: spec.dnsVerification.interval 1m → 10m (a spec change makes the operator check now)');
   await kubectl(
     '-n',
     namespace,
-    'annotate',
-    '--overwrite',
+    'patch',
     'senderdomain',
     'demo-example',
-    `mailfleet.dev/demo-published=${Date.now()}`,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { dnsVerification: { interval: '10m' } } }),
   );
   const verified = await eventually(
     'DnsVerified',
@@ -294,11 +310,13 @@ async function main(): Promise<void> {
     'Subject: Hello from mailfleet',
     '--body',
     'Sent through the demo relay.',
-    '--tls-verify-off',
   ]).catch((error: unknown) => error as { stdout: string; stderr: string });
-  const transcript = `${swaks.stdout}${swaks.stderr}`
+  const output = `${swaks.stdout}${swaks.stderr}`;
+  if (!/<~ {2}250 2\.6\.0 /.test(output))
+    throw new Error(`swaks: the relay did not queue the message:\n${output}`);
+  const transcript = output
     .split('\n')
-    .filter((line) => /^(<~|~>|<-|->)/.test(line) && !line.includes('AUTH PLAIN'));
+    .filter((line) => /^\s*(<~|~>|<-|->|<\*\*|\*\*\*)/.test(line) && !line.includes('AUTH PLAIN'));
   say(transcript.slice(0, 40).join('\n'));
 
   step('The message arrives at the smarthost (smtp-sink), signed');
@@ -339,6 +357,70 @@ async function main(): Promise<void> {
   if (!report.includes('pass') || report.includes('fail'))
     throw new Error(`DKIM verification failed:\n${report}`);
 
+  step(
+    'A change reaches the running relays the way it does in a pod: a second AUTH user in the users Secret',
+  );
+  const reloadsBefore = await relayReloads(kubelet);
+  const secondPassword = `demo-${Math.random().toString(36).slice(2, 10)}`;
+  await writeFile(
+    usersFile,
+    `app:${bcrypt.hashSync(password, 10)}\nreports:${bcrypt.hashSync(secondPassword, 10)}\n`,
+  );
+  const updatedSecret = await kubectl(
+    '-n',
+    namespace,
+    'create',
+    'secret',
+    'generic',
+    'demo-smtp-users',
+    `--from-file=users=${usersFile}`,
+    '--dry-run=client',
+    '-o',
+    'json',
+  );
+  const updatedFile = join(work, 'users-secret.json');
+  await writeFile(updatedFile, updatedSecret);
+  say(
+    (await kubectl('-n', namespace, 'apply', '--server-side', '--force-conflicts', '-f', updatedFile)).trim(),
+  );
+  await eventually(
+    'both relays reloaded',
+    async () => {
+      const reloads = await relayReloads(kubelet);
+      return kubelet.runningPods().every((pod) => (reloads.get(pod) ?? 0) > (reloadsBefore.get(pod) ?? 0))
+        ? true
+        : undefined;
+    },
+    60_000,
+  );
+  say('both relay processes logged "configuration reloaded" (same pids, no restart)');
+  const second = await run('swaks', [
+    '--server',
+    `127.0.0.1:${kubelet.localPort('demo-1', containerPortFor(587)) ?? 0}`,
+    '--tls',
+    '--auth',
+    'LOGIN',
+    '--auth-user',
+    'reports',
+    '--auth-password',
+    secondPassword,
+    '--from',
+    'reports@demo.example',
+    '--to',
+    'someone@example.net',
+    '--header',
+    'Subject: From the new user',
+  ]).catch((error: unknown) => error as { stdout: string; stderr: string });
+  const secondOutput = `${second.stdout}${second.stderr}`;
+  const authLine = secondOutput.split('\n').find((line) => line.includes('<~  235 '));
+  if (authLine === undefined) throw new Error(`the new user could not authenticate:\n${secondOutput}`);
+  say(`user "reports" on pod demo-1: ${authLine.trim()}`);
+  say(
+    '(the SenderDomain lists only "app" in authorizedUsers, so the relay refuses reports@demo.example as sender:)',
+  );
+  const refusal = secondOutput.split('\n').find((line) => /<~\*? +553 /.test(line));
+  say(refusal?.trim() ?? '(no refusal seen)');
+
   step('kubectl get smtprelays,senderdomains');
   say((await kubectl('-n', namespace, 'get', 'smtprelays,senderdomains', '-o', 'wide')).trim());
   step('Status conditions');
@@ -356,7 +438,7 @@ async function main(): Promise<void> {
     metrics
       .split('\n')
       .filter((line) =>
-        /^mailfleet_relay_(messages_received_total|messages_delivered_total|dkim_signatures_total|queue_messages|tls_)/.test(
+        /^mailfleet_relay_(messages_received_total|delivery_recipients_total|dkim_signatures_total|queue_messages|tls_sessions)/.test(
           line,
         ),
       )
@@ -370,7 +452,7 @@ async function main(): Promise<void> {
       `kubectl:       ${join(controlPlane.binDir, 'kubectl')} --kubeconfig=${controlPlane.kubeconfigPath} -n ${namespace} get smtprelays,senderdomains`,
       `relay logs:    ${kubelet.logPath('demo-0')}`,
       `operator log:  ${operatorLog}`,
-      `send more:     swaks --server 127.0.0.1:${submissionPort} --tls --tls-verify-off --auth PLAIN --auth-user app --auth-password ${password} --from app@demo.example --to you@example.net`,
+      `send more:     swaks --server 127.0.0.1:${submissionPort} --tls --auth PLAIN --auth-user app --auth-password ${password} --from app@demo.example --to you@example.net`,
       `(logs and volumes live in ${work} until the demo stops)`,
       'docs:          docs/quickstart.md, docs/operator.md, docs/relay-config.md, docs/dns.md, docs/queue.md',
     ].join('\n'),
