@@ -12,7 +12,7 @@ interface DiscoveryList {
 }
 
 export class ServedKinds {
-  readonly #client: KubeClient;
+  readonly #client: Pick<KubeClient, 'request'>;
   readonly #clock: Clock;
   readonly #log: Log;
   readonly #kinds: readonly ResourceType[];
@@ -20,7 +20,7 @@ export class ServedKinds {
   #known: { at: number; served: ServedResources } | undefined;
 
   constructor(options: {
-    client: KubeClient;
+    client: Pick<KubeClient, 'request'>;
     clock: Clock;
     log: Log;
     kinds: readonly ResourceType[];
