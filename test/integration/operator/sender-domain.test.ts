@@ -302,3 +302,29 @@ test('keys the user brings: a missing Secret is named in DkimKeyReady and a Warn
     .map((event) => event.reason);
   assert.deepEqual(warnings.sort(), ['KeyInvalid', 'SecretNotFound']);
 });
+
+test('a Secret of the generated name that the domain does not own is left alone', async () => {
+  const ns = namespace.name;
+  await create(coreResources.secret, ns, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'taken-dkim' },
+    data: { 'mf.rsa.pem': encodeSecretValue('someone else') },
+  });
+  await create(
+    senderDomainResource,
+    ns,
+    senderDomainManifest('taken', { domain: 'taken.example', dkim: { selector: 'mf' }, ...quietSpec }),
+  );
+  await eventually(
+    'SecretNotOwned',
+    async () => condition(await readDomain(ns, 'taken'), 'DkimKeyReady')?.reason === 'SecretNotOwned',
+  );
+  assert.match(
+    condition(await readDomain(ns, 'taken'), 'DkimKeyReady')?.message ?? '',
+    new RegExp(`^Secret ${ns}/taken-dkim exists and is not owned by this SenderDomain`),
+  );
+  const secret = await readSecret(ns, 'taken-dkim');
+  assert.deepEqual(secret?.data, { 'mf.rsa.pem': encodeSecretValue('someone else') });
+  assert.equal(secret.metadata?.ownerReferences, undefined);
+});
