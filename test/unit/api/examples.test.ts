@@ -47,7 +47,9 @@ function validatorOf(kindName: string) {
   return (spec: unknown) => ({ valid: validate(withDefaults(kind.spec, spec)), errors: validate.errors });
 }
 
-const files = (await readdir(examplesDir)).filter((file) => file.endsWith('.yaml')).sort();
+const files = (await readdir(examplesDir, { recursive: true }))
+  .filter((file) => file.endsWith('.yaml'))
+  .sort();
 
 test('there are examples of both kinds', async () => {
   const kinds = new Set<unknown>();
