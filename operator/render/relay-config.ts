@@ -1,17 +1,17 @@
 // The relay config an SmtpRelay becomes: exactly the relay's own type (relay/config/types.ts), so
 // the relay's schema is the contract and a contract test validates every rendering. Pure.
 //
-// What the relay cannot do as the API says is rendered as close as it safely can and listed in
-// `unsupported`, each naming the field, so the status can say so:
+// What the relay cannot do as the API says is rendered as close as it safely can. Listed in
+// `unsupported` (each naming the field, for the Degraded condition): `requireTls` on a listener
+// that does not require AUTH, `tls.minVersion: TLSv1.3` (the relay accepts TLSv1.2 and above), the
+// smarthost's `verifyCertificate: false` (the relay always verifies) and `tls: Implicit` (the relay
+// speaks STARTTLS only), `bounces.enabled: false`, a queue lifetime under 60 s. Only documented
+// (docs/operator.md), since they hold for every relay:
 // - per-listener AUTH and TLS: the relay offers AUTH on every listener once `auth` is set and
 //   STARTTLS on every plaintext listener once `tls` is set; `mode` only decides whether AUTH is
-//   required (submission) and whether TLS starts at the first byte (implicit-tls);
-// - `requireTls` on a listener that does not require AUTH, `tls.minVersion` (the relay accepts
-//   TLSv1.2 and above), the smarthost's `verifyCertificate: false` (the relay always verifies: it
-//   stays stricter) and `tls: Implicit` (the relay speaks STARTTLS only);
+//   required (submission) and whether TLS starts at the first byte (implicit-tls, AUTH optional);
 // - the retry schedule: the relay doubles from the first wait up to the longest one;
-// - bounces: the relay always sends non-delivery reports, never delay warnings, from `<>` with the
-//   postmaster of its hostname.
+// - bounces: never delay warnings, and from the postmaster of the relay's hostname.
 import type { DeliveryConfig } from '../../relay/config/delivery-schema.ts';
 import type {
   ListenerConfig,
@@ -170,7 +170,20 @@ function unsupportedSettings(relay: SmtpRelay): string[] {
       );
     }
   });
+  if (relay.spec.tls?.minVersion === 'TLSv1.3') {
+    notes.push('spec.tls.minVersion: TLSv1.3 is not supported: the relay accepts TLSv1.2 and later');
+  }
   const smarthost = relay.spec.delivery.smarthost;
+  if (
+    relay.spec.delivery.mode === 'Smarthost' &&
+    smarthost !== undefined &&
+    !smarthost.verifyCertificate &&
+    (smarthost.tls === 'StartTLS' || smarthost.tls === 'Implicit')
+  ) {
+    notes.push(
+      `spec.delivery.smarthost.verifyCertificate: false is not supported: the relay verifies the certificate of ${smarthost.host} and defers mail when it does not verify`,
+    );
+  }
   if (relay.spec.delivery.mode === 'Smarthost' && smarthost?.tls === 'Implicit') {
     notes.push(
       `spec.delivery.smarthost.tls: Implicit is not supported by the relay, which speaks STARTTLS (rendered as StartTLS required); a smarthost on port ${smarthost.port} that expects TLS from the first byte defers every message`,

@@ -204,21 +204,28 @@ test('what the relay cannot honour is reported, naming the field', () => {
   const { unsupported, config } = render(
     servedRelay('odd', {
       listeners: [{ name: 'smtp', port: 25, tls: 'StartTLS', auth: 'Optional', requireTls: true }],
-      tls: { secretRef: { name: 'outbound-tls' } },
+      tls: { secretRef: { name: 'outbound-tls' }, minVersion: 'TLSv1.3' },
       auth: { usersSecretRef: { name: 'outbound-smtp-users' } },
       delivery: {
         mode: 'Smarthost',
-        smarthost: { host: 'smtp.example.net', port: 465, tls: 'Implicit' },
+        smarthost: { host: 'smtp.example.net', port: 465, tls: 'Implicit', verifyCertificate: false },
         maxQueueLifetime: '30s',
         bounces: { enabled: false, delayWarningAfter: '0s' },
       },
     }),
   );
-  assert.equal(unsupported.length, 4);
-  assert.match(unsupported[0] ?? '', /^spec\.listeners\[0\]\.requireTls: /);
-  assert.match(unsupported[1] ?? '', /^spec\.delivery\.smarthost\.tls: Implicit/);
-  assert.match(unsupported[2] ?? '', /^spec\.delivery\.bounces\.enabled/);
-  assert.match(unsupported[3] ?? '', /^spec\.delivery\.maxQueueLifetime: 30s/);
+  const fields = [
+    /^spec\.listeners\[0\]\.requireTls: /,
+    /^spec\.tls\.minVersion: TLSv1\.3/,
+    /^spec\.delivery\.smarthost\.verifyCertificate: false .* smtp\.example\.net/,
+    /^spec\.delivery\.smarthost\.tls: Implicit/,
+    /^spec\.delivery\.bounces\.enabled/,
+    /^spec\.delivery\.maxQueueLifetime: 30s/,
+  ];
+  assert.equal(unsupported.length, fields.length, unsupported.join('\n'));
+  fields.forEach((field, index) => {
+    assert.match(unsupported[index] ?? '', field);
+  });
   assert.equal(config.queue.maxLifetimeSeconds, 60);
   assertValid(config, 'odd');
 });
