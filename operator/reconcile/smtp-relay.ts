@@ -8,7 +8,7 @@ import { smtpRelayResource, senderDomainResource } from '../api/kinds.ts';
 import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
 import { errorMessage } from '../log.ts';
 import { isNotFound } from '../kube/client.ts';
-import type { Controller, ControllerContext } from '../kube/controller.ts';
+import type { Controller } from '../kube/controller.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
 import {
   formatKey,
@@ -22,7 +22,7 @@ import type { ObjectStatus } from '../kube/status-diff.ts';
 import type { WithStatus } from '../kube/status.ts';
 import type { ReadonlyStore } from '../kube/store.ts';
 import type { ControllerTools } from '../main.ts';
-import { asKubeObject, managedByLabel, objectNames, operatorName } from '../render/relay-names.ts';
+import { asKubeObject, objectNames } from '../render/relay-names.ts';
 import { optionalRelayResources, relayResources, servedName } from '../render/relay-resources.ts';
 import type { BoundDomain } from '../render/relay-secret.ts';
 import {
@@ -32,39 +32,17 @@ import {
   type SecretObject,
 } from '../render/sender-domain-binding.ts';
 import { renderSmtpRelay, type DesiredObject } from '../render/smtp-relay-objects.ts';
-import { referencedSecretNames, secretProblems } from '../status/smtp-relay-secrets.ts';
+import { secretProblems } from '../status/smtp-relay-secrets.ts';
 import { smtpRelayStatus, type StatefulSetObject } from '../status/smtp-relay.ts';
 import { ServedKinds } from './served-kinds.ts';
+import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
-
-const secretIndex = 'smtp-relay-secrets';
-const ownedSelector = `${managedByLabel}=${operatorName}`;
-const ownerKind = 'SmtpRelay';
 
 export interface SmtpRelayControllerOptions {
   /** The cluster's DNS domain, for Service and pod names in the config and status. */
   readonly clusterDomain?: string;
   /** How long discovery of the optional kinds is trusted. */
   readonly discoveryTtlMs?: number;
-}
-
-/** `namespace/name` of each Secret the relay references (the index behind the Secret watch). */
-function referencedSecretKeys(relay: SmtpRelay): string[] {
-  const namespace = relay.metadata.namespace ?? '';
-  return referencedSecretNames(relay).map((name) => formatKey({ namespace, name }));
-}
-
-function ownedByKey(object: KubeObject): readonly string[] {
-  const owner = controllerKeyOf(object, ownerKind);
-  return owner === undefined ? [] : [owner];
-}
-
-function relaysSelecting(domain: SenderDomain, context: ControllerContext): string[] {
-  return context
-    .cache<SmtpRelay & KubeObject>(smtpRelayResource)
-    .list({ namespace: domain.metadata.namespace ?? '' })
-    .filter((relay) => relaySelectsDomain(relay, domain))
-    .map((relay) => keyOf(relay));
 }
 
 function boundDomains(
@@ -107,12 +85,6 @@ export function smtpRelayController(
     kinds: optionalRelayResources,
     ttlMs: options.discoveryTtlMs ?? 60_000,
   });
-  const ownedWatch = (resource: ResourceType) => ({
-    resource,
-    labelSelector: ownedSelector,
-    mapToKeys: ownedByKey,
-  });
-
   async function deleteIfOwned(
     resource: ResourceType,
     relay: SmtpRelay,
@@ -144,40 +116,8 @@ export function smtpRelayController(
 
   return {
     name: 'smtp-relay',
-    primary: {
-      resource: smtpRelayResource,
-      indexes: { [secretIndex]: (object) => referencedSecretKeys(object as unknown as SmtpRelay) },
-    },
-    watches: [
-      ownedWatch(relayResources.statefulSet),
-      ownedWatch(relayResources.configMap),
-      ownedWatch(relayResources.service),
-      ownedWatch(relayResources.podDisruptionBudget),
-      {
-        resource: senderDomainResource,
-        mapToKeys: (object, context) => relaysSelecting(object as unknown as SenderDomain, context),
-      },
-      {
-        // Every Secret, since the ones users reference carry no label of ours: those a relay
-        // references, the DKIM Secrets of the domains it sends for, and the one it owns.
-        resource: relayResources.secret,
-        mapToKeys: (object, context) => {
-          const keys = new Set([
-            ...ownedByKey(object),
-            ...context.cache(smtpRelayResource).byIndex(secretIndex, keyOf(object)).map(keyOf),
-          ]);
-          const namespace = object.metadata?.namespace ?? '';
-          for (const domain of context
-            .cache<SenderDomain & KubeObject>(senderDomainResource)
-            .list({ namespace })) {
-            if (dkimSecretName(domain) === object.metadata?.name) {
-              for (const key of relaysSelecting(domain, context)) keys.add(key);
-            }
-          }
-          return [...keys];
-        },
-      },
-    ],
+    primary: smtpRelayPrimary,
+    watches: smtpRelayWatches,
     async reconcile(key, context) {
       const relay = context.cache<SmtpRelay & KubeObject>(smtpRelayResource).get(key);
       if (relay === undefined || relay.metadata.deletionTimestamp !== undefined) return undefined;
