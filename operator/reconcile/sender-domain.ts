@@ -32,6 +32,7 @@ import {
   type KeysOutcome,
   type SenderDomainEvent,
 } from '../status/sender-domain.ts';
+import { senderDomainDnsStateOf, type OperatorMetrics } from '../metrics.ts';
 import type { LookupTxt } from './sender-domain-dns-lookup.ts';
 
 /** SenderDomains by the key of the Secret holding the keys their user brings. */
@@ -45,6 +46,8 @@ export interface SenderDomainControllerOptions {
   readonly events: EventRecorder;
   readonly lookupTxt: LookupTxt;
   readonly generateKey?: GenerateDkimKey;
+  /** Told each domain's DnsVerified state after its reconcile, and when it is gone (the metrics). */
+  readonly observer?: Pick<OperatorMetrics, 'senderDomainDns' | 'forgetSenderDomain'>;
 }
 
 type SenderDomainObject = SenderDomain & KubeObject;
@@ -204,6 +207,11 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
       };
       await status.write(senderDomainResource, target, desired);
     }
+    const dnsVerified = desired.conditions?.find((entry) => entry.type === 'DnsVerified');
+    options.observer?.senderDomainDns(
+      keyOf(domain),
+      senderDomainDnsStateOf(dnsVerified?.status ?? 'Unknown'),
+    );
     for (const event of [...earlierEvents, ...keysStep.events, ...conditionEvents(domain.status, desired)]) {
       await events.record(domain, event.type, event.reason, event.message);
     }
@@ -249,7 +257,10 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
     ],
     async reconcile(key, context) {
       const cached = context.cache(senderDomainResource).get(key);
-      if (cached === undefined) return undefined;
+      if (cached === undefined) {
+        options.observer?.forgetSenderDomain(key);
+        return undefined;
+      }
       const domain = asSenderDomain(cached);
       if (domain.metadata.deletionTimestamp !== undefined) return undefined;
       return reconcileDomain(domain, context, false);

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { senderDomainResource } from '../../../operator/api/kinds.ts';
 import { coreResources } from '../../../operator/kube/resource.ts';
+import { createOperatorMetrics, metricNames } from '../../../operator/metrics.ts';
 import { txtLookup } from '../../../operator/reconcile/sender-domain-dns-lookup.ts';
 import {
   dkimPublicKeyRecord,
@@ -36,6 +37,11 @@ let namespace: Awaited<ReturnType<typeof privateNamespace>>;
 let running: Running;
 let port: number;
 let dns: Dnsmasq;
+const metrics = createOperatorMetrics(() => []);
+
+async function metric(name: string): Promise<string> {
+  return metrics.registry.getSingleMetricAsString(name);
+}
 
 async function serve(txt: { name: string; text: string }[]): Promise<void> {
   await dns.stop();
@@ -46,7 +52,7 @@ before(async () => {
   namespace = await privateNamespace(admin, 'senderdomain-dns');
   port = await freeTcpPort();
   dns = await startDnsmasq({ txt: [dkim, spf, { ...dmarc, text: 'v=DMARC1; p=none' }] }, { port });
-  running = await startController(namespace.name, txtLookup(`127.0.0.1:${port}`));
+  running = await startController(namespace.name, txtLookup(`127.0.0.1:${port}`), metrics);
 });
 after(async () => {
   await running.stop();
@@ -97,6 +103,7 @@ test('records are verified against dnsmasq on the interval, wrong and lost ones 
       (event) => event.type === 'Warning' && event.reason === 'DnsNotVerified',
     ),
   );
+  assert.match(await metric(metricNames.senderDomains), /\{dns="failing"\} 1\n/);
 
   // Fixed in DNS; not looked at again before the interval has passed.
   await serve([dkim, spf, dmarc]);
@@ -128,5 +135,10 @@ test('records are verified against dnsmasq on the interval, wrong and lost ones 
       (event) => event.type === 'Warning' && event.reason === 'DnsRecordsLost',
     ),
   );
+  await eventually('the metrics count one loss', async () =>
+    (await metric(metricNames.dnsVerificationLost)).includes(`${metricNames.dnsVerificationLost} 1`),
+  );
+  assert.match(await metric(metricNames.senderDomains), /\{dns="failing"\} 1\n/);
+  assert.match(await metric(metricNames.senderDomains), /\{dns="verified"\} 0\n/);
   assert.ok(running.clock.now() >= startOfTest + 120_000);
 });

@@ -17,7 +17,10 @@ import {
 } from '../../../operator/kube/resource.ts';
 import { StatusWriter } from '../../../operator/kube/status.ts';
 import { silentLog } from '../../../operator/log.ts';
-import { senderDomainController } from '../../../operator/reconcile/sender-domain.ts';
+import {
+  senderDomainController,
+  type SenderDomainControllerOptions,
+} from '../../../operator/reconcile/sender-domain.ts';
 import type { LookupTxt } from '../../../operator/reconcile/sender-domain-dns-lookup.ts';
 import type { SecretObject } from '../../../operator/render/sender-domain-binding.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
@@ -37,7 +40,11 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startController(namespace: string, lookupTxt: LookupTxt): Promise<Running> {
+export async function startController(
+  namespace: string,
+  lookupTxt: LookupTxt,
+  observer?: SenderDomainControllerOptions['observer'],
+): Promise<Running> {
   const client = clientFor(kubeconfigPath);
   const clock = new FakeClock();
   await clock.advance(startOfTest);
@@ -58,6 +65,7 @@ export async function startController(namespace: string, lookupTxt: LookupTxt): 
     status: new StatusWriter(client, clock),
     events: new EventRecorder({ client, clock, log, component: 'mailfleet-operator', instance: 'test' }),
     lookupTxt,
+    ...(observer === undefined ? {} : { observer }),
   });
   const results: Running['results'] = [];
   manager.register({
