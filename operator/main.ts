@@ -14,7 +14,7 @@ import { EventRecorder } from './kube/events.ts';
 import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
 import { createLogger, errorMessage, type Log } from './log.ts';
-import { createOperatorMetrics } from './metrics.ts';
+import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
 import { senderDomainController } from './reconcile/sender-domain.ts';
 import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
@@ -29,6 +29,7 @@ export interface ControllerTools {
   readonly applier: Applier;
   readonly status: StatusWriter;
   readonly events: EventRecorder;
+  readonly metrics: OperatorMetrics;
 }
 
 export type ControllerFactory = (tools: ControllerTools) => readonly Controller[];
@@ -38,7 +39,11 @@ export type ControllerFactory = (tools: ControllerTools) => readonly Controller[
  * tools (the relay image and the DNS resolver are in `tools.options`).
  */
 export const operatorControllers: ControllerFactory = (tools) => [
-  senderDomainController({ ...tools, lookupTxt: txtLookup(tools.options.dnsResolver) }),
+  senderDomainController({
+    ...tools,
+    lookupTxt: txtLookup(tools.options.dnsResolver),
+    observer: tools.metrics,
+  }),
   smtpRelayController(tools),
 ];
 
@@ -88,6 +93,7 @@ export async function startOperator(
       component: 'mailfleet-operator',
       instance: options.leaderElection.identity,
     }),
+    metrics,
   };
   for (const controller of controllers(tools)) manager.register(controller);
 
