@@ -78,12 +78,13 @@ export function smtpRelayController(
 ): Controller {
   const { client, clock, log, applier, status, events } = tools;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
+  const discoveryTtlMs = options.discoveryTtlMs ?? 60_000;
   const servedKinds = new ServedKinds({
     client,
     clock,
     log,
     kinds: optionalRelayResources,
-    ttlMs: options.discoveryTtlMs ?? 60_000,
+    ttlMs: discoveryTtlMs,
   });
   async function deleteIfOwned(
     resource: ResourceType,
@@ -191,7 +192,8 @@ export function smtpRelayController(
         desiredStatus.conditions?.find((entry) => entry.type === 'Ready'),
       );
       if (retry) throw new Error(applyErrors.join('; '));
-      return undefined;
+      // An optional kind asked for but not served yet: look again once discovery may have changed.
+      return rendered.notServed.length > 0 ? { requeueAfterMs: discoveryTtlMs } : undefined;
 
       async function applyOne(
         desired: DesiredObject,

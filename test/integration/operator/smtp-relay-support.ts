@@ -116,10 +116,13 @@ export async function relayCondition(namespace: string, name: string, type: stri
   return relay?.status?.conditions?.find((condition) => condition.type === type);
 }
 
-/** Installs CRDs from a file (the Prometheus Operator ones from the chart test fixtures). */
+/** Installs the CRDs in a file and waits until discovery serves each of them. */
 export async function installCrds(file: string): Promise<void> {
+  const served: { groupVersion: string; plural: string }[] = [];
   for (const document of parseAllDocuments(await readFile(file, 'utf8'))) {
-    const crd = document.toJS() as KubeObject | null;
+    const crd = document.toJS() as
+      | (KubeObject & { spec: { group: string; names: { plural: string }; versions: { name: string }[] } })
+      | null;
     if (crd === null) continue;
     await admin.request({
       verb: 'apply',
@@ -128,19 +131,23 @@ export async function installCrds(file: string): Promise<void> {
       contentType: 'application/apply-patch+yaml',
       body: crd,
     });
-  }
-  await eventually('the monitoring CRDs are served', async () => {
-    try {
-      const resources = await admin.request<{ resources: { name: string }[] }>({
-        verb: 'get',
-        path: '/apis/monitoring.coreos.com/v1',
-      });
-      const names = resources.resources.map((resource) => resource.name);
-      return names.includes('servicemonitors') && names.includes('prometheusrules');
-    } catch {
-      return false;
+    for (const version of crd.spec.versions) {
+      served.push({ groupVersion: `${crd.spec.group}/${version.name}`, plural: crd.spec.names.plural });
     }
-  });
+  }
+  for (const { groupVersion, plural } of served) {
+    await eventually(`${plural} in ${groupVersion} is served`, async () => {
+      try {
+        const resources = await admin.request<{ resources: { name: string }[] }>({
+          verb: 'get',
+          path: `/apis/${groupVersion}`,
+        });
+        return resources.resources.some((resource) => resource.name === plural);
+      } catch {
+        return false;
+      }
+    });
+  }
 }
 
 export const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');

@@ -388,3 +388,48 @@ test('the production example: missing Secrets give Ready=False naming them and a
   const unchanged = await get<RelayView>(smtpRelayResource, ns, 'outbound');
   assert.equal(unchanged?.metadata?.generation, generation, 'the SmtpRelay spec was not touched');
 });
+
+test('an optional kind installed later is picked up; turning features off deletes their objects', async () => {
+  await installCrds(join(import.meta.dirname, 'fixtures/cert-manager-certificate-crd.yaml'));
+  // No change to the relay: it looks again on its own while a kind it asks for is not served.
+  await eventually(
+    'the Certificate exists',
+    async () => (await get(relayResources.certificate, ns, 'outbound-tls')) !== undefined,
+    10_000,
+  );
+  const certificate = await get<KubeObject & { spec: Record<string, unknown> }>(
+    relayResources.certificate,
+    ns,
+    'outbound-tls',
+  );
+  assert.ok(certificate);
+  assert.deepEqual(certificate.spec['dnsNames'], ['smtp.example.com']);
+  assert.equal(certificate.spec['secretName'], 'outbound-tls');
+  await eventually('Degraded no longer names cert-manager', async () => {
+    const degraded = await relayCondition(ns, 'outbound', 'Degraded');
+    return !(degraded?.message ?? '').includes('cert-manager');
+  });
+
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace: ns, name: 'outbound' }),
+    contentType: 'application/merge-patch+json',
+    body: {
+      spec: {
+        tls: { issuerRef: null, dnsNames: null, secretRef: { name: 'outbound-tls' } },
+        monitoring: { serviceMonitor: { enabled: false }, prometheusRule: { enabled: false } },
+      },
+    },
+  });
+  await eventually('the Certificate, ServiceMonitor and PrometheusRule are deleted', async () => {
+    const left = await Promise.all([
+      get(relayResources.certificate, ns, 'outbound-tls'),
+      get(relayResources.serviceMonitor, ns, 'outbound'),
+      get(relayResources.prometheusRule, ns, 'outbound'),
+    ]);
+    return left.every((object) => object === undefined);
+  });
+  // The Secret the Certificate filled is now the user's secretRef: still mounted, still there.
+  assert.ok(await get(coreResources.secret, ns, 'outbound-tls'));
+  assert.notEqual((await relayCondition(ns, 'outbound', 'Ready'))?.reason, 'SecretNotFound');
+});
