@@ -10,10 +10,14 @@ export interface Clock {
   setTimer(callback: () => void, delayMs: number): Timer;
 }
 
+/** setTimeout's largest delay; Node fires a longer one after 1 ms instead (a busy loop). */
+const maxTimerDelayMs = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, delayMs) {
-    const handle = setTimeout(callback, delayMs);
+    // A later wake-up would be too early, never too late: callers re-check time and re-arm.
+    const handle = setTimeout(callback, Math.min(Math.max(0, delayMs), maxTimerDelayMs));
     handle.unref();
     return {
       cancel: () => {
