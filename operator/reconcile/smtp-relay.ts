@@ -143,7 +143,7 @@ export function smtpRelayController(
         served,
       });
       const validation = validateRelayConfig(rendered.config, `SmtpRelay ${key} rendered config`);
-      const configErrors = validation.ok ? [] : validation.errors;
+      const configErrors = [...rendered.errors, ...(validation.ok ? [] : validation.errors)];
 
       // What could not be applied, for the status; only the apiserver's failures are retried with
       // backoff, a refusal the spec itself causes waits for the spec (or the object) to change.

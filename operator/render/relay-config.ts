@@ -48,6 +48,8 @@ export interface RenderedRelayConfig {
   readonly config: RelayConfig;
   /** Settings the relay cannot honour as written, each naming the field. */
   readonly unsupported: readonly string[];
+  /** Why the relay could not run this config at all (nothing is applied), each naming the field. */
+  readonly errors: readonly string[];
 }
 
 /** The relay's own defaults for what the API does not expose: its schema fills in a minimal config. */
@@ -202,6 +204,33 @@ function unsupportedSettings(relay: SmtpRelay): string[] {
   return notes;
 }
 
+/** Listeners whose ports meet inside the pod: two on one container port, or one on the HTTP or admin port. */
+function portConflicts(relay: SmtpRelay): string[] {
+  const errors: string[] = [];
+  const reserved = new Map([
+    [httpPort, "the relay's HTTP port (metrics and probes)"],
+    [queueAdminPort, "the relay's queue admin port"],
+  ]);
+  const taken = new Map<number, number>();
+  relay.spec.listeners.forEach((listener, index) => {
+    const inside = containerPortFor(listener.port);
+    const field = `spec.listeners[${index}].port`;
+    const owner = reserved.get(inside);
+    const earlier = taken.get(inside);
+    if (owner !== undefined) {
+      errors.push(
+        `${field}: ${listener.port} needs container port ${inside}, which is ${owner}; choose another port`,
+      );
+    } else if (earlier !== undefined) {
+      errors.push(
+        `${field}: ${listener.port} needs container port ${inside}, as does spec.listeners[${earlier}].port ${relay.spec.listeners[earlier]?.port ?? ''} (ports below 1024 move up: 25→2525, 587→5587, 465→4465, others +10000); choose another port`,
+      );
+    }
+    taken.set(inside, index);
+  });
+  return errors;
+}
+
 export function relayHostname(relay: SmtpRelay, clusterDomain: string): string {
   const named = relay.spec.tls?.dnsNames?.[0];
   return named ?? `${relayName(relay)}.${relayNamespace(relay)}.svc.${clusterDomain}`;
@@ -255,5 +284,5 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
     },
     delivery: delivery(relay, clusterDomain),
   };
-  return { config, unsupported: unsupportedSettings(relay) };
+  return { config, unsupported: unsupportedSettings(relay), errors: portConflicts(relay) };
 }

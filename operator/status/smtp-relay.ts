@@ -27,7 +27,7 @@ export interface SmtpRelayFindings {
   readonly relay: SmtpRelay;
   /** The StatefulSet as cached, undefined before it exists. */
   readonly statefulSet: StatefulSetObject | undefined;
-  /** The relay's validation errors of the rendered config (empty when valid). */
+  /** Why the rendered config cannot run: port conflicts, the relay's validation errors. */
   readonly configErrors: readonly string[];
   readonly secretProblems: readonly SecretProblem[];
   /** Objects that could not be applied, each naming the object and why. */
@@ -110,7 +110,7 @@ function readyCondition(findings: SmtpRelayFindings, progress: Rollout): Desired
       'Ready',
       'False',
       'InvalidConfig',
-      `the rendered relay config is refused by the relay: ${findings.configErrors.join('; ')}`,
+      `the relay cannot run this spec, nothing was applied: ${findings.configErrors.join('; ')}`,
     );
   }
   if (findings.applyErrors.length > 0) {

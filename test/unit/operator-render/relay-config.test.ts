@@ -240,3 +240,24 @@ test('a small queue volume lowers the free-space floor so the relay can accept m
   assert.equal(config.queue.minFreeBytes, 25 * 1024 * 1024);
   assert.equal(render(minimal ?? servedRelay('x', {})).config.queue.minFreeBytes, 256 * 1024 * 1024);
 });
+
+test('listener ports that meet inside the pod are errors naming both fields', () => {
+  const plaintext = { tls: 'None', auth: 'Disabled' };
+  const { errors } = render(
+    servedRelay('ports', {
+      listeners: [
+        { name: 'smtp', port: 25, ...plaintext },
+        { name: 'alt', port: 2525, ...plaintext },
+        { name: 'metrics', port: 9090, ...plaintext },
+        { name: 'admin', port: 8026, ...plaintext },
+      ],
+    }),
+  );
+  assert.deepEqual(errors, [
+    'spec.listeners[1].port: 2525 needs container port 2525, as does spec.listeners[0].port 25 (ports below 1024 move up: 25→2525, 587→5587, 465→4465, others +10000); choose another port',
+    "spec.listeners[2].port: 9090 needs container port 9090, which is the relay's HTTP port (metrics and probes); choose another port",
+    "spec.listeners[3].port: 8026 needs container port 8026, which is the relay's queue admin port; choose another port",
+  ]);
+  assert.ok(production);
+  assert.deepEqual(render(production).errors, []);
+});
