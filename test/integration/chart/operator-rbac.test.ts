@@ -227,5 +227,9 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
   operator.kill('SIGTERM');
   assert.equal(await exited, 0, output);
   assert.notEqual(await leaseHolder(leaseName), podName, 'the Lease is released on SIGTERM');
-  assert.doesNotMatch(output, /forbidden|\b403\b/i);
+  // An RBAC denial reads `... is forbidden: User "<the service account>" cannot <verb> ...`. Other
+  // 403s are not about RBAC: on the shared control plane other tests' namespaces are being deleted
+  // ("unable to create new content in namespace ... because it is being terminated").
+  assert.doesNotMatch(output, /forbidden: User "[^"]*" cannot/i);
+  assert.ok(output.includes('"workers started"'), 'the operator worked under the chart RBAC');
 });
