@@ -13,7 +13,12 @@ import { parseRelayConfig } from './validate.ts';
 
 export type LoadResult =
   | { readonly ok: true; readonly settings: LiveSettings; readonly secrets: DeliverySecrets }
-  | { readonly ok: false; readonly errors: readonly string[] };
+  | {
+      readonly ok: false;
+      readonly errors: readonly string[];
+      /** The files a valid config names, some unreadable: a reload watches them so it retries when they arrive. */
+      readonly referencedFiles?: readonly string[];
+    };
 
 export async function loadRelaySettings(configPath: string, previous?: LiveSettings): Promise<LoadResult> {
   const text = await readText(configPath);
@@ -31,7 +36,9 @@ export async function loadRelaySettings(configPath: string, previous?: LiveSetti
     ...(tls.ok ? [] : tls.errors),
     ...(typeof secrets === 'string' ? [secrets] : []),
   ];
-  if (!users.ok || !tls.ok || typeof secrets === 'string') return { ok: false, errors };
+  if (!users.ok || !tls.ok || typeof secrets === 'string') {
+    return { ok: false, errors, referencedFiles: referencedFiles(config) };
+  }
   return { ok: true, settings: buildLiveSettings(config, users.users, tls.contexts, previous), secrets };
 }
 

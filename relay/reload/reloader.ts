@@ -20,6 +20,13 @@ export function createReloader(deps: ReloaderDeps): () => Promise<boolean> {
   const once = async (): Promise<boolean> => {
     const result = await loadRelaySettings(deps.configPath, deps.current());
     if (!result.ok) {
+      // A Secret volume and the ConfigMap are refreshed separately: a config naming a key file that
+      // has not arrived yet is refused, and the file's directory is watched so its arrival retries.
+      deps.watched([
+        deps.configPath,
+        ...referencedFiles(deps.current().config),
+        ...(result.referencedFiles ?? []),
+      ]);
       deps.metrics.configReloads.inc({ result: 'refused' });
       deps.logger.error(
         { event: 'reload_refused', errors: result.errors },

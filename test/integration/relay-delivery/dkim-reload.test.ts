@@ -114,3 +114,52 @@ test('a reload swaps the DKIM key and selector without a restart; dkimpy verifie
     await dns.stop();
   }
 });
+
+test('a config that names a key file before its Secret volume has it is refused, then applied when the file arrives', async () => {
+  const key = rsaKey('late');
+  const dns = await startDnsmasq({ txt: [key.txt] });
+  const sink = await startSmtpSink();
+  const dir = await mkdtemp(join(tmpdir(), 'mailfleet-dkim-late-'));
+  // The first DKIM key of the relay: its directory holds nothing the old config referenced.
+  const keys = join(dir, 'secrets');
+  const base: ConfigDocument = {
+    hostname: 'relay.test',
+    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
+    policy: { allowedNetworks: ['127.0.0.0/8'], senderDomains: [{ domain: 'reload.test' }] },
+    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 2 },
+    delivery: {
+      mode: 'smarthost',
+      smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
+      allowPrivateDestinations: true,
+    },
+  };
+  await projectVolume(keys, {});
+  const relay = await startRelayProcess(base, dir);
+  try {
+    const document = JSON.parse(await readFile(relay.configPath, 'utf8')) as ConfigDocument;
+    const dkim = [{ selector: 'late', algorithm: 'rsa-sha256', privateKeyFile: join(keys, 'late.pem') }];
+    await writeFile(
+      relay.configPath,
+      JSON.stringify({
+        ...document,
+        policy: { ...(base['policy'] as object), senderDomains: [{ domain: 'reload.test', dkim }] },
+      }),
+    );
+    const refused = await relay.waitForLog((line) => line.event === 'reload_refused');
+    assert.match(JSON.stringify(refused['errors']), /late\.pem/);
+    // The Secret volume catches up; nobody sends SIGHUP.
+    await projectVolume(keys, { 'late.pem': key.pem });
+    await relay.waitForLog((line) => line.event === 'reloaded');
+    await send(relay.smtpPorts['smtp'] ?? 0, 'late');
+    const [message] = await sink.waitForMessages(1, 15_000);
+    const raw = message?.raw ?? '';
+    assert.equal(
+      (await verify(raw.slice(raw.indexOf('DKIM-Signature:')), dns.server)).trim(),
+      '0 reload.test late pass',
+    );
+  } finally {
+    assert.equal(await relay.stop(), 0);
+    await sink.stop();
+    await dns.stop();
+  }
+});
