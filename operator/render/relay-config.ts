@@ -116,6 +116,8 @@ function listeners(relay: SmtpRelay): ListenerConfig[] {
     name: listener.name,
     port: containerPortFor(listener.port),
     mode: listenerMode(listener),
+    // 465 with AUTH required is submission over implicit TLS: nobody relays there unauthenticated.
+    ...(listener.tls === 'Implicit' && listener.auth === 'Required' ? { requireAuth: true } : {}),
     ...(listener.proxyProtocol ? { proxyProtocolTrustedPeers: [...trusted] } : {}),
   }));
 }

@@ -67,6 +67,12 @@ export const relayConfigSchema = {
             description:
               'relay: STARTTLS offered, AUTH optional (port 25). submission: STARTTLS and AUTH required (587). implicit-tls: TLS from the first byte, AUTH optional (465).',
           },
+          requireAuth: {
+            type: 'boolean',
+            nullable: true,
+            description:
+              'Refuse MAIL until the client has authenticated, whoever it is (clients in policy.allowedNetworks too). Default: true for submission, false otherwise; set it on an implicit-tls listener used for submission (465).',
+          },
           proxyProtocolTrustedPeers: {
             type: 'array',
             items: { type: 'string', minLength: 1 },

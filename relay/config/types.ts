@@ -15,6 +15,8 @@ export interface ListenerConfig {
   /** Bind address; all interfaces when absent. */
   readonly address?: string;
   readonly mode: ListenerMode;
+  /** Every client must authenticate before MAIL; default: mode is submission. */
+  readonly requireAuth?: boolean;
   /** Peers whose PROXY protocol v1/v2 header is read; every other peer is taken at its socket address. */
   readonly proxyProtocolTrustedPeers?: readonly string[];
 }

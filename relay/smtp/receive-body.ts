@@ -39,7 +39,7 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
     authenticated: envelope.authenticatedUser !== undefined,
     receivedAt: envelope.receivedAt,
   });
-  const submission = input.listener.mode === 'submission';
+  const submission = input.listener.mode === 'submission' || input.listener.requireAuth === true;
   const filter = new MessageFilter({
     lineEndings: config.policy.bareLineEndings,
     maxBytes: config.policy.maxMessageBytes,

@@ -114,7 +114,7 @@ function createListener(
     hideSTARTTLS: !tls,
     disabledCommands: disabled,
     authMethods: ['PLAIN', 'LOGIN'],
-    authOptional: listener.mode !== 'submission',
+    authOptional: !(listener.requireAuth ?? listener.mode === 'submission'),
     authRequiredMessage: '5.7.0 Authentication required',
     allowInsecureAuth: false,
     size: config.policy.maxMessageBytes,

@@ -87,7 +87,8 @@ test('listeners: container ports and modes from tls/auth; PROXY peers only where
   assert.deepEqual(config.listeners, [
     { name: 'smtp', port: 2525, mode: 'relay' },
     { name: 'submission', port: 5587, mode: 'submission' },
-    { name: 'submissions', port: 4465, mode: 'implicit-tls' },
+    // auth: Required on 465: nobody relays there without AUTH, clientNetworks or not.
+    { name: 'submissions', port: 4465, mode: 'implicit-tls', requireAuth: true },
   ]);
   const proxied = render(
     servedRelay('p', {
