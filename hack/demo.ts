@@ -17,7 +17,7 @@ import bcrypt from 'bcryptjs';
 import { parse } from 'yaml';
 import type { SenderDomain, SmtpRelay } from '../operator/api/types.generated.ts';
 import { KubeClient } from '../operator/kube/client.ts';
-import { containerPortFor } from '../operator/render/relay-paths.ts';
+import { containerPortFor, httpPort as relayHttpPort } from '../operator/render/relay-paths.ts';
 import { LocalKubelet } from '../test/kubelet/local-kubelet.ts';
 import { startControlPlane, type ControlPlane } from '../test/support/control-plane.ts';
 import { startDnsmasq, type Dnsmasq } from '../test/support/dnsmasq.ts';
@@ -432,7 +432,7 @@ async function main(): Promise<void> {
   }
 
   step('A few relay metrics (pod demo-0, /metrics)');
-  const httpPort = kubelet.localPort('demo-0', 9090);
+  const httpPort = kubelet.localPort('demo-0', relayHttpPort);
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort ?? 0}/metrics`)).text();
   say(
     metrics
