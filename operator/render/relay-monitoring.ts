@@ -1,5 +1,7 @@
 // Prometheus Operator objects: a ServiceMonitor scraping every relay pod through the peers Service,
-// and a PrometheusRule alerting on queue age, deferrals, bounces and outbound TLS failures. Pure.
+// and a PrometheusRule alerting on queue age, deferrals, bounces and outbound TLS failures of this
+// one relay, with its own thresholds. Its alerts are named MailfleetSmtpRelay* so they never share
+// a name with the chart's fleet-wide rules (docs/alerts.md says which to enable). Pure.
 import type { SmtpRelay } from '../api/types.generated.ts';
 import type { KubeObject } from '../kube/resource.ts';
 import { httpPortName, metricsPath } from './relay-paths.ts';
@@ -41,7 +43,7 @@ export function renderPrometheusRule(relay: SmtpRelay): KubeObject | undefined {
           name: `mailfleet-relay-${name}`,
           rules: [
             {
-              alert: 'MailfleetRelayQueueOldestMessage',
+              alert: 'MailfleetSmtpRelayOldestQueuedMessage',
               expr: `max(mailfleet_relay_queue_oldest_message_age_seconds{${series}}) > ${parseDurationSeconds(rule.oldestQueuedWarning)}`,
               for: '5m',
               labels,
@@ -50,21 +52,21 @@ export function renderPrometheusRule(relay: SmtpRelay): KubeObject | undefined {
               },
             },
             {
-              alert: 'MailfleetRelayDeferrals',
+              alert: 'MailfleetSmtpRelayDeferrals',
               expr: `${recipients('deferred')} / ${allRecipients} > 0.1`,
               for: '15m',
               labels,
               annotations: { summary: `Over 10% of delivery attempts of SmtpRelay ${name} are deferred.` },
             },
             {
-              alert: 'MailfleetRelayBounces',
+              alert: 'MailfleetSmtpRelayBounces',
               expr: `${recipients('bounced')} / ${allRecipients} > 0.05`,
               for: '15m',
               labels,
               annotations: { summary: `Over 5% of recipients of SmtpRelay ${name} bounce.` },
             },
             {
-              alert: 'MailfleetRelayOutboundTlsFailures',
+              alert: 'MailfleetSmtpRelayOutboundTlsFailures',
               expr: `sum(rate(mailfleet_relay_delivery_tls_sessions_total{${series},result="failed"}[15m])) > 0`,
               for: '15m',
               labels,

@@ -6,13 +6,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { senderDomainDnsStates } from '../../../operator/metrics.ts';
 import { processOutcomes } from '../../../operator/kube/workqueue.ts';
+import { renderPrometheusRule } from '../../../operator/render/relay-monitoring.ts';
 import { rejectionReasons } from '../../../relay/metrics.ts';
+import { relayExamples } from '../operator-render/fixtures.ts';
 import {
   dashboardExpressions,
   exportedSeries,
   readDashboard,
   readRuleFile,
   withoutGrafanaVariables,
+  type RuleFile,
 } from './assets.ts';
 import { problemsIn, promqlNames, type DeclaredValues } from './promql.ts';
 
@@ -106,6 +109,22 @@ for (const { expr, problems } of checkerCases) {
 for (const group of (await readRuleFile()).groups) {
   for (const rule of group.rules) {
     test(`rule ${rule.alert} reads only exported series and labels`, () => {
+      assert.ok(promqlNames(rule.expr).selectors.length > 0, 'selects nothing');
+      assert.deepEqual(problemsIn(rule.expr, series, declared), []);
+    });
+  }
+}
+
+// The PrometheusRule the operator renders per SmtpRelay (spec.monitoring.prometheusRule).
+const production = relayExamples.find(({ file }) => file === 'smtprelay-production')?.relay;
+const perRelay = (production && renderPrometheusRule(production)) as { spec: RuleFile } | undefined;
+test('the production example renders a per-relay PrometheusRule', () => {
+  assert.ok(perRelay);
+});
+for (const group of perRelay?.spec.groups ?? []) {
+  for (const rule of group.rules) {
+    test(`per-relay rule ${rule.alert} reads only exported series and labels, under a name of its own`, () => {
+      assert.match(rule.alert, /^MailfleetSmtpRelay/);
       assert.ok(promqlNames(rule.expr).selectors.length > 0, 'selects nothing');
       assert.deepEqual(problemsIn(rule.expr, series, declared), []);
     });
