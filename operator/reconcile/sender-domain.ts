@@ -18,7 +18,12 @@ import {
   relaySelectsDomain,
   type SecretObject,
 } from '../render/sender-domain-binding.ts';
-import { generateDkimKey, type GenerateDkimKey } from '../render/sender-domain-dkim-keys.ts';
+import {
+  generateDkimKey,
+  generateDkimKeyAsync,
+  type DkimKeyAlgorithm,
+  type GenerateDkimKey,
+} from '../render/sender-domain-dkim-keys.ts';
 import { ownDkimKeys } from '../render/sender-domain-dkim-own.ts';
 import { durationMs, planGeneratedDkim, type DkimChange } from '../render/sender-domain-dkim-plan.ts';
 import { wantedDnsRecords } from '../render/sender-domain-dns.ts';
@@ -85,6 +90,10 @@ interface KeysStep {
 export function senderDomainController(options: SenderDomainControllerOptions): Controller {
   const { client, clock, applier, status, events, lookupTxt } = options;
   const generateKey = options.generateKey ?? generateDkimKey;
+  const makeKeys = (algorithms: readonly DkimKeyAlgorithm[]): Promise<string[]> =>
+    options.generateKey === undefined
+      ? Promise.all(algorithms.map(generateDkimKeyAsync))
+      : Promise.resolve(algorithms.map(generateKey));
 
   async function read<T>(path: string): Promise<T | undefined> {
     try {
@@ -116,7 +125,22 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
       // Plan for real on the Secret as it is now: the cache may not have seen the previous write
       // yet, and a key must never be made twice.
       const live = await read<SecretObject>(objectPath(coreResources.secret, parseKey(secretKey)));
-      plan = planGeneratedDkim({ domain, secret: live, nowMs, generateKey });
+      // The keys that plan needs are made first, asynchronously; the planner then takes them in turn.
+      const needed: DkimKeyAlgorithm[] = [];
+      planGeneratedDkim({
+        domain,
+        secret: live,
+        nowMs,
+        generateKey: (algorithm) => (needed.push(algorithm), ''),
+      });
+      const made = await makeKeys(needed);
+      const takeKey: GenerateDkimKey = (algorithm) => {
+        const index = needed.indexOf(algorithm);
+        if (index === -1) return generateKey(algorithm);
+        needed.splice(index, 1);
+        return made.splice(index, 1)[0] ?? generateKey(algorithm);
+      };
+      plan = planGeneratedDkim({ domain, secret: live, nowMs, generateKey: takeKey });
       if (!plan.ok) return failed(plan);
       const applied = await applier.apply(coreResources.secret, plan.secret, { live });
       if (applied.written) changes = plan.changes;

@@ -1,7 +1,13 @@
 // DKIM key material of a SenderDomain: new private keys, the public key record a receiver looks up
 // (`<selector>._domainkey.<domain>`), and whether a PEM key can sign with an algorithm (the same
 // check the relay makes when it loads its keys, so a key the operator accepts is one the relay loads).
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { keyProblem } from '../../relay/dkim/keys.ts';
 import type { SenderDomain } from '../api/types.generated.ts';
 import { dkimAlgorithms } from './sender-domain-binding.ts';
@@ -18,6 +24,28 @@ export const generateDkimKey: GenerateDkimKey = (algorithm) => {
       : generateKeyPairSync('ed25519');
   return pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 };
+
+/**
+ * The same, off the event loop (libuv's thread pool): an RSA-2048 key takes ~100 ms of CPU, and a
+ * burst of new SenderDomains must not stall the operator's watches and lease renewals meanwhile.
+ */
+export function generateDkimKeyAsync(algorithm: DkimKeyAlgorithm): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, privateKey: KeyObject): void => {
+      if (error) reject(error);
+      else resolve(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    };
+    if (algorithm === 'RSA2048') {
+      generateKeyPair('rsa', { modulusLength: 2048 }, (error, _publicKey, privateKey) => {
+        done(error, privateKey);
+      });
+    } else {
+      generateKeyPair('ed25519', undefined, (error, _publicKey, privateKey) => {
+        done(error, privateKey);
+      });
+    }
+  });
+}
 
 /** Why `pem` cannot sign as `algorithm` (not PEM, other key type, RSA under 2048 bits), or undefined. */
 export function dkimKeyProblem(pem: string, algorithm: DkimKeyAlgorithm): string | undefined {

@@ -8,6 +8,7 @@ import {
   dkimPublicKeyRecord,
   encodeSecretValue,
   generateDkimKey,
+  generateDkimKeyAsync,
 } from '../../../operator/render/sender-domain-dkim-keys.ts';
 import { signAndVerify } from './dkim-check.ts';
 import { senderDomain } from './fixtures.ts';
@@ -31,6 +32,18 @@ test('generated keys are PKCS#8 PEM of the right type and size', () => {
     'RSA key has 1024 bits, at least 2048 are required',
   );
   assert.match(dkimKeyProblem('garbage', 'RSA2048') ?? '', /^not a PEM private key/);
+});
+
+test('keys made off the event loop are as good: PKCS#8 PEM, right type and size, each new', async () => {
+  const [rsa, otherRsa, ed] = await Promise.all([
+    generateDkimKeyAsync('RSA2048'),
+    generateDkimKeyAsync('RSA2048'),
+    generateDkimKeyAsync('Ed25519'),
+  ]);
+  assert.match(rsa, /^-----BEGIN PRIVATE KEY-----\n/);
+  assert.equal(dkimKeyProblem(rsa, 'RSA2048'), undefined);
+  assert.equal(dkimKeyProblem(ed, 'Ed25519'), undefined);
+  assert.notEqual(rsa, otherRsa);
 });
 
 test('the published records have the RFC 6376 / RFC 8463 form', () => {
