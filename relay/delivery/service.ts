@@ -139,7 +139,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   ): Promise<void> {
     const context: OutcomeContext = { ...outcomeBase, now: now(), receivedAt: message.envelope.receivedAt };
     const updates: RecipientUpdate[] = [];
-    const failed: FailedRecipient[] = [];
+    const failed: (FailedRecipient & { readonly index: number })[] = [];
     for (const { group, results } of attempted) {
       group.indexes.forEach((index, position) => {
         const state = message.recipients[index];
@@ -152,7 +152,11 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
           metrics.delaySeconds.observe(Math.max(0, (context.now - message.envelope.receivedAt) / 1000));
         }
         if (outcome.verdict === 'bounced' && wantsFailureReport(message.envelope, state.recipient)) {
-          failed.push({ recipient: state.recipient, reply: outcome.update.reply ?? replyLine(result) });
+          failed.push({
+            index,
+            recipient: state.recipient,
+            reply: outcome.update.reply ?? replyLine(result),
+          });
         }
         logger[outcome.verdict === 'delivered' ? 'info' : 'warn'](
           {
@@ -170,15 +174,47 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
         );
       });
     }
-    if (failed.length > 0) {
+    const recorded = failed.length > 0 ? await bounceOrDefer(message, failed, updates, context) : updates;
+    await spool.complete(message.queueId, recorded);
+  }
+
+  /**
+   * Queues the bounce for the failed recipients. When it cannot be queued (the spool is full), those
+   * recipients are deferred instead of bounced, to bounce at a later attempt; the other outcomes of
+   * the attempt are recorded all the same, so delivered recipients are never sent the message again.
+   */
+  async function bounceOrDefer(
+    message: QueuedMessage,
+    failed: readonly (FailedRecipient & { readonly index: number })[],
+    updates: readonly RecipientUpdate[],
+    context: OutcomeContext,
+  ): Promise<RecipientUpdate[]> {
+    try {
       const bounceId = await queueBounce(spool, config.hostname, message, failed, context.now);
       metrics.bouncesGenerated.inc();
       logger.info(
         { event: 'bounce-queued', queueId: message.queueId, bounceQueueId: bounceId },
         'bounce queued to the sender',
       );
+      return [...updates];
+    } catch (error) {
+      const waiting = new Set(failed.map(({ index }) => index));
+      const nextAttemptAt = context.now + outcomeBase.backoff.initialMs;
+      logger.error(
+        { event: 'bounce-deferred', queueId: message.queueId, err: error, nextAttemptAt },
+        'the bounce could not be queued; its recipients stay queued',
+      );
+      return updates.map((update) =>
+        update.indexes.some((index) => waiting.has(index))
+          ? {
+              ...update,
+              status: 'deferred',
+              nextAttemptAt,
+              reply: `${update.reply ?? ''} (bounce not queued yet)`,
+            }
+          : update,
+      );
     }
-    await spool.complete(message.queueId, updates);
   }
 
   const unsubscribe = spool.onDue(pump);

@@ -20,6 +20,8 @@ export interface FaultServerOptions {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Recipients answered 451 at RCPT whatever the fault switch says (a hop that never takes them). */
   readonly alwaysDefer?: readonly string[];
+  /** Recipients answered 550 at RCPT, always (a hop that knows they do not exist). */
+  readonly alwaysReject?: readonly string[];
 }
 
 export interface ReceivedMessage {
@@ -47,6 +49,7 @@ export async function startFaultSmtpServer(options: FaultServerOptions): Promise
   const kinds = options.kinds ?? faultKinds.filter((kind) => kind !== 'tls-handshake');
   const secureContext = options.tls ? createSecureContext({ ...options.tls }) : undefined;
   const alwaysDefer = new Set((options.alwaysDefer ?? []).map((address) => address.toLowerCase()));
+  const alwaysReject = new Set((options.alwaysReject ?? []).map((address) => address.toLowerCase()));
   const received: ReceivedMessage[] = [];
   const injected = Object.fromEntries(faultKinds.map((kind) => [kind, 0])) as Record<FaultKind, number>;
   const sockets = new Set<Socket>();
@@ -67,6 +70,7 @@ export async function startFaultSmtpServer(options: FaultServerOptions): Promise
       fault,
       secureContext,
       alwaysDefer,
+      alwaysReject,
       onMessage: (message) => received.push(message),
       onPlaintextMail: () => (plaintextMail += 1),
       track: (tracked) => {
@@ -101,6 +105,7 @@ interface Connection {
   readonly fault: (possible: readonly FaultKind[]) => FaultKind | undefined;
   readonly secureContext: SecureContext | undefined;
   readonly alwaysDefer: ReadonlySet<string>;
+  readonly alwaysReject: ReadonlySet<string>;
   readonly onMessage: (message: ReceivedMessage) => void;
   readonly onPlaintextMail: () => void;
   readonly track: (socket: Socket) => void;
@@ -173,6 +178,7 @@ function serve(plain: Socket, connection: Connection): void {
       const address = /<([^>]*)>/.exec(line)?.[1] ?? '';
       if (mailFrom === undefined) send('503 5.5.1 MAIL first');
       else if (connection.alwaysDefer.has(address.toLowerCase())) send('451 4.2.0 mailbox busy, always');
+      else if (connection.alwaysReject.has(address.toLowerCase())) send('550 5.1.1 no such user');
       else if (!injectedReply(connection.fault(['reply-421', 'reply-451']))) {
         recipients.push(address);
         send('250 2.1.5 Ok');
