@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { format, resolveConfig } from 'prettier';
+import { format as prettierFormat, resolveConfig } from 'prettier';
 import { parse } from 'yaml';
 import { senderDomainResource, smtpRelayResource } from '../operator/api/kinds.ts';
 import { collectionPath, coreResources, type KubeObject } from '../operator/kube/resource.ts';
@@ -196,7 +196,10 @@ try {
     '',
   ].join('\n');
   const target = new URL('../docs/operator-scale.md', import.meta.url);
-  const formatted = await format(report, { ...(await resolveConfig(target)), filepath: target.pathname });
+  const formatted = await prettierFormat(report, {
+    ...(await resolveConfig(target)),
+    filepath: target.pathname,
+  });
   await writeFile(target, formatted);
   process.stdout.write(formatted);
 } finally {
