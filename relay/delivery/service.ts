@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/delivery-schema.ts';
 import type { QueueConfig } from '../config/queue-schema.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
-import type { QueuedMessage, RecipientUpdate } from '../queue/queued-message.ts';
+import type { QueuedMessage, RecipientState, RecipientUpdate } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
 import { replyLine, type AttemptResult } from './attempt-result.ts';
 import { queueBounce } from './bounce.ts';
@@ -138,7 +138,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     }[],
   ): Promise<void> {
     const context: OutcomeContext = { ...outcomeBase, now: now(), receivedAt: message.envelope.receivedAt };
-    const updates: RecipientUpdate[] = [];
+    const decided: { destination: string; state: RecipientState; update: RecipientUpdate }[] = [];
     const failed: (FailedRecipient & { readonly index: number })[] = [];
     for (const { group, results } of attempted) {
       group.indexes.forEach((index, position) => {
@@ -146,11 +146,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
         const result = results[position];
         if (state === undefined || result === undefined) return;
         const outcome = decideOutcome(index, state, result, context);
-        updates.push(outcome.update);
-        metrics.recipients.inc({ result: outcome.verdict, mode: delivery.mode });
-        if (outcome.verdict === 'delivered') {
-          metrics.delaySeconds.observe(Math.max(0, (context.now - message.envelope.receivedAt) / 1000));
-        }
+        decided.push({ destination: group.destination, state, update: outcome.update });
         if (outcome.verdict === 'bounced' && wantsFailureReport(message.envelope, state.recipient)) {
           failed.push({
             index,
@@ -158,23 +154,32 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
             reply: outcome.update.reply ?? replyLine(result),
           });
         }
-        logger[outcome.verdict === 'delivered' ? 'info' : 'warn'](
-          {
-            event: outcome.verdict,
-            queueId: message.queueId,
-            destination: group.destination,
-            recipientDomain: domainOf(state.recipient.address),
-            attempts: outcome.update.attempts,
-            reply: outcome.update.reply,
-            ...(outcome.verdict === 'deferred'
-              ? { nextAttemptAt: new Date(outcome.update.nextAttemptAt).toISOString() }
-              : {}),
-          },
-          `recipient ${outcome.verdict}`,
-        );
       });
     }
+    const updates = decided.map(({ update }) => update);
     const recorded = failed.length > 0 ? await bounceOrDefer(message, failed, updates, context) : updates;
+    // Counted and logged as recorded: a bounce that could not be queued leaves its recipient deferred.
+    recorded.forEach((update, position) => {
+      const { destination, state } = decided[position] ?? {};
+      if (state === undefined) return;
+      const verdict = update.status === 'pending' ? 'deferred' : update.status;
+      metrics.recipients.inc({ result: verdict, mode: delivery.mode });
+      if (verdict === 'delivered') {
+        metrics.delaySeconds.observe(Math.max(0, (context.now - message.envelope.receivedAt) / 1000));
+      }
+      logger[verdict === 'delivered' ? 'info' : 'warn'](
+        {
+          event: verdict,
+          queueId: message.queueId,
+          destination,
+          recipientDomain: domainOf(state.recipient.address),
+          attempts: update.attempts,
+          reply: update.reply,
+          ...(verdict === 'deferred' ? { nextAttemptAt: new Date(update.nextAttemptAt).toISOString() } : {}),
+        },
+        `recipient ${verdict}`,
+      );
+    });
     await spool.complete(message.queueId, recorded);
   }
 

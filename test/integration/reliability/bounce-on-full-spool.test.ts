@@ -72,6 +72,11 @@ test('a bounce that cannot be queued on a full spool never re-sends to the recip
       logs.some((line) => line['event'] === 'bounce-deferred'),
       'the unqueued bounce is logged',
     );
+    assert.deepEqual(
+      logs.filter((line) => line['event'] === 'bounced'),
+      [],
+      'not logged as bounced before its DSN is queued',
+    );
 
     free = 1 << 30;
     await waitUntil('the bounce to the sender', 15_000, () =>
