@@ -17,6 +17,8 @@ const mainScript = new URL('../../relay/main.ts', import.meta.url).pathname;
 
 export type ConfigDocument = Record<string, unknown>;
 
+const startTimeoutMs = 60_000;
+
 export interface LogLine {
   readonly event?: string;
   readonly [field: string]: unknown;
@@ -106,7 +108,23 @@ export async function startRelayProcess(config: ConfigDocument, dir?: string): P
       });
     }
   };
-  const started = await waitForLog((line) => line.event === 'started');
+  // A relay that never logs "started" (wedged, or log.level above info) fails the test instead of hanging it.
+  let startTimer: NodeJS.Timeout | undefined;
+  const started = await Promise.race([
+    waitForLog((line) => line.event === 'started'),
+    new Promise<never>((_, reject) => {
+      startTimer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(
+          new Error(
+            `relay did not log "started" in ${startTimeoutMs} ms (log.level must be info or debug); stderr: ${stderr}`,
+          ),
+        );
+      }, startTimeoutMs);
+    }),
+  ]).finally(() => {
+    clearTimeout(startTimer);
+  });
   return {
     ...written,
     child,
