@@ -50,7 +50,11 @@ test('case 18: kill -9 before the final dot: no 250, nothing queued, nothing del
       10_000,
       async () => (await spoolFiles(join(dir, 'spool'), '.tmp')).length > 0,
     );
-    const exited = new Promise<void>((resolve) => relay?.child.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      relay?.child.once('exit', () => {
+        resolve();
+      }),
+    );
     relay.child.kill('SIGKILL');
     await exited;
     await assert.rejects(client.reply(), /connection closed/, 'no reply at all, so no 250');
