@@ -166,6 +166,32 @@ test('two replicas: only the leader reconciles; kill -9 of the leader hands over
   assert.ok(handOverMs < (leaseSeconds + 10) * 1000);
 });
 
+test("case 27: no DKIM private key in the operators' logs, in Events or in the SenderDomain status", async () => {
+  const secret = await get<{ data?: Record<string, string> } & KubeObject>(
+    objectPath(coreResources.secret, { namespace: ns, name: 'example-com-dkim' }),
+  );
+  const pems = Object.values(secret?.data ?? {}).map((value) => Buffer.from(value, 'base64').toString());
+  assert.ok(pems.length > 0 && pems.every((pem) => pem.includes('PRIVATE KEY')));
+  // A stretch of each key's body, as it would appear in any log line or message that leaked it.
+  const fragments = pems.map((pem) => pem.split('\n')[1]?.slice(0, 40) ?? '');
+  const events = await admin.request<{ items: { message?: string }[] }>({
+    verb: 'list',
+    path: `/api/v1/namespaces/${ns}/events`,
+  });
+  const domain = await get(objectPath(senderDomainResource, { namespace: ns, name: 'example-com' }));
+  const places = {
+    'operator logs': operators.map((operator) => operator.output()).join('\n'),
+    events: events.items.map((event) => event.message ?? '').join('\n'),
+    'SenderDomain status': JSON.stringify(domain?.['status'] ?? {}),
+  };
+  assert.ok(events.items.length > 0, 'the operator recorded Events');
+  for (const [place, text] of Object.entries(places)) {
+    assert.doesNotMatch(text, /PRIVATE KEY/, place);
+    for (const fragment of fragments)
+      assert.equal(text.includes(fragment), false, `${place} holds key material`);
+  }
+});
+
 test('the kube-apiserver restarts mid-test: the operator rides it out and converges a later change', async (t) => {
   const leader = operators.find(
     (operator) => operator.child.exitCode === null && operator.child.signalCode === null,

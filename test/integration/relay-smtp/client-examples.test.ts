@@ -110,3 +110,16 @@ test('a users line from htpasswd -B (bcrypt $2y$) authenticates', async () => {
   ]);
   assert.match(stdout, /<~ {2}235 /);
 });
+
+test('case 27: passwords and AUTH exchanges never reach the relay log', () => {
+  const log = JSON.stringify(relay.logs);
+  assert.ok(relay.logs.length > 0);
+  for (const secret of [
+    'app-secret',
+    'news-secret',
+    Buffer.from('\0billing-app\0app-secret').toString('base64'),
+    Buffer.from('news-secret').toString('base64'),
+  ]) {
+    assert.equal(log.includes(secret), false, secret);
+  }
+});
