@@ -46,6 +46,7 @@ before(async () => {
       { name: 'mx.reject.test', address: '127.0.0.4' },
       { name: 'mx.internal.test', address: '127.0.0.5' },
       { name: 'nomx.test', address: '127.0.0.2' },
+      { name: 'nomx-internal.test', address: '127.0.0.5' },
     ],
   });
 });
@@ -140,7 +141,7 @@ test('a 5xx at the MX bounces with an RFC 3464 DSN delivered to the sender domai
   }
 });
 
-test('SSRF: an MX resolving to a private address is refused with 550 5.4.4 and no connection', async () => {
+test('SSRF: an MX, an address literal or an A-record fallback resolving to a private address is refused with 550 5.4.4 and no connection', async () => {
   const harness = await startHarness({ delivery: { ...mxDelivery(), allowPrivateDestinations: false } });
   try {
     const queueId = await enqueue(
@@ -163,8 +164,41 @@ test('SSRF: an MX resolving to a private address is refused with 550 5.4.4 and n
       10_000,
     );
     assert.match(String(literalBounce['reply']), /^550 5\.4\.4 /);
+    // The A-record fallback (no MX) is guarded the same way.
+    const fallback = await enqueue(
+      harness.spool,
+      envelopeFor('', ['victim@nomx-internal.test']),
+      messageText('a@b.test', 'victim@nomx-internal.test', 'a fallback'),
+    );
+    const fallbackBounce = await harness.waitForLog(
+      (line) => line['event'] === 'bounced' && line['queueId'] === fallback,
+      10_000,
+    );
+    assert.match(String(fallbackBounce['reply']), /^550 5\.4\.4 /);
     await harness.waitForEmptyQueue(5000);
     assert.equal(tarpitConnections, 0);
+  } finally {
+    await harness.close();
+  }
+});
+
+test('case 24: MX delivery without plaintext fallback defers at an MX that offers no STARTTLS', async () => {
+  const harness = await startHarness({
+    delivery: { ...mxDelivery(), allowPrivateDestinations: true, allowPlaintextFallback: false },
+  });
+  try {
+    const before = (await recipientMx.messages()).length;
+    const queueId = await enqueue(
+      harness.spool,
+      envelopeFor('alice@sender.test', ['carol@x.test']),
+      messageText('alice@sender.test', 'carol@x.test', 'tls or nothing'),
+    );
+    const deferred = await harness.waitForLog(
+      (line) => line['event'] === 'deferred' && line['queueId'] === queueId,
+      15_000,
+    );
+    assert.match(String(deferred['reply']), /^4\d\d /);
+    assert.equal((await recipientMx.messages()).length, before, 'nothing reached the MX in plaintext');
   } finally {
     await harness.close();
   }
