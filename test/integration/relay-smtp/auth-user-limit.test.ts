@@ -1,44 +1,29 @@
 // Case 4, per user name: failed logins for one user are limited across connections (454 4.7.0,
 // even with the right password then), while another user from the same address still logs in.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { startRelayInProcess, type InProcessRelay } from '../../support/relay-process.ts';
-import { makeTestCertificates, type TestCertificates } from '../../support/tls.ts';
+import type { InProcessRelay } from '../../support/relay-process.ts';
+import { startTlsAuthRelay, type TlsAuthRelay } from '../../support/tls-auth-relay.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
-let certificates: TestCertificates;
 let relay: InProcessRelay;
 let ca: string;
+let setup: TlsAuthRelay;
 
 before(async () => {
-  certificates = await makeTestCertificates(['relay.test']);
-  ca = await readFile(certificates.caFile, 'utf8');
-  const usersFile = join(certificates.dir, 'users');
-  await writeFile(
-    usersFile,
-    `alice:${bcrypt.hashSync('alice-pass', 4)}\nbob:${bcrypt.hashSync('bob-pass', 4)}\n`,
-  );
-  relay = await startRelayInProcess({
-    hostname: 'relay.test',
-    listeners: [{ name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' }],
-    tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
-    auth: {
-      usersFile,
-      maxFailuresPerConnection: 3,
-      failuresPerClientIp: { perMinute: 1, burst: 100 },
-      failuresPerUser: { perMinute: 1, burst: 3 },
+  setup = await startTlsAuthRelay({
+    users: [`alice:${bcrypt.hashSync('alice-pass', 4)}`, `bob:${bcrypt.hashSync('bob-pass', 4)}`],
+    auth: { failuresPerClientIp: { perMinute: 1, burst: 100 }, failuresPerUser: { perMinute: 1, burst: 3 } },
+    config: {
+      listeners: [{ name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' }],
+      limits: { greetingDelayMs: 0 },
     },
-    limits: { greetingDelayMs: 0 },
   });
+  ({ relay, ca } = setup);
 });
 
-after(async () => {
-  await relay.stop();
-  await rm(certificates.dir, { recursive: true, force: true });
-});
+after(() => setup.stop());
 
 async function login(user: string, password: string): Promise<string> {
   const client = await SmtpTestClient.connect(relay.port('smtps'), { tls: { ca } });

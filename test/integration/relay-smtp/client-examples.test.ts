@@ -1,19 +1,18 @@
 // The client examples of docs/sending.md, run as written against a relay with a submission
 // listener: examples/clients/send-with-nodemailer.mjs (nodemailer, STARTTLS required, AUTH, the
-// relay's CA), and an argon2id user (hash from Debian's argon2 CLI) and a bcrypt user from htpasswd authenticating with swaks.
+// relay's CA); an argon2id user (hash from Debian's argon2 CLI) and a bcrypt user from htpasswd
+// authenticating with swaks.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { startRelayInProcess, type InProcessRelay } from '../../support/relay-process.ts';
-import { makeTestCertificates, type TestCertificates } from '../../support/tls.ts';
+import type { InProcessRelay } from '../../support/relay-process.ts';
+import { startTlsAuthRelay, type TlsAuthRelay } from '../../support/tls-auth-relay.ts';
 
 const run = promisify(execFile);
 const example = new URL('../../../examples/clients/send-with-nodemailer.mjs', import.meta.url).pathname;
-let certificates: TestCertificates;
 let relay: InProcessRelay;
+let setup: TlsAuthRelay;
 
 function argon2Hash(password: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -26,32 +25,24 @@ function argon2Hash(password: string): Promise<string> {
 }
 
 before(async () => {
-  certificates = await makeTestCertificates(['relay.test']);
-  const usersFile = join(certificates.dir, 'users');
   // The two ways docs/tls-and-auth.md makes a users line: the argon2 CLI and htpasswd (bcrypt).
   const bcryptLine = (await run('htpasswd', ['-nbBC', '12', 'newsletter', 'news-secret'])).stdout.trim();
-  await writeFile(usersFile, `billing-app:${await argon2Hash('app-secret')}\n${bcryptLine}\n`);
-  relay = await startRelayInProcess({
-    hostname: 'relay.test',
-    listeners: [{ name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' }],
-    tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
-    auth: {
-      usersFile,
-      maxFailuresPerConnection: 3,
-      failuresPerClientIp: { perMinute: 10, burst: 10 },
-      failuresPerUser: { perMinute: 10, burst: 10 },
+  setup = await startTlsAuthRelay({
+    users: [`billing-app:${await argon2Hash('app-secret')}`, bcryptLine],
+    config: {
+      listeners: [{ name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' }],
+      policy: {
+        senderDomains: [
+          { domain: 'example.com', users: ['billing-app', 'newsletter'], allowNetworks: false },
+        ],
+      },
+      limits: { greetingDelayMs: 0 },
     },
-    policy: {
-      senderDomains: [{ domain: 'example.com', users: ['billing-app', 'newsletter'], allowNetworks: false }],
-    },
-    limits: { greetingDelayMs: 0 },
   });
+  relay = setup.relay;
 });
 
-after(async () => {
-  await relay.stop();
-  await rm(certificates.dir, { recursive: true, force: true });
-});
+after(() => setup.stop());
 
 test('examples/clients/send-with-nodemailer.mjs sends with STARTTLS and AUTH; the relay queues it', async () => {
   const { stdout } = await run(process.execPath, [example], {
@@ -62,7 +53,7 @@ test('examples/clients/send-with-nodemailer.mjs sends with STARTTLS and AUTH; th
       SMTP_PORT: String(relay.port('submission')),
       SMTP_USER: 'billing-app',
       SMTP_PASSWORD: 'app-secret',
-      SMTP_CA_FILE: certificates.caFile,
+      SMTP_CA_FILE: setup.caFile,
       MAIL_FROM: 'invoices@example.com',
       MAIL_TO: 'customer@example.net',
     },

@@ -2,45 +2,32 @@
 // renders for `tls: Implicit` with `auth: Required`): even a client from policy.allowedNetworks
 // must authenticate before MAIL; without requireAuth that client relays as on port 25.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { startRelayInProcess, type InProcessRelay } from '../../support/relay-process.ts';
-import { makeTestCertificates, type TestCertificates } from '../../support/tls.ts';
+import type { InProcessRelay } from '../../support/relay-process.ts';
+import { startTlsAuthRelay, type TlsAuthRelay } from '../../support/tls-auth-relay.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
-let certificates: TestCertificates;
 let relay: InProcessRelay;
 let ca: string;
+let setup: TlsAuthRelay;
 
 before(async () => {
-  certificates = await makeTestCertificates(['relay.test']);
-  ca = await readFile(certificates.caFile, 'utf8');
-  const usersFile = join(certificates.dir, 'users');
-  await writeFile(usersFile, `alice:${bcrypt.hashSync('alice-pass', 4)}\n`);
-  relay = await startRelayInProcess({
-    hostname: 'relay.test',
-    listeners: [
-      { name: 'submissions', port: 0, address: '127.0.0.1', mode: 'implicit-tls', requireAuth: true },
-      { name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' },
-    ],
-    tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
-    auth: {
-      usersFile,
-      maxFailuresPerConnection: 3,
-      failuresPerClientIp: { perMinute: 10, burst: 10 },
-      failuresPerUser: { perMinute: 10, burst: 10 },
+  setup = await startTlsAuthRelay({
+    users: [`alice:${bcrypt.hashSync('alice-pass', 4)}`],
+    config: {
+      listeners: [
+        { name: 'submissions', port: 0, address: '127.0.0.1', mode: 'implicit-tls', requireAuth: true },
+        { name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' },
+      ],
+      policy: { allowedNetworks: ['127.0.0.0/8'] },
+      limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0 },
     },
-    policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0 },
   });
+  ({ relay, ca } = setup);
 });
 
-after(async () => {
-  await relay.stop();
-  await rm(certificates.dir, { recursive: true, force: true });
-});
+after(() => setup.stop());
 
 async function session(listener: string): Promise<SmtpTestClient> {
   const client = await SmtpTestClient.connect(relay.port(listener), { tls: { ca } });
