@@ -1,6 +1,6 @@
 // SmtpRelay workload: the queue volume and drain timeout, pod scheduling and resources, and the
 // Prometheus Operator objects. Part of the SmtpRelay schema (smtp-relay.ts).
-import { byteSize, duration, resourceQuantity } from './common.ts';
+import { byteSize, cidrList, duration, resourceQuantity } from './common.ts';
 import { boolean, list, map, object, oneOf, opaqueObject, string } from './schema.ts';
 
 export const queue = object(
@@ -113,6 +113,24 @@ export const monitoring = object(
         oldestQueuedWarning: duration('Alert when the oldest queued message is older than this.', '1h'),
       },
       { default: {} },
+    ),
+  },
+  { default: {} },
+);
+
+export const networkPolicy = object(
+  'RelayNetworkPolicy',
+  'A NetworkPolicy admitting to the relay pods only SMTP on the listener ports and scrapes of the metrics port (the cluster needs a network plugin that enforces NetworkPolicies).',
+  {
+    enabled: boolean('Create the NetworkPolicy.', false),
+    smtpFrom: cidrList(
+      'Networks that may connect to the SMTP listeners. Empty: every source (AUTH and clientNetworks still decide who relays). Drain handoffs between the relay pods are always admitted.',
+      'leave the list empty to admit every source',
+    ),
+    metricsFromNamespaces: list(
+      'Namespaces whose pods may scrape the metrics port (9090), e.g. the one Prometheus runs in. Empty: every namespace.',
+      string('A namespace name.', { maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
+      { maxItems: 16, listType: 'set' },
     ),
   },
   { default: {} },

@@ -15,7 +15,7 @@ import {
 } from './common.ts';
 import { boolean, integer, list, object, oneOf, string, type Schema } from './schema.ts';
 import { delivery } from './smtp-relay-delivery.ts';
-import { monitoring, pod, queue } from './smtp-relay-workload.ts';
+import { monitoring, networkPolicy, pod, queue } from './smtp-relay-workload.ts';
 
 const listener = object(
   'SmtpListener',
@@ -213,6 +213,7 @@ export const smtpRelaySpec: Schema = object(
     queue,
     pod,
     monitoring,
+    networkPolicy,
   },
   {
     required: ['listeners'],

@@ -344,6 +344,25 @@ export interface Monitoring {
   readonly prometheusRule: PrometheusRuleSpec;
 }
 
+/**
+ * A NetworkPolicy admitting to the relay pods only SMTP on the listener ports and scrapes of the
+ * metrics port (the cluster needs a network plugin that enforces NetworkPolicies).
+ */
+export interface RelayNetworkPolicy {
+  /** Create the NetworkPolicy. */
+  readonly enabled: boolean;
+  /**
+   * Networks that may connect to the SMTP listeners. Empty: every source (AUTH and clientNetworks
+   * still decide who relays). Drain handoffs between the relay pods are always admitted.
+   */
+  readonly smtpFrom?: readonly string[];
+  /**
+   * Namespaces whose pods may scrape the metrics port (9090), e.g. the one Prometheus runs in.
+   * Empty: every namespace.
+   */
+  readonly metricsFromNamespaces?: readonly string[];
+}
+
 /** The desired relay fleet. */
 export interface SmtpRelaySpec {
   /** The number of relay pods (the scale subresource reads and writes it). */
@@ -386,6 +405,11 @@ export interface SmtpRelaySpec {
   readonly pod: PodTemplate;
   /** Prometheus Operator objects for the relay (the CRDs must be installed). */
   readonly monitoring: Monitoring;
+  /**
+   * A NetworkPolicy admitting to the relay pods only SMTP on the listener ports and scrapes of the
+   * metrics port (the cluster needs a network plugin that enforces NetworkPolicies).
+   */
+  readonly networkPolicy: RelayNetworkPolicy;
 }
 
 /** One aspect of the current state, as in metav1.Condition. */

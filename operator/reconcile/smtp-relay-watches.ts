@@ -49,6 +49,7 @@ export const smtpRelayWatches: readonly SecondaryWatch[] = [
   ownedWatch(relayResources.configMap),
   ownedWatch(relayResources.service),
   ownedWatch(relayResources.podDisruptionBudget),
+  ownedWatch(relayResources.networkPolicy),
   {
     resource: senderDomainResource,
     mapToKeys: (object, context) => relaysSelecting(object as unknown as SenderDomain, context),

@@ -228,13 +228,12 @@ export function smtpRelayController(
     const namespace = relay.metadata.namespace ?? '';
     const wanted = (resource: ResourceType, name: string) =>
       desired.some((entry) => entry.resource === resource && entry.object.metadata?.name === name);
-    const budget = objectNames.podDisruptionBudget(relay);
-    if (!wanted(relayResources.podDisruptionBudget, budget)) {
-      await deleteIfOwned(
-        relayResources.podDisruptionBudget,
-        relay,
-        cached(relayResources.podDisruptionBudget, budget),
-      );
+    const alwaysServed: [ResourceType, string][] = [
+      [relayResources.podDisruptionBudget, objectNames.podDisruptionBudget(relay)],
+      [relayResources.networkPolicy, objectNames.networkPolicy(relay)],
+    ];
+    for (const [resource, name] of alwaysServed) {
+      if (!wanted(resource, name)) await deleteIfOwned(resource, relay, cached(resource, name));
     }
     const optional: [ResourceType, string][] = [
       [relayResources.certificate, objectNames.certificate(relay)],

@@ -59,6 +59,7 @@ export const objectNames = {
   configMap: (relay: SmtpRelay) => `${relayName(relay)}-config`,
   relaySecret: (relay: SmtpRelay) => `${relayName(relay)}-relay-secrets`,
   podDisruptionBudget: (relay: SmtpRelay) => relayName(relay),
+  networkPolicy: (relay: SmtpRelay) => relayName(relay),
   serviceMonitor: (relay: SmtpRelay) => relayName(relay),
   prometheusRule: (relay: SmtpRelay) => relayName(relay),
   certificate: (relay: SmtpRelay) => `${relayName(relay)}-tls`,

@@ -11,6 +11,13 @@ export const relayResources = {
     plural: 'poddisruptionbudgets',
     namespaced: true,
   },
+  networkPolicy: {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    plural: 'networkpolicies',
+    namespaced: true,
+  },
   serviceMonitor: {
     group: 'monitoring.coreos.com',
     version: 'v1',
@@ -48,6 +55,7 @@ export const ownedRelayResources: readonly ResourceType[] = [
   relayResources.configMap,
   relayResources.secret,
   relayResources.podDisruptionBudget,
+  relayResources.networkPolicy,
   ...optionalRelayResources,
 ];
 

@@ -8,6 +8,7 @@ import { renderCertificate } from './relay-certificate.ts';
 import { renderConfigMap } from './relay-config-map.ts';
 import { renderRelayConfig, type RenderedRelayConfig } from './relay-config.ts';
 import { renderPrometheusRule, renderServiceMonitor } from './relay-monitoring.ts';
+import { renderNetworkPolicy } from './relay-network-policy.ts';
 import { renderPodDisruptionBudget } from './relay-pdb.ts';
 import { relayResources, servedName, type ServedResources } from './relay-resources.ts';
 import { renderRelaySecret, type BoundDomain, type SecretLookup } from './relay-secret.ts';
@@ -61,6 +62,9 @@ export function renderSmtpRelay(inputs: SmtpRelayInputs): RenderedSmtpRelay {
   };
   const budget = renderPodDisruptionBudget(relay);
   if (budget !== undefined) objects.push({ resource: relayResources.podDisruptionBudget, object: budget });
+  const networkPolicy = renderNetworkPolicy(relay);
+  if (networkPolicy !== undefined)
+    objects.push({ resource: relayResources.networkPolicy, object: networkPolicy });
   optional(relayResources.certificate, renderCertificate(relay, clusterDomain), 'spec.tls.issuerRef');
   optional(
     relayResources.serviceMonitor,

@@ -60,6 +60,7 @@ async function ownedObjects(relay: string): Promise<string[]> {
     relayResources.configMap,
     relayResources.secret,
     relayResources.podDisruptionBudget,
+    relayResources.networkPolicy,
   ];
   const found: string[] = [];
   for (const kind of kinds) {
@@ -288,6 +289,34 @@ test('one replica: the PodDisruptionBudget is deleted', async () => {
   );
 });
 
+test('spec.networkPolicy: the apiserver accepts the rendered NetworkPolicy; turning it off deletes it', async () => {
+  const patchPolicy = (networkPolicy: Record<string, unknown>) =>
+    admin.request({
+      verb: 'patch',
+      path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
+      contentType: 'application/merge-patch+json',
+      body: { spec: { networkPolicy } },
+    });
+  await patchPolicy({ enabled: true, smtpFrom: ['10.244.0.0/16'], metricsFromNamespaces: ['monitoring'] });
+  await eventually(
+    'the NetworkPolicy exists',
+    async () => (await get(relayResources.networkPolicy, ns, 'internal')) !== undefined,
+  );
+  const policy = await get<KubeObject & { spec: { ingress: { from: unknown[] }[] } }>(
+    relayResources.networkPolicy,
+    ns,
+    'internal',
+  );
+  assert.ok(policy);
+  assert.equal(policy.metadata?.ownerReferences?.[0]?.name, 'internal');
+  assert.deepEqual(policy.spec.ingress[0]?.from[0], { ipBlock: { cidr: '10.244.0.0/16' } });
+  await patchPolicy({ enabled: false });
+  await eventually(
+    'the NetworkPolicy is gone',
+    async () => (await get(relayResources.networkPolicy, ns, 'internal')) === undefined,
+  );
+});
+
 test('a new queue size cannot change an existing StatefulSet: Ready=False says what to do', async () => {
   await admin.request({
     verb: 'patch',
@@ -339,8 +368,9 @@ test('the production example: missing Secrets give Ready=False naming them and a
         (event['involvedObject'] as { name?: string }).name === 'outbound',
     ),
   );
-  // Everything but the Certificate (cert-manager is not installed) exists meanwhile.
-  await eventually('the production objects exist', async () => (await ownedObjects('outbound')).length === 6);
+  // Everything but the Certificate (cert-manager is not installed) exists meanwhile: StatefulSet,
+  // two Services, ConfigMap, Secret, PodDisruptionBudget, NetworkPolicy.
+  await eventually('the production objects exist', async () => (await ownedObjects('outbound')).length === 7);
   await eventually('the ServiceMonitor and PrometheusRule exist (their CRDs are served)', async () => {
     const monitor = await get(relayResources.serviceMonitor, ns, 'outbound');
     const rule = await get(relayResources.prometheusRule, ns, 'outbound');

@@ -34,6 +34,7 @@ export const namespacedPermissions: readonly Permission[] = [
   { group: '', resource: 'events', verbs: ['create', 'patch'] },
   { group: 'events.k8s.io', resource: 'events', verbs: ['create', 'patch'] },
   { group: 'policy', resource: 'poddisruptionbudgets', verbs: [...applied, 'delete'] },
+  { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: [...applied, 'delete'] },
   { group: 'monitoring.coreos.com', resource: 'servicemonitors', verbs: optionalKind },
   { group: 'monitoring.coreos.com', resource: 'prometheusrules', verbs: optionalKind },
   { group: 'cert-manager.io', resource: 'certificates', verbs: optionalKind },
@@ -56,7 +57,6 @@ export const forbiddenPermissions: readonly Permission[] = [
   { group: 'apps', resource: 'deployments', verbs: ['create', 'update'] },
   // A relay's StatefulSet holds its queue volumes: only the garbage collector removes it.
   { group: 'apps', resource: 'statefulsets', verbs: ['delete', 'deletecollection'] },
-  { group: 'networking.k8s.io', resource: 'networkpolicies', verbs: ['create', 'patch'] },
   { group: 'apps', resource: 'daemonsets', verbs: ['create'] },
   {
     group: 'rbac.authorization.k8s.io',

@@ -143,8 +143,9 @@ test('optional kinds: rendered only when asked for and served, else reported nam
   );
   const rendered = renderSmtpRelay(inputs(production, { served: new Set() }));
   assert.deepEqual(
+    // NetworkPolicy is core Kubernetes (networking.k8s.io/v1): always served, never optional.
     rendered.objects.map(({ object }) => object.kind).filter((kind) => kind !== 'Service'),
-    ['Secret', 'ConfigMap', 'StatefulSet', 'PodDisruptionBudget'],
+    ['Secret', 'ConfigMap', 'StatefulSet', 'PodDisruptionBudget', 'NetworkPolicy'],
   );
   assert.equal(rendered.notServed.length, 3);
   assert.match(

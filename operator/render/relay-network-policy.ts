@@ -1,0 +1,47 @@
+// The NetworkPolicy of `spec.networkPolicy`: ingress to the relay pods only on the SMTP listener
+// ports (from `smtpFrom`, or anywhere, and always from the relay's own pods, which take each other's
+// queue on drain) and on the metrics port (from `metricsFromNamespaces`, or anywhere). Every other
+// port is closed; egress is left alone (next hops, DNS and MTA-STS hosts vary). Pure.
+import type { SmtpRelay } from '../api/types.generated.ts';
+import type { KubeObject } from '../kube/resource.ts';
+import { objectNames, ownedMetadata, selectorLabels } from './relay-names.ts';
+import { containerPortFor, httpPort } from './relay-paths.ts';
+
+export function renderNetworkPolicy(relay: SmtpRelay): KubeObject | undefined {
+  const policy = relay.spec.networkPolicy;
+  if (!policy.enabled) return undefined;
+  const smtpPorts = relay.spec.listeners.map((listener) => ({
+    protocol: 'TCP',
+    port: containerPortFor(listener.port),
+  }));
+  const smtpFrom = policy.smtpFrom ?? [];
+  const metricsFrom = policy.metricsFromNamespaces ?? [];
+  const peers = { podSelector: { matchLabels: selectorLabels(relay) } };
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: ownedMetadata(relay, objectNames.networkPolicy(relay)),
+    spec: {
+      podSelector: { matchLabels: selectorLabels(relay) },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          ports: smtpPorts,
+          ...(smtpFrom.length === 0
+            ? {}
+            : { from: [...smtpFrom.map((cidr) => ({ ipBlock: { cidr } })), peers] }),
+        },
+        {
+          ports: [{ protocol: 'TCP', port: httpPort }],
+          ...(metricsFrom.length === 0
+            ? {}
+            : {
+                from: metricsFrom.map((namespace) => ({
+                  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+                })),
+              }),
+        },
+      ],
+    },
+  };
+}
