@@ -29,6 +29,12 @@ export const smtpRelayKind: KindDefinition = {
     },
     conditionColumn('Ready', 'Whether every replica serves and delivers.'),
     {
+      name: 'Endpoint',
+      type: 'string',
+      jsonPath: '.status.endpoints[0].host',
+      description: 'The Service DNS name clients connect to (every listener: status.endpoints).',
+    },
+    {
       name: 'Smarthost',
       type: 'string',
       jsonPath: '.spec.delivery.smarthost.host',
