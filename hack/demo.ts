@@ -20,6 +20,7 @@ import { KubeClient } from '../operator/kube/client.ts';
 import { containerPortFor, httpPort as relayHttpPort } from '../operator/render/relay-paths.ts';
 import { LocalKubelet } from '../test/kubelet/local-kubelet.ts';
 import { startControlPlane, type ControlPlane } from '../test/support/control-plane.ts';
+import { verifyWithDkimpy } from '../test/support/dkimpy.ts';
 import { startDnsmasq, type Dnsmasq } from '../test/support/dnsmasq.ts';
 import { freeTcpPort, startSmtpSink, type SmtpSink } from '../test/support/smtp-sink.ts';
 import { makeTestCertificates } from '../test/support/tls.ts';
@@ -332,18 +333,7 @@ async function main(): Promise<void> {
   );
 
   step('Verifying the DKIM signatures with an independent verifier (dkimpy) against the published records');
-  const verifier = join(repoRoot, 'test/integration/relay-delivery/dkim-verify.py');
-  const report = await new Promise<string>((resolve, reject) => {
-    const child = execFile(
-      '/usr/bin/python3',
-      [verifier, `127.0.0.1:${dnsPort}`],
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${error.message}: ${stderr}`));
-        else resolve(stdout);
-      },
-    );
-    child.stdin?.end(message);
-  });
+  const report = await verifyWithDkimpy(message, `127.0.0.1:${dnsPort}`);
   say(
     report
       .trim()

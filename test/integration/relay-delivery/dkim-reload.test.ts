@@ -2,19 +2,17 @@
 // Secret and the config are swapped the kubelet way (`..data`), the next message is signed with the
 // new selector and key, without a restart — checked by dkimpy against TXT records from dnsmasq.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDnsmasq } from '../../support/dnsmasq.ts';
+import { verifyWithDkimpy } from '../../support/dkimpy.ts';
 import { projectVolume } from '../../support/projected-volume.ts';
 import { startRelayProcess, type ConfigDocument } from '../../support/relay-process.ts';
 import { startSmtpSink } from '../../support/smtp-sink.ts';
 import { SmtpTestClient } from '../relay-smtp/smtp-client.ts';
-
-const verifierScript = join(import.meta.dirname, 'dkim-verify.py');
 
 function rsaKey(selector: string) {
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -25,16 +23,6 @@ function rsaKey(selector: string) {
       text: `v=DKIM1; k=rsa; p=${pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`,
     },
   };
-}
-
-function verify(message: string, dnsServer: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('/usr/bin/python3', [verifierScript, dnsServer], (error, stdout, stderr) => {
-      if (error) reject(new Error(`${error.message}: ${stderr}`));
-      else resolve(stdout);
-    });
-    child.stdin?.end(message);
-  });
 }
 
 async function send(port: number, subject: string): Promise<void> {
@@ -100,7 +88,7 @@ test('a reload swaps the DKIM key and selector without a restart; dkimpy verifie
     const messages = await sink.waitForMessages(2, 15_000);
     const reports: string[] = [];
     for (const { raw } of messages) {
-      reports.push((await verify(raw.slice(raw.indexOf('DKIM-Signature:')), dns.server)).trim());
+      reports.push((await verifyWithDkimpy(raw.slice(raw.indexOf('DKIM-Signature:')), dns.server)).trim());
     }
     const bySubject = new Map(
       messages.map(({ raw }, index) => [/^Subject: (\w+)/m.exec(raw)?.[1], reports[index]]),
@@ -154,7 +142,7 @@ test('a config that names a key file before its Secret volume has it is refused,
     const [message] = await sink.waitForMessages(1, 15_000);
     const raw = message?.raw ?? '';
     assert.equal(
-      (await verify(raw.slice(raw.indexOf('DKIM-Signature:')), dns.server)).trim(),
+      (await verifyWithDkimpy(raw.slice(raw.indexOf('DKIM-Signature:')), dns.server)).trim(),
       '0 reload.test late pass',
     );
   } finally {

@@ -1,16 +1,13 @@
 // DKIM: messages signed with an RSA-2048 and an Ed25519 key at once, checked by an independent
 // verifier (dkimpy) against public keys published as TXT records by a real dnsmasq.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadDkimKeyring } from '../../../relay/dkim/keys.ts';
 import { startDnsmasq } from '../../support/dnsmasq.ts';
+import { verifyWithDkimpy } from '../../support/dkimpy.ts';
 import { startSmtpSink } from '../../support/smtp-sink.ts';
 import { enqueue, envelopeFor, messageText, startHarness } from './harness.ts';
-
-const verifierScript = join(import.meta.dirname, 'dkim-verify.py');
 
 function keyPairs() {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -28,16 +25,6 @@ function keyPairs() {
       { name: 'mfed._domainkey.signer.test', text: `v=DKIM1; k=ed25519; p=${edPublic}` },
     ],
   };
-}
-
-function verify(message: string, dnsServer: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('/usr/bin/python3', [verifierScript, dnsServer], (error, stdout, stderr) => {
-      if (error) reject(new Error(`${error.message}: ${stderr}`));
-      else resolve(stdout);
-    });
-    child.stdin?.end(message);
-  });
 }
 
 test('outgoing mail carries RSA and Ed25519 signatures that dkimpy verifies via DNS', async () => {
@@ -70,13 +57,13 @@ test('outgoing mail carries RSA and Ed25519 signatures that dkimpy verifies via 
     const raw = dumped?.raw ?? '';
     const message = raw.slice(raw.indexOf('DKIM-Signature:'));
     assert.match(message, /^DKIM-Signature: .*a=rsa-sha256/s);
-    const report = await verify(message, dns.server);
+    const report = await verifyWithDkimpy(message, dns.server);
     assert.deepEqual(
       report.trim().split('\n').sort(),
       ['0 signer.test mf2048 pass', '1 signer.test mfed pass'].sort(),
     );
     const tampered = message.replace('Body of signed twice.', 'Body of signed twice!');
-    const tamperedReport = await verify(tampered, dns.server);
+    const tamperedReport = await verifyWithDkimpy(tampered, dns.server);
     assert.match(tamperedReport, /fail/, 'a changed body no longer verifies');
     const metrics = await harness.registry.getSingleMetricAsString('mailfleet_relay_dkim_signatures_total');
     assert.match(metrics, /algorithm="ed25519-sha256",result="signed"\} 1/);
