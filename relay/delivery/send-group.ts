@@ -95,7 +95,7 @@ async function signedBody(
   const dkim = await signMessage(
     dkimKeys,
     message.envelope.senderDomain,
-    spool.openBody(message.queueId),
+    () => spool.openBody(message.queueId),
     new Date(context.now()),
   );
   for (const { algorithm } of dkim.signed) metrics.dkimSignatures.inc({ algorithm, result: 'signed' });

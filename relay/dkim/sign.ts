@@ -1,6 +1,6 @@
 // DKIM signing of outgoing mail (relaxed/relaxed), every key of the sender domain at once. The body
-// is read from the spool as a stream to compute the signatures; the caller then sends
-// signatures + body, so no message is ever held in memory whole.
+// is read from the spool as a stream to compute the signatures (and only opened when the domain
+// has keys); the caller then sends signatures + body, so no message is ever held in memory whole.
 import type { Readable } from 'node:stream';
 import { dkimSign } from 'mailauth';
 import type { DkimKeyring } from './keys.ts';
@@ -15,13 +15,12 @@ export interface DkimResult {
 export async function signMessage(
   keyring: DkimKeyring,
   senderDomain: string | undefined,
-  body: Readable,
+  openBody: () => Readable,
   signTime: Date,
 ): Promise<DkimResult> {
   const keys = senderDomain === undefined ? undefined : keyring.get(senderDomain.toLowerCase());
   const first = keys?.[0];
   if (senderDomain === undefined || keys === undefined || first === undefined) {
-    body.destroy();
     return { signatures: '', signed: [], errors: [] };
   }
   const signatureData = keys.map((key) => ({
@@ -32,7 +31,7 @@ export async function signMessage(
     canonicalization: 'relaxed/relaxed',
   }));
   // mailauth signs with signatureData only; its type also wants the first key at the top level.
-  const result = await dkimSign(body, {
+  const result = await dkimSign(openBody(), {
     signingDomain: senderDomain,
     selector: first.selector,
     privateKey: first.privateKeyPem,

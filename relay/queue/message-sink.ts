@@ -35,21 +35,26 @@ export interface AcceptedMessage {
   readonly size: number;
 }
 
+/** One message being written: write() as the body arrives, then commit() or discard(). */
+export interface SpoolDraft {
+  /** Appends body bytes (headers included, CRLF line endings); throws SpoolFullError when the disk fills. */
+  write(chunk: Buffer): void;
+  /** Resolves once message and envelope are durable (data and directory fsync'd); then it is queued. */
+  commit(): Promise<AcceptedMessage>;
+  /** Throws the partial message away: nothing half-written is ever queued. */
+  discard(): void;
+}
+
 export interface MessageSink {
   /** A fresh queue id, unique in this spool, to name the message (in Received:) before its body arrives. */
   newQueueId(): string;
+  /** Starts writing a message; throws SpoolFullError when the disk is too full to take one. */
+  begin(queueId: string, envelope: InboundEnvelope): SpoolDraft;
   /**
-   * Streams the body (headers included, CRLF line endings) to disk and resolves once message and
-   * envelope are durable (file and directory fsync'd). If the body stream errors or the signal
-   * aborts, the partial message is discarded and the promise rejects: nothing half-written is ever
-   * queued.
+   * Writes a whole body from a stream and resolves once it is durable, as begin() + commit(). If the
+   * stream errors, the partial message is discarded and the promise rejects.
    */
-  accept(
-    queueId: string,
-    envelope: InboundEnvelope,
-    body: Readable,
-    signal?: AbortSignal,
-  ): Promise<AcceptedMessage>;
+  accept(queueId: string, envelope: InboundEnvelope, body: Readable): Promise<AcceptedMessage>;
   /** False while the spool's disk is too full to take a message (the SMTP side answers 452 4.3.1). */
   hasSpace(): boolean;
 }

@@ -1,18 +1,20 @@
-// The durable queue. accept() streams DATA to a temporary file (fsync'd on close), renames it into
-// its shard and resolves after the shard directory is fsync'd (group commit, directory-sync.ts).
-// Delivery leases due messages from an in-memory index (rebuilt from the files at start) and records
-// per-recipient outcomes in an append-only state log per message.
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+// The durable queue. begin() starts a message file (message-draft.ts): the body is written to a
+// temporary file, fdatasync'd, renamed into its shard, and commit() resolves after the shard
+// directory is fsync'd (group commit, directory-sync.ts). Delivery leases due messages from an
+// in-memory index (rebuilt from the files at start) and records per-recipient outcomes in an
+// append-only state log per message.
+import { createReadStream, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { BodyCache } from './body-cache.ts';
 import { createDirectorySync, type DirectorySync } from './directory-sync.ts';
 import { statfsFreeBytes, watchFreeSpace, type FreeBytesProbe } from './disk-space.ts';
 import { DueHeap } from './due-heap.ts';
-import type { AcceptedMessage, InboundEnvelope, MessageSink } from './message-sink.ts';
+import { MessageDraft } from './message-draft.ts';
+import type { AcceptedMessage, InboundEnvelope, MessageSink, SpoolDraft } from './message-sink.ts';
 import { createQueueIdSource, isQueueId, shardOf } from './queue-id.ts';
+import { pooledRandomHex } from './random-pool.ts';
 import {
   applyUpdates,
   initialRecipients,
@@ -30,7 +32,14 @@ export interface SpoolOptions {
   readonly now: () => number;
   readonly freeBytes?: FreeBytesProbe;
   readonly spaceCheckIntervalMs?: number;
+  /** Memory for the bodies of messages waiting for their first delivery attempt (default 32 MiB). */
+  readonly bodyCacheBytes?: number;
 }
+
+/** Buffered body bytes written out before the end of a message. */
+const draftFlushBytes = 64 * 1024;
+/** Bodies up to this size are kept in memory for their first delivery attempt. */
+const cachedBodyMaxBytes = 256 * 1024;
 
 export interface QueueListFilter {
   readonly sender?: string;
@@ -91,7 +100,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const heap = new DueHeap();
   const listeners = new Set<() => void>();
   const directorySync = createDirectorySync();
-  const ids = createQueueIdSource(now, () => randomBytes(5).toString('hex'));
+  const ids = createQueueIdSource(now, pooledRandomHex(5));
+  const bodies = new BodyCache(options.bodyCacheBytes ?? 32 * 1024 * 1024);
   const space = watchFreeSpace(
     dir,
     options.minFreeBytes,
@@ -123,9 +133,72 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
 
   async function removeFiles(queueId: string, entry: Entry): Promise<void> {
     entries.delete(queueId);
-    await unlink(pathOf(queueId, '.msg')).catch(ignoreMissing);
-    if (entry.hasLog) await unlink(pathOf(queueId, '.log')).catch(ignoreMissing);
+    bodies.drop(queueId);
+    unlinkIfPresent(pathOf(queueId, '.msg'));
+    if (entry.hasLog) unlinkIfPresent(pathOf(queueId, '.log'));
     await directorySync.sync(join(dir, shardOf(queueId)));
+  }
+
+  /** A write that failed for want of space is a SpoolFullError (452 4.3.1), and space is checked anew. */
+  function spoolError(error: unknown, queueId: string): unknown {
+    if (!isOutOfSpace(error)) return error;
+    void space.refresh();
+    return new SpoolFullError(`spool ${dir} ran out of space while writing ${queueId}`, { cause: error });
+  }
+
+  function begin(queueId: string, envelope: InboundEnvelope): SpoolDraft {
+    if (!isQueueId(queueId) || entries.has(queueId))
+      throw new Error(`queue id ${queueId} is invalid or in use`);
+    if (!space.hasSpace())
+      throw new SpoolFullError(`spool ${dir} has less than ${options.minFreeBytes} bytes free`);
+    const header = encodeHeader(envelope);
+    const shard = join(dir, shardOf(queueId));
+    const draft = new MessageDraft({
+      paths: { temporary: pathOf(queueId, '.tmp'), committed: pathOf(queueId, '.msg') },
+      header,
+      flushBytes: draftFlushBytes,
+      keepBodyBytes: cachedBodyMaxBytes,
+      syncDirectory: () => directorySync.sync(shard),
+    });
+    const failed = (error: unknown): never => {
+      draft.discard();
+      throw spoolError(error, queueId);
+    };
+    return {
+      write(chunk) {
+        try {
+          draft.write(chunk);
+        } catch (error) {
+          failed(error);
+        }
+      },
+      async commit() {
+        if (entries.has(queueId)) throw new Error(`queue id ${queueId} is in use`);
+        const committed = await draft.commit().catch(failed);
+        const message: QueuedMessage = {
+          queueId,
+          envelope,
+          size: committed.size,
+          recipients: initialRecipients(envelope),
+        };
+        const entry: Entry = {
+          message,
+          bodyOffset: header.length,
+          hasLog: false,
+          leased: false,
+          dueAt: undefined,
+          heldUntil: 0,
+        };
+        entries.set(queueId, entry);
+        if (committed.body !== undefined) bodies.keep(queueId, committed.body);
+        schedule(queueId, entry);
+        const accepted: AcceptedMessage = { queueId, size: committed.size };
+        return accepted;
+      },
+      discard() {
+        draft.discard();
+      },
+    };
   }
 
   return {
@@ -137,48 +210,18 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     minFreeBytes: options.minFreeBytes,
     freeBytes: () => space.freeBytes(),
 
-    async accept(queueId: string, envelope: InboundEnvelope, body: Readable, signal?: AbortSignal) {
-      if (!isQueueId(queueId) || entries.has(queueId))
-        throw new Error(`queue id ${queueId} is invalid or in use`);
-      if (!space.hasSpace())
-        throw new SpoolFullError(`spool ${dir} has less than ${options.minFreeBytes} bytes free`);
-      const temporary = pathOf(queueId, '.tmp');
-      const header = encodeHeader(envelope);
-      let size = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      const out = createWriteStream(temporary, { flags: 'wx', flush: true, highWaterMark: 65536 });
-      out.write(header);
+    begin,
+
+    async accept(queueId: string, envelope: InboundEnvelope, body: Readable) {
+      const draft = begin(queueId, envelope);
       try {
-        await pipeline(body, counter, out, signal === undefined ? {} : { signal });
-        await rename(temporary, pathOf(queueId, '.msg'));
-        await directorySync.sync(join(dir, shardOf(queueId)));
+        for await (const chunk of body)
+          draft.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
       } catch (error) {
-        out.destroy();
-        await unlink(temporary).catch(ignoreMissing);
-        await unlink(pathOf(queueId, '.msg')).catch(ignoreMissing);
-        void space.refresh();
-        throw isOutOfSpace(error)
-          ? new SpoolFullError(`spool ${dir} ran out of space while writing ${queueId}`, { cause: error })
-          : error;
+        draft.discard();
+        throw spoolError(error, queueId);
       }
-      const message: QueuedMessage = { queueId, envelope, size, recipients: initialRecipients(envelope) };
-      const entry: Entry = {
-        message,
-        bodyOffset: header.length,
-        hasLog: false,
-        leased: false,
-        dueAt: undefined,
-        heldUntil: 0,
-      };
-      entries.set(queueId, entry);
-      schedule(queueId, entry);
-      const accepted: AcceptedMessage = { queueId, size };
-      return accepted;
+      return draft.commit();
     },
 
     size: () => entries.size,
@@ -227,6 +270,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       const recipients = applyUpdates(entry.message.recipients, updates);
       entry.message = { ...entry.message, recipients };
       entry.leased = false;
+      // A retry comes later, if at all: the first attempt was what the kept body was for.
+      bodies.drop(queueId);
       if (recipients.every((state) => isFinal(state.status))) {
         await removeFiles(queueId, entry);
         return;
@@ -256,18 +301,20 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
 
     openBody(queueId) {
       const entry = requireEntry(queueId);
+      const kept = bodies.get(queueId);
+      if (kept !== undefined) return Readable.from([kept], { objectMode: false });
       return createReadStream(pathOf(queueId, '.msg'), { start: entry.bodyOffset, highWaterMark: 65536 });
     },
 
     async readHeaderSection(queueId, maxBytes) {
       const entry = requireEntry(queueId);
+      const kept = bodies.get(queueId);
+      if (kept !== undefined) return headerSection(kept.subarray(0, maxBytes));
       const handle = await open(pathOf(queueId, '.msg'), 'r');
       try {
         const buffer = Buffer.alloc(maxBytes);
         const { bytesRead } = await handle.read(buffer, 0, maxBytes, entry.bodyOffset);
-        const bytes = buffer.subarray(0, bytesRead);
-        const end = bytes.indexOf('\r\n\r\n');
-        return end < 0 ? bytes : bytes.subarray(0, end + 2);
+        return headerSection(buffer.subarray(0, bytesRead));
       } finally {
         await handle.close();
       }
@@ -333,6 +380,17 @@ function isOutOfSpace(error: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
-function ignoreMissing(error: unknown): void {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+/** The header section (up to and including the CRLF before the blank line) of a body's first bytes. */
+function headerSection(bytes: Buffer): Buffer {
+  const end = bytes.indexOf('\r\n\r\n');
+  return end < 0 ? bytes : bytes.subarray(0, end + 2);
+}
+
+/** Unlinking is a metadata update in memory: synchronous, without a thread-pool round trip. */
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }

@@ -1,15 +1,15 @@
-// Streams one message from smtp-server's DATA stream through the MessageFilter into the sink,
-// with backpressure, never holding the whole message. The outcome is decided only once the client
-// has sent the final dot: a refused message is read to its end and discarded, never queued.
-import { PassThrough } from 'node:stream';
+// Streams one message from smtp-server's DATA stream through the MessageFilter into a spool draft,
+// never holding a large message whole (the draft writes it out as it fills). The outcome is decided
+// only once the client has sent the final dot: a refused message is read to its end and discarded,
+// never queued.
 import { once } from 'node:events';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { ListenerConfig, RelayConfig } from '../config/types.ts';
-import type { InboundEnvelope, MessageSink } from '../queue/message-sink.ts';
+import type { InboundEnvelope, MessageSink, SpoolDraft } from '../queue/message-sink.ts';
 import { earlyBodyEnvelopes } from './connection.ts';
 import { MessageFilter } from './message-filter.ts';
 import { dateHeader, messageIdHeader, receivedHeader } from './received.ts';
-import { replies, SmtpError, type SmtpReply } from './replies.ts';
+import { replies, type SmtpReply } from './replies.ts';
 
 export interface ReceiveBodyInput {
   readonly stream: SMTPServerDataStream;
@@ -52,61 +52,60 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
         ]
       : [],
   });
-  const body = new PassThrough({ highWaterMark: 64 * 1024 });
-  const abort = new AbortController();
-  const accepted = input.sink.accept(queueId, envelope, body, abort.signal);
-  // Observed now so an early rejection is never an unhandled rejection; judged after the dot.
-  const acceptance = accepted.then(
-    (message) => ({ ok: true as const, message }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-
-  const state = { failed: false };
-  const fail = (): void => {
+  let draft: SpoolDraft;
+  try {
+    draft = input.sink.begin(queueId, envelope);
+  } catch (error) {
+    stream.resume();
+    await once(stream, 'end');
+    return { ok: false, reply: isSpoolFull(error) ? replies.noSpace : replies.queueFailed };
+  }
+  const state: { failed: boolean; error: unknown } = { failed: false, error: undefined };
+  const fail = (error?: unknown): void => {
     if (state.failed) return;
     state.failed = true;
-    abort.abort();
-    body.destroy(new SmtpError(filter.failure ?? replies.queueFailed));
-    stream.resume();
+    state.error = error;
+    draft.discard();
   };
-  body.on('error', () => undefined);
-  body.on('drain', () => {
-    if (!state.failed) stream.resume();
-  });
+  const write = (pieces: readonly Buffer[]): void => {
+    try {
+      for (const piece of pieces) draft.write(piece);
+    } catch (error) {
+      fail(error);
+    }
+  };
   stream.on('data', (chunk: Buffer) => {
     if (state.failed) return;
     const out = filter.push(chunk);
-    if (filter.failure) {
-      fail();
-      return;
-    }
-    let writable = true;
-    for (const piece of out) writable = body.write(piece) && writable;
-    if (!writable) stream.pause();
+    if (filter.failure) fail();
+    else write(out);
   });
-  void acceptance.then((result) => {
-    if (!result.ok) fail();
-  });
-  await once(stream, 'end');
-  // Judged before the body is ended, so a refused message is never made durable.
+  try {
+    await once(stream, 'end');
+  } catch (error) {
+    fail(error);
+    throw error;
+  }
+  // Judged before the draft is committed, so a refused message is never made durable.
   if (!state.failed && config.policy.pipelining === 'strict' && earlyBodyEnvelopes.has(session.envelope)) {
     fail();
-    await acceptance;
     return { ok: false, reply: replies.pipeliningViolation };
   }
   if (!state.failed) {
     const tail = filter.end();
     if (filter.failure) fail();
-    else {
-      for (const piece of tail) body.write(piece);
-      body.end();
+    else write(tail);
+  }
+  if (filter.failure) return { ok: false, reply: filter.failure };
+  if (!state.failed) {
+    try {
+      await draft.commit();
+      return { ok: true, size: filter.bytesIn };
+    } catch (error) {
+      state.error = error;
     }
   }
-  const result = await acceptance;
-  if (filter.failure) return { ok: false, reply: filter.failure };
-  if (!result.ok)
-    return { ok: false, reply: isSpoolFull(result.error) ? replies.noSpace : replies.queueFailed };
-  return { ok: true, size: filter.bytesIn };
+  return { ok: false, reply: isSpoolFull(state.error) ? replies.noSpace : replies.queueFailed };
 }
 
 /** The spool refuses a message when its disk is or became full during DATA (it throws SpoolFullError). */

@@ -1,0 +1,158 @@
+// One message on its way into the spool. Body bytes are written synchronously: a write to the page
+// cache takes microseconds, while a round trip through libuv's thread pool costs two thread wake-ups
+// and context switches, which on a virtual machine cost more than the write itself. Only the
+// fsyncs, which wait for the device, go to the thread pool. Small bodies are buffered and reach the
+// file in one write at commit; past `flushBytes` the buffer is written out as it fills, so a large
+// message never sits in memory whole.
+import { closeSync, fdatasync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const syncData = promisify(fdatasync);
+
+export interface DraftPaths {
+  /** Where the message is written (a name recovery discards). */
+  readonly temporary: string;
+  /** Where a committed message lives. */
+  readonly committed: string;
+}
+
+export interface DraftOptions {
+  readonly paths: DraftPaths;
+  /** The header line (envelope) the file starts with. */
+  readonly header: Buffer;
+  /** Buffered bytes past which the buffer is written out before the end of the message. */
+  readonly flushBytes: number;
+  /** Bodies up to this size are kept whole after commit (for delivery); larger ones are not. */
+  readonly keepBodyBytes: number;
+  /** fsyncs the directory the message was renamed into (grouped with other messages). */
+  readonly syncDirectory: () => Promise<void>;
+}
+
+export interface CommittedDraft {
+  /** Body bytes (headers included, the spool's envelope header excluded). */
+  readonly size: number;
+  /** The body, when it was at most keepBodyBytes; undefined otherwise. */
+  readonly body: Buffer | undefined;
+}
+
+/** Writes one message file; write() and discard() are synchronous, commit() waits for the fsyncs. */
+export class MessageDraft {
+  readonly #options: DraftOptions;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #size = 0;
+  #fd: number | undefined;
+  /** Set once the body outgrew keepBodyBytes: later chunks are not kept. */
+  #kept: Buffer[] | undefined = [];
+  #state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
+  #renamed = false;
+
+  constructor(options: DraftOptions) {
+    this.#options = options;
+    this.#pending.push(options.header);
+    this.#pendingBytes = options.header.length;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends body bytes. Throws on a write error (ENOSPC among them); the caller then discards. */
+  write(chunk: Buffer): void {
+    if (this.#state !== 'open') throw new Error(`write after ${this.#state}`);
+    if (chunk.length === 0) return;
+    this.#size += chunk.length;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#kept !== undefined) {
+      if (this.#size <= this.#options.keepBodyBytes) this.#kept.push(chunk);
+      else this.#kept = undefined;
+    }
+    if (this.#pendingBytes >= this.#options.flushBytes) this.#flush();
+  }
+
+  /** Makes the message durable: data fsync'd, renamed into place, directory fsync'd. */
+  async commit(): Promise<CommittedDraft> {
+    if (this.#state !== 'open') throw new Error(`commit after ${this.#state}`);
+    this.#state = 'committing';
+    const body = this.#kept === undefined ? undefined : Buffer.concat(this.#kept, this.#size);
+    this.#kept = undefined;
+    try {
+      this.#flush();
+      const fd = this.#fd;
+      if (fd === undefined) throw new Error('message file was never opened');
+      await syncData(fd);
+      this.#closeFile();
+      renameSync(this.#options.paths.temporary, this.#options.paths.committed);
+      this.#renamed = true;
+      await this.#options.syncDirectory();
+    } catch (error) {
+      this.discard();
+      throw error;
+    }
+    this.#state = 'committed';
+    return { size: this.#size, body };
+  }
+
+  /**
+   * Throws the message away: nothing of it stays on disk. Safe to call more than once; a committed
+   * message belongs to the spool and is not touched.
+   */
+  discard(): void {
+    if (this.#state === 'discarded' || this.#state === 'committed') return;
+    this.#state = 'discarded';
+    this.#pending = [];
+    this.#kept = undefined;
+    try {
+      this.#closeFile();
+    } finally {
+      removeIfPresent(this.#options.paths.temporary);
+      if (this.#renamed) removeIfPresent(this.#options.paths.committed);
+    }
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#fd ??= openSync(this.#options.paths.temporary, 'wx', 0o600);
+    const pieces = this.#pending;
+    let remaining = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    // writev may write less than asked (a signal, a nearly full disk): write the rest.
+    let buffers = pieces;
+    while (remaining > 0) {
+      const written = writevSync(this.#fd, buffers);
+      remaining -= written;
+      if (remaining > 0) buffers = rest(buffers, written);
+    }
+  }
+
+  #closeFile(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    closeSync(fd);
+  }
+}
+
+function rest(buffers: readonly Buffer[], written: number): Buffer[] {
+  let skip = written;
+  const remaining: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    remaining.push(skip > 0 ? buffer.subarray(skip) : buffer);
+    skip = 0;
+  }
+  return remaining;
+}
+
+function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
