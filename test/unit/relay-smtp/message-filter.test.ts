@@ -101,3 +101,26 @@ test('submission: present Message-ID and Date are kept, not doubled', () => {
   const message = 'message-id: <own@client>\r\nDATE: then\r\n\r\nbody\r\n';
   assert.equal(run(message, submission).output, `Received: test\r\n${message}`);
 });
+
+test('the verdict on line endings does not depend on where chunks split (seeded random bodies)', () => {
+  // A small linear congruential generator: the same bodies on every run.
+  let seed = 20261201;
+  const next = (limit: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % limit;
+  };
+  const alphabet = ['\r\n', '\r\n', '\r\n', 'a', 'b', '.', '\r', '\n'];
+  for (let round = 0; round < 2000; round += 1) {
+    const body = Array.from({ length: 1 + next(12) }, () => alphabet[next(alphabet.length)]).join('');
+    const message = `Subject: x\r\n\r\n${body}`;
+    const bare = /\r(?!\n)|(?<!\r)\n/.test(message);
+    for (const chunkSize of [1, 2, 5, 64]) {
+      const { output, failure } = run(message, {}, chunkSize);
+      assert.equal(failure !== undefined, bare, `${JSON.stringify(message)} in chunks of ${chunkSize}`);
+      if (!bare) assert.equal(output, `Received: test\r\n${message}`);
+      const normalised = run(message, { lineEndings: 'normalise' }, chunkSize);
+      assert.equal(normalised.failure, undefined);
+      assert.doesNotMatch(normalised.output, /\r(?!\n)|(?<!\r)\n/);
+    }
+  }
+});
