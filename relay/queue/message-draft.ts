@@ -1,9 +1,9 @@
-// One message on its way into the spool. Body bytes are written synchronously: a write to the page
+// One message on its way into a file of its own (a large one, or one leaving the segment log for
+// retries). Body bytes are written synchronously: a write to the page
 // cache takes microseconds, while a round trip through libuv's thread pool costs two thread wake-ups
 // and context switches, which on a virtual machine cost more than the write itself. Only the
-// fsyncs, which wait for the device, go to the thread pool. Small bodies are buffered and reach the
-// file in one write at commit; past `flushBytes` the buffer is written out as it fills, so a large
-// message never sits in memory whole.
+// fsyncs, which wait for the device, go to the thread pool. Past `flushBytes` the buffer is written
+// out as it fills, so a large message never sits in memory whole.
 import { closeSync, fdatasync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 
@@ -22,17 +22,8 @@ export interface DraftOptions {
   readonly header: Buffer;
   /** Buffered bytes past which the buffer is written out before the end of the message. */
   readonly flushBytes: number;
-  /** Bodies up to this size are kept whole after commit (for delivery); larger ones are not. */
-  readonly keepBodyBytes: number;
   /** fsyncs the directory the message was renamed into (grouped with other messages). */
   readonly syncDirectory: () => Promise<void>;
-}
-
-export interface CommittedDraft {
-  /** Body bytes (headers included, the spool's envelope header excluded). */
-  readonly size: number;
-  /** The body, when it was at most keepBodyBytes; undefined otherwise. */
-  readonly body: Buffer | undefined;
 }
 
 /** Writes one message file; write() and discard() are synchronous, commit() waits for the fsyncs. */
@@ -42,8 +33,6 @@ export class MessageDraft {
   #pendingBytes = 0;
   #size = 0;
   #fd: number | undefined;
-  /** Set once the body outgrew keepBodyBytes: later chunks are not kept. */
-  #kept: Buffer[] | undefined = [];
   #state: 'open' | 'committing' | 'committed' | 'discarded' = 'open';
   #renamed = false;
 
@@ -64,19 +53,13 @@ export class MessageDraft {
     this.#size += chunk.length;
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#kept !== undefined) {
-      if (this.#size <= this.#options.keepBodyBytes) this.#kept.push(chunk);
-      else this.#kept = undefined;
-    }
     if (this.#pendingBytes >= this.#options.flushBytes) this.#flush();
   }
 
-  /** Makes the message durable: data fsync'd, renamed into place, directory fsync'd. */
-  async commit(): Promise<CommittedDraft> {
+  /** Makes the message durable (data fsync'd, renamed into place, directory fsync'd); resolves to the body size. */
+  async commit(): Promise<number> {
     if (this.#state !== 'open') throw new Error(`commit after ${this.#state}`);
     this.#state = 'committing';
-    const body = this.#kept === undefined ? undefined : Buffer.concat(this.#kept, this.#size);
-    this.#kept = undefined;
     try {
       this.#flush();
       const fd = this.#fd;
@@ -91,7 +74,7 @@ export class MessageDraft {
       throw error;
     }
     this.#state = 'committed';
-    return { size: this.#size, body };
+    return this.#size;
   }
 
   /**
@@ -102,7 +85,6 @@ export class MessageDraft {
     if (this.#state === 'discarded' || this.#state === 'committed') return;
     this.#state = 'discarded';
     this.#pending = [];
-    this.#kept = undefined;
     try {
       this.#closeFile();
     } finally {

@@ -1,10 +1,12 @@
-// The durable queue. begin() starts a message file (message-draft.ts): the body is written to a
-// temporary file, fdatasync'd, renamed into its shard, and commit() resolves after the shard
-// directory is fsync'd (group commit, directory-sync.ts). Delivery leases due messages from an
-// in-memory index (rebuilt from the files at start) and records per-recipient outcomes in an
-// append-only state log per message.
+// The durable queue, in two stores. A message up to segmentMessageMaxBytes (nearly all mail) is
+// appended as one record to the segment log (segment-log.ts), and many messages share one
+// fdatasync (group commit). A larger one streams to a file of its own (message-draft.ts), and so
+// does a message once its first attempt leaves recipients deferred: the long-lived queue is a file
+// per message with an append-only state log, and segments only hold messages on their first
+// attempt, so they empty and are deleted quickly. Delivery leases due messages from an in-memory
+// index rebuilt from both stores at start.
 import { createReadStream, unlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BodyCache } from './body-cache.ts';
@@ -24,6 +26,9 @@ import {
   type RecipientUpdate,
 } from './queued-message.ts';
 import { ensureShards, recoverSpool, type RecoveryReport } from './recover.ts';
+import { encodeMessageRecord } from './segment-format.ts';
+import { SegmentLog, type Segment } from './segment-log.ts';
+import { recoverSegments } from './segment-recover.ts';
 import { encodeHeader, encodeUpdate } from './spool-format.ts';
 
 export interface SpoolOptions {
@@ -36,10 +41,12 @@ export interface SpoolOptions {
   readonly bodyCacheBytes?: number;
 }
 
-/** Buffered body bytes written out before the end of a message. */
+/** Buffered body bytes written out before the end of a message that gets a file of its own. */
 const draftFlushBytes = 64 * 1024;
-/** Bodies up to this size are kept in memory for their first delivery attempt. */
-const cachedBodyMaxBytes = 256 * 1024;
+/** Messages up to this size are buffered, appended to the segment log and kept in memory for their first attempt. */
+const segmentMessageMaxBytes = 256 * 1024;
+const maxSegmentBytes = 16 * 1024 * 1024;
+export const segmentsDirectoryName = 'segments';
 
 export interface QueueListFilter {
   readonly sender?: string;
@@ -50,8 +57,9 @@ export interface QueueListFilter {
 
 export interface Spool extends MessageSink {
   readonly dir: string;
-  readonly recovery: RecoveryReport;
+  readonly recovery: RecoveryReport & { readonly segmentMessages: number; readonly tornSegments: number };
   readonly directorySync: DirectorySync['stats'];
+  readonly segmentLog: SegmentLog['stats'];
   readonly minFreeBytes: number;
   size(): number;
   oldestReceivedAt(): number | undefined;
@@ -81,7 +89,10 @@ export interface Spool extends MessageSink {
 
 interface Entry {
   message: QueuedMessage;
-  readonly bodyOffset: number;
+  /** Where the body starts: in the message's own file, or in its segment. */
+  bodyOffset: number;
+  /** The segment holding the message, while it is in the segment log. */
+  segment: Segment | undefined;
   hasLog: boolean;
   leased: boolean;
   dueAt: number | undefined;
@@ -96,6 +107,10 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const { dir, now } = options;
   await ensureShards(dir);
   const recovery = await recoverSpool(dir);
+  const segmentsDir = join(dir, segmentsDirectoryName);
+  await mkdir(segmentsDir, { recursive: true });
+  const segmentRecovery = await recoverSegments(segmentsDir);
+  const log = new SegmentLog(segmentsDir, maxSegmentBytes, segmentRecovery.nextSequence);
   const entries = new Map<string, Entry>();
   const heap = new DueHeap();
   const listeners = new Set<() => void>();
@@ -125,15 +140,52 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     return entry;
   };
 
+  const newEntry = (message: QueuedMessage, bodyOffset: number, segment?: Segment): Entry => ({
+    message,
+    bodyOffset,
+    segment,
+    hasLog: false,
+    leased: false,
+    dueAt: undefined,
+    heldUntil: 0,
+  });
   for (const { message, bodyOffset, hasLog } of recovery.messages) {
-    const entry: Entry = { message, bodyOffset, hasLog, leased: false, dueAt: undefined, heldUntil: 0 };
+    const entry = { ...newEntry(message, bodyOffset), hasLog };
     entries.set(message.queueId, entry);
     schedule(message.queueId, entry);
   }
+  const segments = new Map(
+    segmentRecovery.segments.map(({ sequence, validBytes, live }) => [
+      sequence,
+      log.adopt(sequence, validBytes, live),
+    ]),
+  );
+  for (const found of segmentRecovery.messages) {
+    const segment = segments.get(found.sequence);
+    if (segment === undefined) continue;
+    // Moved to a file of its own just before a crash: the file is the newer state.
+    if (entries.has(found.queueId)) {
+      log.done(segment, found.queueId);
+      continue;
+    }
+    const message: QueuedMessage = {
+      queueId: found.queueId,
+      envelope: found.envelope,
+      size: found.bodyLength,
+      recipients: initialRecipients(found.envelope),
+    };
+    const entry = newEntry(message, found.bodyStart, segment);
+    entries.set(found.queueId, entry);
+    schedule(found.queueId, entry);
+  }
 
-  async function removeFiles(queueId: string, entry: Entry): Promise<void> {
+  async function forget(queueId: string, entry: Entry): Promise<void> {
     entries.delete(queueId);
     bodies.drop(queueId);
+    if (entry.segment !== undefined) {
+      log.done(entry.segment, queueId);
+      return;
+    }
     unlinkIfPresent(pathOf(queueId, '.msg'));
     if (entry.hasLog) unlinkIfPresent(pathOf(queueId, '.log'));
     await directorySync.sync(join(dir, shardOf(queueId)));
@@ -151,60 +203,145 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       throw new Error(`queue id ${queueId} is invalid or in use`);
     if (!space.hasSpace())
       throw new SpoolFullError(`spool ${dir} has less than ${options.minFreeBytes} bytes free`);
-    const header = encodeHeader(envelope);
-    const shard = join(dir, shardOf(queueId));
-    const draft = new MessageDraft({
-      paths: { temporary: pathOf(queueId, '.tmp'), committed: pathOf(queueId, '.msg') },
-      header,
-      flushBytes: draftFlushBytes,
-      keepBodyBytes: cachedBodyMaxBytes,
-      syncDirectory: () => directorySync.sync(shard),
-    });
+    // Buffered while it fits a segment record; past that, the message gets a file of its own.
+    let buffered: Buffer[] | undefined = [];
+    let bufferedBytes = 0;
+    let file: MessageDraft | undefined;
     const failed = (error: unknown): never => {
-      draft.discard();
+      buffered = undefined;
+      file?.discard();
       throw spoolError(error, queueId);
     };
+    const register = (entry: Entry): AcceptedMessage => {
+      entries.set(queueId, entry);
+      schedule(queueId, entry);
+      return { queueId, size: entry.message.size };
+    };
+    const queued = (size: number): QueuedMessage => ({
+      queueId,
+      envelope,
+      size,
+      recipients: initialRecipients(envelope),
+    });
     return {
       write(chunk) {
+        if (chunk.length === 0) return;
         try {
-          draft.write(chunk);
+          if (buffered === undefined) {
+            if (file === undefined) throw new Error(`write to ${queueId} after commit or discard`);
+            file.write(chunk);
+            return;
+          }
+          buffered.push(chunk);
+          bufferedBytes += chunk.length;
+          if (bufferedBytes <= segmentMessageMaxBytes) return;
+          file = fileDraft(queueId, envelope);
+          for (const piece of buffered) file.write(piece);
+          buffered = undefined;
         } catch (error) {
           failed(error);
         }
       },
       async commit() {
         if (entries.has(queueId)) throw new Error(`queue id ${queueId} is in use`);
-        const committed = await draft.commit().catch(failed);
-        const message: QueuedMessage = {
-          queueId,
-          envelope,
-          size: committed.size,
-          recipients: initialRecipients(envelope),
-        };
-        const entry: Entry = {
-          message,
-          bodyOffset: header.length,
-          hasLog: false,
-          leased: false,
-          dueAt: undefined,
-          heldUntil: 0,
-        };
-        entries.set(queueId, entry);
-        if (committed.body !== undefined) bodies.keep(queueId, committed.body);
-        schedule(queueId, entry);
-        const accepted: AcceptedMessage = { queueId, size: committed.size };
+        if (file !== undefined) {
+          const size = await file.commit().catch(failed);
+          return register(newEntry(queued(size), encodeHeader(envelope).length));
+        }
+        if (buffered === undefined) throw new Error(`commit of ${queueId} after discard`);
+        const body = Buffer.concat(buffered, bufferedBytes);
+        buffered = undefined;
+        const record = encodeMessageRecord(queueId, envelope, body);
+        let placed: ReturnType<SegmentLog['appendMessage']>;
+        try {
+          placed = log.appendMessage(record);
+        } catch (error) {
+          return failed(error);
+        }
+        try {
+          await log.durable();
+        } catch (error) {
+          log.done(placed.segment, queueId);
+          return failed(error);
+        }
+        const bodyStart = placed.offset + record.reduce((sum, piece) => sum + piece.length, 0) - body.length;
+        const accepted = register(newEntry(queued(body.length), bodyStart, placed.segment));
+        bodies.keep(queueId, body);
         return accepted;
       },
       discard() {
-        draft.discard();
+        buffered = undefined;
+        file?.discard();
       },
     };
   }
 
+  function fileDraft(queueId: string, envelope: InboundEnvelope): MessageDraft {
+    const shard = join(dir, shardOf(queueId));
+    return new MessageDraft({
+      paths: { temporary: pathOf(queueId, '.tmp'), committed: pathOf(queueId, '.msg') },
+      header: encodeHeader(envelope),
+      flushBytes: draftFlushBytes,
+      syncDirectory: () => directorySync.sync(shard),
+    });
+  }
+
+  /**
+   * A message whose first attempt left recipients to retry leaves the segment log for a file of its
+   * own with a state log: the state log is written first, and the message file's rename is the
+   * moment both count (recovery deletes a state log without its message). Only then is the segment
+   * told the message left it.
+   */
+  async function moveToFile(
+    queueId: string,
+    entry: Entry,
+    updates: readonly RecipientUpdate[],
+  ): Promise<void> {
+    const segment = entry.segment;
+    if (segment === undefined) return;
+    const body = bodies.get(queueId) ?? (await readSegmentBody(segment, entry));
+    const state = await open(pathOf(queueId, '.log'), 'w');
+    try {
+      await state.write(updates.map(encodeUpdate).join(''));
+      await state.sync();
+    } finally {
+      await state.close();
+    }
+    const draft = fileDraft(queueId, entry.message.envelope);
+    try {
+      draft.write(body);
+      await draft.commit();
+    } catch (error) {
+      unlinkIfPresent(pathOf(queueId, '.log'));
+      throw error;
+    }
+    log.done(segment, queueId);
+    entry.segment = undefined;
+    entry.bodyOffset = encodeHeader(entry.message.envelope).length;
+    entry.hasLog = true;
+  }
+
+  async function readSegmentBody(segment: Segment, entry: Entry): Promise<Buffer> {
+    const handle = await open(segment.path, 'r');
+    try {
+      const body = Buffer.alloc(entry.message.size);
+      const { bytesRead } = await handle.read(body, 0, body.length, entry.bodyOffset);
+      if (bytesRead !== body.length) throw new Error(`segment ${segment.path} ends inside a message`);
+      return body;
+    } finally {
+      await handle.close();
+    }
+  }
+
   return {
     dir,
-    recovery,
+    recovery: {
+      ...recovery,
+      segmentMessages: segmentRecovery.messages.length,
+      tornSegments: segmentRecovery.tornSegments,
+    },
     directorySync: directorySync.stats,
+    segmentLog: log.stats,
     newQueueId: () => ids.next(),
     hasSpace: () => space.hasSpace(),
     minFreeBytes: options.minFreeBytes,
@@ -270,13 +407,15 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       const recipients = applyUpdates(entry.message.recipients, updates);
       entry.message = { ...entry.message, recipients };
       entry.leased = false;
-      // A retry comes later, if at all: the first attempt was what the kept body was for.
-      bodies.drop(queueId);
       if (recipients.every((state) => isFinal(state.status))) {
-        await removeFiles(queueId, entry);
+        await forget(queueId, entry);
         return;
       }
-      if (updates.length > 0) {
+      if (updates.length > 0 && entry.segment !== undefined) {
+        // On a full disk the message stays in its segment and its new state is kept in memory until
+        // a later attempt can move it (a crash meanwhile retries it at once: duplicates, no loss).
+        if (space.hasSpace()) await moveToFile(queueId, entry, updates);
+      } else if (updates.length > 0) {
         const created = !entry.hasLog;
         const handle = await open(pathOf(queueId, '.log'), 'a');
         try {
@@ -288,6 +427,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
         entry.hasLog = true;
         if (created) await directorySync.sync(join(dir, shardOf(queueId)));
       }
+      // A retry comes later, if at all: the first attempt was what the kept body was for.
+      bodies.drop(queueId);
       schedule(queueId, entry);
     },
 
@@ -303,17 +444,20 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       const entry = requireEntry(queueId);
       const kept = bodies.get(queueId);
       if (kept !== undefined) return Readable.from([kept], { objectMode: false });
-      return createReadStream(pathOf(queueId, '.msg'), { start: entry.bodyOffset, highWaterMark: 65536 });
+      if (entry.message.size === 0) return Readable.from([], { objectMode: false });
+      const path = entry.segment?.path ?? pathOf(queueId, '.msg');
+      const end = entry.bodyOffset + entry.message.size - 1;
+      return createReadStream(path, { start: entry.bodyOffset, end, highWaterMark: 65536 });
     },
 
     async readHeaderSection(queueId, maxBytes) {
       const entry = requireEntry(queueId);
       const kept = bodies.get(queueId);
       if (kept !== undefined) return headerSection(kept.subarray(0, maxBytes));
-      const handle = await open(pathOf(queueId, '.msg'), 'r');
+      const handle = await open(entry.segment?.path ?? pathOf(queueId, '.msg'), 'r');
       try {
-        const buffer = Buffer.alloc(maxBytes);
-        const { bytesRead } = await handle.read(buffer, 0, maxBytes, entry.bodyOffset);
+        const buffer = Buffer.alloc(Math.min(maxBytes, entry.message.size));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, entry.bodyOffset);
         return headerSection(buffer.subarray(0, bytesRead));
       } finally {
         await handle.close();
@@ -349,13 +493,14 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     async remove(queueId) {
       const entry = entries.get(queueId);
       if (entry === undefined) return false;
-      await removeFiles(queueId, entry);
+      await forget(queueId, entry);
       return true;
     },
 
     close() {
       space.stop();
       listeners.clear();
+      log.close();
     },
   };
 }

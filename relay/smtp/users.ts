@@ -36,10 +36,12 @@ export function parseUsersFile(text: string, source: string): UsersResult {
 }
 
 // Compared against when the user is unknown, so a wrong name costs as long as a wrong password.
-const unknownUserHash: PasswordHash = { kind: 'bcrypt', hash: bcrypt.hashSync('no such user', 10) };
+// Made on first use: a relay without AUTH, and every start, is spared the hashing.
+let unknownUserHash: PasswordHash | undefined;
 
 export async function verifyPassword(users: UserTable, name: string, password: string): Promise<boolean> {
   const hash = users.get(name);
+  unknownUserHash ??= { kind: 'bcrypt', hash: await bcrypt.hash('no such user', 10) };
   const matches = await passwordMatches(password, hash ?? unknownUserHash);
   return hash !== undefined && matches;
 }

@@ -1,6 +1,7 @@
 // Case 18: the relay process killed with -9 before the final dot of a DATA. No 250 was sent, and
 // after a restart over the same spool nothing of that transaction is queued or delivered, while a
-// message sent after the restart is.
+// message sent after the restart is. Both stores: a large message is being streamed to a temporary
+// file of its own, a small one is still buffered for the segment log.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { startSmtpSink } from '../../support/smtp-sink.ts';
 import { SmtpTestClient } from '../relay-smtp/smtp-client.ts';
 import { waitUntil } from './relay-metrics.ts';
 import { messageBody, pause } from './smtp-load.ts';
-import { SinkTally, spoolFiles } from './spool-files.ts';
+import { queuedMessageIds, SinkTally, spoolFiles } from './spool-files.ts';
 
 async function transactionUpToData(relay: RelayProcess): Promise<SmtpTestClient> {
   const client = await SmtpTestClient.connect(relay.smtpPorts['smtp'] ?? 0);
@@ -23,62 +24,74 @@ async function transactionUpToData(relay: RelayProcess): Promise<SmtpTestClient>
   return client;
 }
 
-test('case 18: kill -9 before the final dot: no 250, nothing queued, nothing delivered after restart', async () => {
-  const sink = await startSmtpSink();
-  const dir = await mkdtemp(join(tmpdir(), 'mailfleet-crash-data-'));
-  const config: ConfigDocument = {
-    hostname: 'relay.test',
-    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-    policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
-    delivery: {
-      mode: 'smarthost',
-      smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
-      allowPrivateDestinations: true,
-      retryInitialSeconds: 1,
-    },
-  };
-  let relay: RelayProcess | undefined;
-  try {
-    relay = await startRelayProcess(config, dir);
-    const client = await transactionUpToData(relay);
-    const whole = `${messageBody('<cut-off@load.test>', 'bob@x.test', 256 * 1024)}.\r\n`;
-    client.write(whole.slice(0, whole.length - 3 - 64 * 1024));
-    // The body is being written to the spool's temporary file when the process dies.
-    await waitUntil(
-      'a partial spool file',
-      10_000,
-      async () => (await spoolFiles(join(dir, 'spool'), '.tmp')).length > 0,
-    );
-    const exited = new Promise<void>((resolve) =>
-      relay?.child.once('exit', () => {
-        resolve();
-      }),
-    );
-    relay.child.kill('SIGKILL');
-    await exited;
-    await assert.rejects(client.reply(), /connection closed/, 'no reply at all, so no 250');
-    assert.deepEqual(await spoolFiles(join(dir, 'spool'), '.msg'), [], 'nothing committed');
+const cases = [
+  { store: 'a file of its own', messageBytes: 512 * 1024 },
+  { store: 'the segment log', messageBytes: 16 * 1024 },
+] as const;
 
-    relay = await startRelayProcess(config, dir);
-    assert.deepEqual(await spoolFiles(join(dir, 'spool'), '.tmp'), [], 'recovery removed the partial file');
-    const after = await transactionUpToData(relay);
-    after.write(`${messageBody('<after-restart@load.test>', 'bob@x.test', 1024)}.\r\n`);
-    assert.match((await after.reply()).text, /^250 /);
-    after.close();
-    const tally = new SinkTally(sink.dumpDir);
-    await waitUntil('the later message at the sink', 20_000, async () =>
-      (await tally.refresh()).has('<after-restart@load.test>'),
-    );
-    await pause(500);
-    assert.deepEqual(
-      [...(await tally.refresh()).keys()],
-      ['<after-restart@load.test>'],
-      'the cut-off message never arrived',
-    );
-  } finally {
-    await relay?.stop(5000);
-    await sink.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+for (const { store, messageBytes } of cases) {
+  test(`case 18: kill -9 before the final dot (${store}): no 250, nothing queued, nothing delivered after restart`, async () => {
+    const sink = await startSmtpSink();
+    const dir = await mkdtemp(join(tmpdir(), 'mailfleet-crash-data-'));
+    const config: ConfigDocument = {
+      hostname: 'relay.test',
+      listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
+      policy: { allowedNetworks: ['127.0.0.0/8'] },
+      limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
+      delivery: {
+        mode: 'smarthost',
+        smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
+        allowPrivateDestinations: true,
+        retryInitialSeconds: 1,
+      },
+    };
+    let relay: RelayProcess | undefined;
+    try {
+      relay = await startRelayProcess(config, dir);
+      const client = await transactionUpToData(relay);
+      const whole = `${messageBody('<cut-off@load.test>', 'bob@x.test', messageBytes)}.\r\n`;
+      client.write(whole.slice(0, whole.length - 3 - 4 * 1024));
+      if (messageBytes > 256 * 1024) {
+        // The body is being written to the spool's temporary file when the process dies.
+        await waitUntil(
+          'a partial spool file',
+          10_000,
+          async () => (await spoolFiles(join(dir, 'spool'), '.tmp')).length > 0,
+        );
+      } else {
+        // Buffered in memory for the segment log: nothing on disk to wait for; give the relay time to read it.
+        await pause(300);
+      }
+      const exited = new Promise<void>((resolve) =>
+        relay?.child.once('exit', () => {
+          resolve();
+        }),
+      );
+      relay.child.kill('SIGKILL');
+      await exited;
+      await assert.rejects(client.reply(), /connection closed/, 'no reply at all, so no 250');
+      assert.deepEqual(await queuedMessageIds(join(dir, 'spool')), [], 'nothing committed');
+
+      relay = await startRelayProcess(config, dir);
+      assert.deepEqual(await spoolFiles(join(dir, 'spool'), '.tmp'), [], 'recovery removed the partial file');
+      const after = await transactionUpToData(relay);
+      after.write(`${messageBody('<after-restart@load.test>', 'bob@x.test', 1024)}.\r\n`);
+      assert.match((await after.reply()).text, /^250 /);
+      after.close();
+      const tally = new SinkTally(sink.dumpDir);
+      await waitUntil('the later message at the sink', 20_000, async () =>
+        (await tally.refresh()).has('<after-restart@load.test>'),
+      );
+      await pause(500);
+      assert.deepEqual(
+        [...(await tally.refresh()).keys()],
+        ['<after-restart@load.test>'],
+        'the cut-off message never arrived',
+      );
+    } finally {
+      await relay?.stop(5000);
+      await sink.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -11,7 +11,7 @@ import { startRelayProcess, type ConfigDocument, type RelayProcess } from '../..
 import { numberFrom, seededRandom, seedFrom } from '../../support/seeded-random.ts';
 import { startSmtpSink } from '../../support/smtp-sink.ts';
 import { pause, startSmtpLoad } from './smtp-load.ts';
-import { messageIdIn, SinkTally, spoolFiles } from './spool-files.ts';
+import { queuedMessageIds, SinkTally } from './spool-files.ts';
 
 const cycles = numberFrom('MAILFLEET_SOAK_CYCLES', 50);
 const seed = seedFrom('MAILFLEET_SOAK_SEED');
@@ -100,13 +100,9 @@ test(
         await killHard(relay);
         port = undefined;
         const copies = new Map(await settle(tally));
-        const queued = await spoolFiles(spoolDir, '.msg');
+        const queuedIds = new Set(await queuedMessageIds(spoolDir));
         let inFlight = 0;
-        const queuedIds = new Set<string>();
-        for (const file of queued) {
-          const messageId = await messageIdIn(file.path);
-          if (messageId === undefined) continue;
-          queuedIds.add(messageId);
+        for (const messageId of queuedIds) {
           if ((copies.get(messageId) ?? 0) > (copiesBefore.get(messageId) ?? 0)) inFlight += 1;
         }
         inFlightPerKill.push(inFlight);
@@ -126,7 +122,7 @@ test(
       let copies = await tally.refresh();
       while (
         [...load.acknowledged.keys()].some((id) => !copies.has(id)) ||
-        (await spoolFiles(spoolDir, '.msg')).length > 0
+        (await queuedMessageIds(spoolDir)).length > 0
       ) {
         assert.ok(Date.now() < deadline, 'the queue drains to the sink within 120 s of the last restart');
         await pause(200);

@@ -2,6 +2,8 @@
 // a crash. The spool is only inspected while no relay runs on it.
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { recoverSegments } from '../../../relay/queue/segment-recover.ts';
+import { segmentsDirectoryName } from '../../../relay/queue/spool.ts';
 import { endMarker } from './smtp-load.ts';
 
 export interface SpoolFile {
@@ -22,12 +24,31 @@ export async function spoolFiles(spoolDir: string, suffix: string): Promise<Spoo
   return perShard.flat();
 }
 
-/** The Message-ID in the first bytes of a file (a spool entry or a dump), if any. */
-export async function messageIdIn(path: string): Promise<string | undefined> {
+/**
+ * The Message-ID of every message queued in the spool, in either store: a `.msg` file of its own, or
+ * a message record of a segment without its done record (read with the relay's own recovery code).
+ */
+export async function queuedMessageIds(spoolDir: string): Promise<string[]> {
+  const ids: (string | undefined)[] = [];
+  for (const file of await spoolFiles(spoolDir, '.msg')) ids.push(await messageIdIn(file.path));
+  const segmentsDir = join(spoolDir, segmentsDirectoryName);
+  const segments = await recoverSegments(segmentsDir);
+  const names = new Map(
+    (await readdir(segmentsDir)).map((name) => [Number(name.replace(/\.seg$/, '')), name] as const),
+  );
+  for (const message of segments.messages) {
+    const name = names.get(message.sequence);
+    if (name !== undefined) ids.push(await messageIdIn(join(segmentsDir, name), message.bodyStart));
+  }
+  return ids.filter((id) => id !== undefined);
+}
+
+/** The Message-ID in the first bytes of a file (a spool entry or a dump) from `offset`, if any. */
+export async function messageIdIn(path: string, offset = 0): Promise<string | undefined> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(8192);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
     return /^Message-ID: (<[^>\r\n]+>)/m.exec(buffer.toString('latin1', 0, bytesRead))?.[1];
   } finally {
     await handle.close();

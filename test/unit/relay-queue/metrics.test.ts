@@ -11,6 +11,7 @@ test('queue metrics read size, oldest age, commit counters and free space at scr
     freeBytes: (): number | undefined => 5_000_000,
     minFreeBytes: 1_000_000,
     directorySync: { rounds: 2, directoryFsyncs: 4, requests: 40 },
+    segmentLog: { rounds: 7, appends: 90, segments: 2 },
   };
   createQueueMetrics(registry, source, () => 70_000);
   const text = await registry.metrics();
@@ -19,6 +20,9 @@ test('queue metrics read size, oldest age, commit counters and free space at scr
     ['mailfleet_relay_queue_oldest_message_age_seconds', '60'],
     ['mailfleet_relay_queue_commit_requests', '40'],
     ['mailfleet_relay_queue_directory_fsyncs', '4'],
+    ['mailfleet_relay_queue_segment_appends', '90'],
+    ['mailfleet_relay_queue_segment_syncs', '7'],
+    ['mailfleet_relay_queue_segments', '2'],
     ['mailfleet_relay_queue_filesystem_free_bytes', '5000000'],
     ['mailfleet_relay_queue_min_free_bytes', '1000000'],
   ];

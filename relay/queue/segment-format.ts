@@ -1,0 +1,103 @@
+// The segment log's on-disk records, pure. Small messages are appended to a shared segment file
+// instead of getting a file each, so one fdatasync makes a whole group of them durable and no inode
+// is created or deleted per message. A record is
+//   "MFS1" | kind (1 byte) | payload length (u32 BE) | CRC-32 of the payload (u32 BE) | payload
+// kind 1 (message): id length (u8) | id | envelope length (u32 BE) | envelope JSON | body
+// kind 2 (done):    id — the message left the segment (delivered, bounced, removed, or moved to a file)
+// Appends are whole records; a record that is torn or fails its CRC ends the replay of its segment,
+// since nothing after it was ever made durable.
+import { crc32 } from 'node:zlib';
+import type { InboundEnvelope } from './message-sink.ts';
+
+const magic = Buffer.from('MFS1', 'latin1');
+export const recordHeaderBytes = 13;
+const kinds = { message: 1, done: 2 } as const;
+
+export function encodeMessageRecord(queueId: string, envelope: InboundEnvelope, body: Buffer): Buffer[] {
+  const id = Buffer.from(queueId, 'latin1');
+  const json = Buffer.from(JSON.stringify(envelope), 'utf8');
+  const prefix = Buffer.alloc(1 + id.length + 4);
+  prefix.writeUInt8(id.length, 0);
+  id.copy(prefix, 1);
+  prefix.writeUInt32BE(json.length, 1 + id.length);
+  const payloadLength = prefix.length + json.length + body.length;
+  const crc = crc32(body, crc32(json, crc32(prefix)));
+  return [recordHeader(kinds.message, payloadLength, crc), prefix, json, body];
+}
+
+export function encodeDoneRecord(queueId: string): Buffer {
+  const id = Buffer.from(queueId, 'latin1');
+  return Buffer.concat([recordHeader(kinds.done, id.length, crc32(id)), id]);
+}
+
+export type SegmentRecord =
+  | {
+      readonly kind: 'message';
+      readonly queueId: string;
+      readonly envelope: InboundEnvelope;
+      /** Offset of the body in the segment file, and its length. */
+      readonly bodyStart: number;
+      readonly bodyLength: number;
+    }
+  | { readonly kind: 'done'; readonly queueId: string };
+
+export interface DecodedSegment {
+  readonly records: SegmentRecord[];
+  /** Bytes of well-formed records; anything after them is a torn or foreign tail. */
+  readonly validBytes: number;
+}
+
+/** Every well-formed record of a segment, in order, up to the first torn or corrupt one. */
+export function decodeSegment(bytes: Buffer): DecodedSegment {
+  const records: SegmentRecord[] = [];
+  let at = 0;
+  while (at + recordHeaderBytes <= bytes.length) {
+    if (!bytes.subarray(at, at + 4).equals(magic)) break;
+    const kind = bytes.readUInt8(at + 4);
+    const length = bytes.readUInt32BE(at + 5);
+    const start = at + recordHeaderBytes;
+    if (start + length > bytes.length) break;
+    const payload = bytes.subarray(start, start + length);
+    if (crc32(payload) !== bytes.readUInt32BE(at + 9)) break;
+    const record = decodePayload(kind, payload, start);
+    if (record === undefined) break;
+    records.push(record);
+    at = start + length;
+  }
+  return { records, validBytes: at };
+}
+
+function decodePayload(kind: number, payload: Buffer, start: number): SegmentRecord | undefined {
+  if (kind === kinds.done) return { kind: 'done', queueId: payload.toString('latin1') };
+  if (kind !== kinds.message || payload.length < 5) return undefined;
+  const idLength = payload.readUInt8(0);
+  const queueId = payload.toString('latin1', 1, 1 + idLength);
+  const jsonLength = payload.readUInt32BE(1 + idLength);
+  const jsonStart = 1 + idLength + 4;
+  if (jsonStart + jsonLength > payload.length) return undefined;
+  try {
+    const envelope = JSON.parse(
+      payload.toString('utf8', jsonStart, jsonStart + jsonLength),
+    ) as InboundEnvelope;
+    if (typeof envelope.mailFrom !== 'string' || !Array.isArray(envelope.recipients)) return undefined;
+    const bodyStart = jsonStart + jsonLength;
+    return {
+      kind: 'message',
+      queueId,
+      envelope,
+      bodyStart: start + bodyStart,
+      bodyLength: payload.length - bodyStart,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function recordHeader(kind: number, payloadLength: number, crc: number): Buffer {
+  const header = Buffer.alloc(recordHeaderBytes);
+  magic.copy(header, 0);
+  header.writeUInt8(kind, 4);
+  header.writeUInt32BE(payloadLength, 5);
+  header.writeUInt32BE(crc, 9);
+  return header;
+}
