@@ -4,9 +4,12 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
-import mxConnect, { type MxConnectError } from 'mx-connect';
+import type { MxConnectError } from 'mx-connect';
 import type { AttemptResult } from './attempt-result.ts';
 import { isForbiddenDestination } from './forbidden-destinations.ts';
+
+// Loaded on the first MX delivery: a relay that only uses a smarthost never pays for it in memory.
+let mxConnectModule: Promise<typeof import('mx-connect')> | undefined;
 
 export interface MxRouteOptions {
   readonly dnsServers: readonly string[];
@@ -57,6 +60,7 @@ export function createMxRouter(options: MxRouteOptions): MxRouter {
         return kept;
       };
       try {
+        const { default: mxConnect } = await (mxConnectModule ??= import('mx-connect'));
         const connection = await mxConnect({
           target: literal ?? domain,
           port: options.port,

@@ -2,8 +2,11 @@
 // is read from the spool as a stream to compute the signatures (and only opened when the domain
 // has keys); the caller then sends signatures + body, so no message is ever held in memory whole.
 import type { Readable } from 'node:stream';
-import { dkimSign } from 'mailauth';
 import type { DkimKeyring } from './keys.ts';
+
+// mailauth (SPF, DMARC, ARC, BIMI and their tables besides DKIM) costs some 40 MiB of memory once
+// loaded: a relay loads it on its first signature, and one that signs nothing never does.
+let mailauth: Promise<typeof import('mailauth')> | undefined;
 
 export interface DkimResult {
   /** DKIM-Signature header lines (CRLF-terminated) to prepend; '' when the domain has no keys. */
@@ -31,6 +34,7 @@ export async function signMessage(
     canonicalization: 'relaxed/relaxed',
   }));
   // mailauth signs with signatureData only; its type also wants the first key at the top level.
+  const { dkimSign } = await (mailauth ??= import('mailauth'));
   const result = await dkimSign(openBody(), {
     signingDomain: senderDomain,
     selector: first.selector,
