@@ -4,12 +4,13 @@
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
+import type * as MxConnect from 'mx-connect';
 import type { MxConnectError } from 'mx-connect';
 import type { AttemptResult } from './attempt-result.ts';
 import { isForbiddenDestination } from './forbidden-destinations.ts';
 
 // Loaded on the first MX delivery: a relay that only uses a smarthost never pays for it in memory.
-let mxConnectModule: Promise<typeof import('mx-connect')> | undefined;
+let mxConnectModule: Promise<typeof MxConnect> | undefined;
 
 export interface MxRouteOptions {
   readonly dnsServers: readonly string[];

@@ -2,11 +2,12 @@
 // is read from the spool as a stream to compute the signatures (and only opened when the domain
 // has keys); the caller then sends signatures + body, so no message is ever held in memory whole.
 import type { Readable } from 'node:stream';
+import type * as Mailauth from 'mailauth';
 import type { DkimKeyring } from './keys.ts';
 
 // mailauth (SPF, DMARC, ARC, BIMI and their tables besides DKIM) costs some 40 MiB of memory once
 // loaded: a relay loads it on its first signature, and one that signs nothing never does.
-let mailauth: Promise<typeof import('mailauth')> | undefined;
+let mailauth: Promise<typeof Mailauth> | undefined;
 
 export interface DkimResult {
   /** DKIM-Signature header lines (CRLF-terminated) to prepend; '' when the domain has no keys. */
