@@ -5,7 +5,9 @@
 // kind 1 (message): id length (u8) | id | envelope length (u32 BE) | envelope JSON | body
 // kind 2 (done):    id — the message left the segment (delivered, bounced, removed, or moved to a file)
 // Appends are whole records; a record that is torn or fails its CRC ends the replay of its segment,
-// since nothing after it was ever made durable.
+// since nothing after it was ever made durable. Replay never searches forward for the next "MFS1":
+// the bytes after a bad header may be a message body, and a body can be crafted to look like a
+// record (an envelope of the sender's choosing); records are only ever found by their lengths.
 import { crc32 } from 'node:zlib';
 import type { InboundEnvelope } from './message-sink.ts';
 
