@@ -1,12 +1,14 @@
 // SECURITY-CASES.md cases of the SMTP input, byte-exact over raw sockets against the relay started
 // in-process through startRelay() with the real spool.
 import assert from 'node:assert/strict';
+import { text } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import { startRelayInProcess, type InProcessRelay } from '../../support/relay-process.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
 let relay: InProcessRelay;
 let proxied: InProcessRelay;
+let lenient: InProcessRelay;
 
 before(async () => {
   relay = await startRelayInProcess({
@@ -35,11 +37,18 @@ before(async () => {
     policy: { allowedNetworks: ['10.0.0.0/8'] },
     limits: { greetingDelayMs: 0 },
   });
+  lenient = await startRelayInProcess({
+    hostname: 'relay.test',
+    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
+    policy: { allowedNetworks: ['127.0.0.0/8'], pipelining: 'lenient' },
+    limits: { greetingDelayMs: 0 },
+  });
 });
 
 after(async () => {
   await relay.stop();
   await proxied.stop();
+  await lenient.stop();
 });
 
 async function session(target = relay): Promise<SmtpTestClient> {
@@ -284,6 +293,25 @@ test('case 14: a pipelined MAIL/RCPT/DATA group that waits for 354 is accepted',
     [250, 250, 354],
   );
   assert.match((await client.command('Subject: ok\r\n\r\nbody\r\n.')).text, /^250 2\.6\.0 /);
+  client.close();
+});
+
+test('case 14, policy.pipelining lenient: a body sent before 354 is accepted and queued whole', async () => {
+  const before = lenient.spool.size();
+  const client = await session(lenient);
+  assert.equal((await client.command('EHLO client.test')).code, 250);
+  client.write(
+    'MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nSubject: eager\r\n\r\nbody\r\n.\r\n',
+  );
+  const replies = [await client.reply(), await client.reply(), await client.reply(), await client.reply()];
+  assert.deepEqual(
+    replies.map((reply) => reply.code),
+    [250, 250, 354, 250],
+  );
+  assert.match(replies[3]?.text ?? '', /^250 2\.6\.0 Ok: queued as (\S+)/);
+  const queueId = /queued as (\S+)/.exec(replies[3]?.text ?? '')?.[1] ?? '';
+  assert.equal(lenient.spool.size(), before + 1);
+  assert.match(await text(lenient.spool.openBody(queueId)), /\r\nSubject: eager\r\n\r\nbody\r\n$/);
   client.close();
 });
 
