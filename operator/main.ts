@@ -36,7 +36,7 @@ export type ControllerFactory = (tools: ControllerTools) => readonly Controller[
 
 /**
  * The reconcilers the operator runs, added here as they land (issue #4, part 2), built from the
- * tools (the relay image and the DNS resolver are in `tools.options`).
+ * tools (the relay image, the DNS resolver and the cluster domain are in `tools.options`).
  */
 export const operatorControllers: ControllerFactory = (tools) => [
   senderDomainController({
@@ -44,7 +44,7 @@ export const operatorControllers: ControllerFactory = (tools) => [
     lookupTxt: txtLookup(tools.options.dnsResolver),
     observer: tools.metrics,
   }),
-  smtpRelayController(tools),
+  smtpRelayController(tools, { clusterDomain: tools.options.clusterDomain }),
 ];
 
 export interface RunningOperator {

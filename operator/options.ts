@@ -25,6 +25,8 @@ export interface OperatorOptions {
   readonly concurrency: number;
   /** The DNS server SenderDomain verification asks (`host:port`, as Resolver.setServers takes it); undefined for the system's. */
   readonly dnsResolver: string | undefined;
+  /** The cluster's DNS domain, in the Service and pod names rendered into relay configs and certificates. */
+  readonly clusterDomain: string;
 }
 
 export type ParsedOptions =
@@ -49,6 +51,7 @@ const settings = {
   'resync-period': { env: 'MAILFLEET_RESYNC_PERIOD_SECONDS', fallback: '600' },
   concurrency: { env: 'MAILFLEET_CONCURRENCY', fallback: '2' },
   'dns-resolver': { env: 'MAILFLEET_DNS_RESOLVER', fallback: '' },
+  'cluster-domain': { env: 'MAILFLEET_CLUSTER_DOMAIN', fallback: 'cluster.local' },
 } as const satisfies Record<string, { env: string; fallback: string | undefined }>;
 
 type Setting = keyof typeof settings;
@@ -152,6 +155,12 @@ export function parseOptions(
       `${describe('dns-resolver')}: "${dnsResolver}" is not a DNS server address: use an IP address with an optional port (192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53), or "" for the system resolvers`,
     );
   }
+  const clusterDomain = (raw('cluster-domain') ?? '').trim().toLowerCase().replace(/\.$/, '');
+  if (!isDnsName(clusterDomain)) {
+    errors.push(
+      `${describe('cluster-domain')}: "${raw('cluster-domain') ?? ''}" is not a DNS domain name (the kubelet's --cluster-domain, such as cluster.local)`,
+    );
+  }
   const options: OperatorOptions = {
     namespaces,
     relayImage,
@@ -170,8 +179,18 @@ export function parseOptions(
     resyncPeriodMs: seconds('resync-period', 1),
     concurrency: integer('concurrency', 1, 64),
     dnsResolver: dnsResolver === '' ? undefined : dnsResolver,
+    clusterDomain,
   };
   return errors.length === 0 ? { ok: true, options } : { ok: false, errors };
+}
+
+/** Dot-separated DNS labels, at most 253 characters. */
+function isDnsName(name: string): boolean {
+  return (
+    name.length > 0 &&
+    name.length <= 253 &&
+    name.split('.').every((label) => label.length <= 63 && dnsLabel.test(label))
+  );
 }
 
 /** An IP address, optionally with a port (`[v6]:port` for IPv6), as node:dns setServers takes it. */

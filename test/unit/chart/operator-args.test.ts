@@ -39,6 +39,7 @@ const cases = [
       namespaces: undefined,
       relayImage: 'ghcr.io/mailfleet/relay:0.1.0',
       logLevel: 'info',
+      clusterDomain: 'cluster.local',
       httpPort: 8080,
       lease: {
         enabled: true,
@@ -56,6 +57,7 @@ const cases = [
       namespaces: ['mail-a', 'mail-b'],
       relayImage: 'registry.example.com/mailfleet/relay:0.1.0-rc.1',
       logLevel: 'debug',
+      clusterDomain: 'corp.internal',
       httpPort: 9090,
       lease: {
         enabled: true,
@@ -73,6 +75,7 @@ const cases = [
       namespaces: undefined,
       relayImage: 'ghcr.io/mailfleet/relay:0.1.0',
       logLevel: 'info',
+      clusterDomain: 'cluster.local',
       httpPort: 8080,
       lease: {
         enabled: false,
@@ -95,6 +98,7 @@ for (const { name, options, expected } of cases) {
     assert.deepEqual(operator.namespaces, expected.namespaces);
     assert.equal(operator.relayImage, expected.relayImage);
     assert.equal(operator.logLevel, expected.logLevel);
+    assert.equal(operator.clusterDomain, expected.clusterDomain);
     assert.equal(operator.http.port, expected.httpPort);
     assert.deepEqual(operator.leaderElection, {
       enabled: expected.lease.enabled,

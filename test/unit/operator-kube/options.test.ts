@@ -31,6 +31,19 @@ test('defaults: all namespaces, leader election on, port 8080, info logs', () =>
   assert.equal(options.resyncPeriodMs, 600_000);
   assert.equal(options.kubeconfig, undefined);
   assert.equal(options.dnsResolver, undefined, 'the system resolvers');
+  assert.equal(options.clusterDomain, 'cluster.local');
+});
+
+test('--cluster-domain: a DNS name, from the flag or MAILFLEET_CLUSTER_DOMAIN, a trailing dot dropped', () => {
+  assert.equal(parsed(['--cluster-domain=Corp.Internal.']).clusterDomain, 'corp.internal');
+  assert.equal(parsed([], { MAILFLEET_CLUSTER_DOMAIN: 'k8s.example' }).clusterDomain, 'k8s.example');
+  for (const bad of ['', 'under_score.local', '-lead.local', 'a..b', `${'x'.repeat(64)}.local`]) {
+    const [message] = errors([`--cluster-domain=${bad}`]);
+    assert.match(
+      message ?? '',
+      /^--cluster-domain \(env MAILFLEET_CLUSTER_DOMAIN\): ".*" is not a DNS domain name/,
+    );
+  }
 });
 
 test('flags and environment, a flag winning over its variable', () => {
