@@ -2,8 +2,7 @@
 // the relay's schema is the contract and a contract test validates every rendering. Pure.
 //
 // What the relay cannot do as the API says is rendered as close as it safely can. Listed in
-// `unsupported` (each naming the field, for the Degraded condition): `requireTls` on a listener
-// that does not require AUTH, `tls.minVersion: TLSv1.3` (the relay accepts TLSv1.2 and above), the
+// `unsupported` (each naming the field, for the Degraded condition): `tls.minVersion: TLSv1.3` (the relay accepts TLSv1.2 and above), the
 // smarthost's `verifyCertificate: false` (the relay always verifies) and `tls: Implicit` (the relay
 // speaks STARTTLS only), `bounces.enabled: false`, a queue lifetime under 60 s. Only documented
 // (docs/operator.md), since they hold for every relay:
@@ -118,6 +117,7 @@ function listeners(relay: SmtpRelay): ListenerConfig[] {
     mode: listenerMode(listener),
     // 465 with AUTH required is submission over implicit TLS: nobody relays there unauthenticated.
     ...(listener.tls === 'Implicit' && listener.auth === 'Required' ? { requireAuth: true } : {}),
+    ...(listener.requireTls && listener.tls === 'StartTLS' ? { requireTls: true } : {}),
     ...(listener.proxyProtocol ? { proxyProtocolTrustedPeers: [...trusted] } : {}),
   }));
 }
@@ -167,13 +167,6 @@ function delivery(relay: SmtpRelay, clusterDomain: string): DeliveryConfig {
 
 function unsupportedSettings(relay: SmtpRelay): string[] {
   const notes: string[] = [];
-  relay.spec.listeners.forEach((listener, index) => {
-    if (listener.requireTls && listenerMode(listener) === 'relay') {
-      notes.push(
-        `spec.listeners[${index}].requireTls: the relay cannot refuse MAIL before STARTTLS on a listener without auth: Required; clients may send in plaintext on port ${listener.port}`,
-      );
-    }
-  });
   if (relay.spec.tls?.minVersion === 'TLSv1.3') {
     notes.push('spec.tls.minVersion: TLSv1.3 is not supported: the relay accepts TLSv1.2 and later');
   }

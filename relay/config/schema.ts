@@ -73,6 +73,12 @@ export const relayConfigSchema = {
             description:
               'Refuse MAIL until the client has authenticated, whoever it is (clients in policy.allowedNetworks too). Default: true for submission, false otherwise; set it on an implicit-tls listener used for submission (465).',
           },
+          requireTls: {
+            type: 'boolean',
+            nullable: true,
+            description:
+              'Refuse MAIL with 530 5.7.0 until the client has started TLS (STARTTLS, RFC 3207), whoever it is. Needs /tls. Default: false (an implicit-tls listener is encrypted anyway).',
+          },
           proxyProtocolTrustedPeers: {
             type: 'array',
             items: { type: 'string', minLength: 1 },

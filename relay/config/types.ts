@@ -17,6 +17,8 @@ export interface ListenerConfig {
   readonly mode: ListenerMode;
   /** Every client must authenticate before MAIL; default: mode is submission. */
   readonly requireAuth?: boolean;
+  /** MAIL is refused (530 5.7.0) until the session is encrypted: STARTTLS first (RFC 3207). */
+  readonly requireTls?: boolean;
   /** Peers whose PROXY protocol v1/v2 header is read; every other peer is taken at its socket address. */
   readonly proxyProtocolTrustedPeers?: readonly string[];
 }

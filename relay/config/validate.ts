@@ -91,6 +91,11 @@ function crossFieldErrors(config: RelayConfig): string[] {
         `/listeners/${index}/mode: "${listener.mode}" needs /tls (a certificate); add tls.certificates or use mode "relay"`,
       );
     }
+    if (listener.requireTls === true && !config.tls) {
+      errors.push(
+        `/listeners/${index}/requireTls: true needs /tls (a certificate) so clients can STARTTLS; without it every MAIL is refused`,
+      );
+    }
     if (listener.mode === 'submission' && !config.auth) {
       errors.push(`/listeners/${index}/mode: "submission" requires AUTH; add /auth with a usersFile`);
     }

@@ -76,6 +76,7 @@ export const replies = {
     'auth_plaintext',
   ),
   authRequired: reply(530, '5.7.0', 'Authentication required', 'auth_required'),
+  tlsRequired: reply(530, '5.7.0', 'Must issue a STARTTLS command first', 'tls_required'),
   sessionTimeout: reply(421, '4.4.2', 'Session time limit reached, closing connection', 'session_timeout'),
   shuttingDown: reply(421, '4.3.2', 'Service shutting down', 'shutdown'),
 } as const satisfies Record<string, SmtpReply>;

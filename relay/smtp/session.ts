@@ -164,6 +164,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     onMailFrom(address: SMTPServerAddress, session, callback) {
       settle(
         async () => {
+          if (listener.requireTls === true && !session.secure) throw rejection(session, replies.tlsRequired);
           const live = deps.live();
           const policy = live.config.policy;
           const client = clientFacts(session);

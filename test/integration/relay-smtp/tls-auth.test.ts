@@ -30,6 +30,7 @@ before(async () => {
       { name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' },
       { name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' },
       { name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' },
+      { name: 'starttls-only', port: 0, address: '127.0.0.1', mode: 'relay', requireTls: true },
     ],
     tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
     auth: {
@@ -121,6 +122,38 @@ test('swaks: implicit TLS with AUTH LOGIN', async () => {
   );
   assert.equal(result.code, 0, result.output);
   assert.match(result.output, /250 2\.6\.0 Ok: queued as/);
+});
+
+test('requireTls: MAIL before STARTTLS is refused with 530 5.7.0; after STARTTLS the transaction goes on', async () => {
+  const plaintext = await swaks(
+    '--port',
+    String(relay.port('starttls-only')),
+    '--from',
+    'alice@shop.example',
+    '--to',
+    'someone@example.com',
+    '--quit-after',
+    'MAIL',
+  );
+  assert.notEqual(plaintext.code, 0, plaintext.output);
+  assert.match(plaintext.output, /<\*\* +530 5\.7\.0 Must issue a STARTTLS command first/);
+  const encrypted = await swaks(
+    '--port',
+    String(relay.port('starttls-only')),
+    '--tls',
+    '--auth',
+    'PLAIN',
+    '--auth-user',
+    'alice',
+    '--auth-password',
+    'alice-pass',
+    '--from',
+    'alice@shop.example',
+    '--to',
+    'someone@example.com',
+  );
+  assert.equal(encrypted.code, 0, encrypted.output);
+  assert.match(encrypted.output, /250 2\.6\.0 Ok: queued as/);
 });
 
 test('submission without AUTH is refused with 530 5.7.0', async () => {

@@ -73,6 +73,11 @@ const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
     ],
   },
   {
+    name: 'requireTls without a certificate',
+    config: { ...minimal, listeners: [{ name: 'smtp', port: 25, mode: 'relay', requireTls: true }] },
+    expected: [/\/listeners\/0\/requireTls: true needs \/tls/],
+  },
+  {
     name: 'AUTH without TLS',
     config: { ...minimal, auth: { usersFile: '/secrets/users' } },
     expected: [/\/auth: AUTH is only offered over TLS/],
