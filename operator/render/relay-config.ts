@@ -2,8 +2,7 @@
 // the relay's schema is the contract and a contract test validates every rendering. Pure.
 //
 // What the relay cannot do as the API says is rendered as close as it safely can. Listed in
-// `unsupported` (each naming the field, for the Degraded condition): `tls.minVersion: TLSv1.3` (the relay accepts TLSv1.2 and above), the
-// smarthost's `verifyCertificate: false` (the relay always verifies) and `tls: Implicit` (the relay
+// `unsupported` (each naming the field, for the Degraded condition): the smarthost's `verifyCertificate: false` (the relay always verifies) and `tls: Implicit` (the relay
 // speaks STARTTLS only), `bounces.enabled: false`, a queue lifetime under 60 s. Only documented
 // (docs/operator.md), since they hold for every relay:
 // - per-listener AUTH and TLS: the relay offers AUTH on every listener once `auth` is set and
@@ -167,9 +166,6 @@ function delivery(relay: SmtpRelay, clusterDomain: string): DeliveryConfig {
 
 function unsupportedSettings(relay: SmtpRelay): string[] {
   const notes: string[] = [];
-  if (relay.spec.tls?.minVersion === 'TLSv1.3') {
-    notes.push('spec.tls.minVersion: TLSv1.3 is not supported: the relay accepts TLSv1.2 and later');
-  }
   const smarthost = relay.spec.delivery.smarthost;
   if (
     relay.spec.delivery.mode === 'Smarthost' &&
@@ -240,7 +236,12 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
     listeners: listeners(relay),
     ...(spec.tls === undefined
       ? {}
-      : { tls: { certificates: [{ certFile: tlsCertificatePath, keyFile: tlsPrivateKeyPath }] } }),
+      : {
+          tls: {
+            certificates: [{ certFile: tlsCertificatePath, keyFile: tlsPrivateKeyPath }],
+            minVersion: spec.tls.minVersion,
+          },
+        }),
     ...(spec.auth === undefined
       ? {}
       : {

@@ -93,8 +93,10 @@ async function loadUsers(
 async function loadTls(
   config: RelayConfig,
 ): Promise<{ ok: true; contexts: TlsContexts | undefined } | { ok: false; errors: readonly string[] }> {
-  const certificates = config.tls?.certificates;
-  if (!certificates) return { ok: true, contexts: undefined };
+  if (!config.tls) return { ok: true, contexts: undefined };
+  const { certificates } = config.tls;
+  // The schema defaults it; a config built in code may leave it out.
+  const minVersion = config.tls.minVersion ?? 'TLSv1.2';
   const errors: string[] = [];
   const byServerName = new Map<string, SecureContext>();
   let defaultPem: { key: string; cert: string } | undefined;
@@ -108,7 +110,7 @@ async function loadTls(
       continue;
     }
     try {
-      const context = createSecureContext({ key, cert });
+      const context = createSecureContext({ key, cert, minVersion });
       expiresAt.push(new X509Certificate(cert).validToDate.getTime() / 1000);
       defaultPem ??= { key, cert };
       for (const name of certificate.serverNames ?? []) byServerName.set(name.toLowerCase(), context);
@@ -119,5 +121,5 @@ async function loadTls(
     }
   }
   if (errors.length > 0 || !defaultPem) return { ok: false, errors };
-  return { ok: true, contexts: { defaultPem, byServerName, expiresAt } };
+  return { ok: true, contexts: { defaultPem: { ...defaultPem, minVersion }, byServerName, expiresAt } };
 }

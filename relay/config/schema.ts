@@ -108,6 +108,11 @@ export const relayConfigSchema = {
             },
           },
         },
+        minVersion: {
+          enum: ['TLSv1.2', 'TLSv1.3'],
+          default: 'TLSv1.2',
+          description: 'The lowest TLS version accepted from clients; older ones fail the handshake.',
+        },
       },
     },
     auth: {

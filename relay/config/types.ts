@@ -5,6 +5,7 @@ import type { DkimKeyConfig } from './dkim-schema.ts';
 import type { QueueConfig } from './queue-schema.ts';
 
 export type ListenerMode = 'relay' | 'submission' | 'implicit-tls';
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
 export type LineEndingPolicy = 'reject' | 'normalise';
 export type PipeliningPolicy = 'strict' | 'lenient';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -97,7 +98,11 @@ export interface RelayConfig {
   /** The name in the banner, EHLO reply and Received: headers. */
   readonly hostname: string;
   readonly listeners: readonly ListenerConfig[];
-  readonly tls?: { readonly certificates: readonly CertificateConfig[] };
+  readonly tls?: {
+    readonly certificates: readonly CertificateConfig[];
+    /** The lowest protocol version accepted from clients (default TLSv1.2). */
+    readonly minVersion?: TlsMinVersion;
+  };
   readonly auth?: AuthConfig;
   readonly policy: PolicyConfig;
   readonly limits: LimitsConfig;

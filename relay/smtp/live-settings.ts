@@ -2,14 +2,17 @@
 // references. Sessions read the current settings at each hook, so a reload applies to the next
 // command without dropping a connection.
 import type { SecureContext } from 'node:tls';
-import type { RelayConfig, TokenBucketConfig } from '../config/types.ts';
+import type { RelayConfig, TlsMinVersion, TokenBucketConfig } from '../config/types.ts';
 import { compileNetworks, type NetworkList } from './networks.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import type { UserTable } from './users.ts';
 
 export interface TlsContexts {
-  /** The default certificate as PEM, which smtp-server takes as its own default context. */
-  readonly defaultPem: { readonly key: string; readonly cert: string };
+  /**
+   * The default certificate as PEM, which smtp-server takes as its own default context, with the
+   * lowest accepted version (smtp-server's own default would be TLSv1).
+   */
+  readonly defaultPem: { readonly key: string; readonly cert: string; readonly minVersion: TlsMinVersion };
   readonly byServerName: ReadonlyMap<string, SecureContext>;
   /** notAfter of each configured certificate (the first of its chain), epoch seconds, in config order. */
   readonly expiresAt: readonly number[];

@@ -20,13 +20,18 @@ export async function startTlsAuthRelay(options: {
   /** AUTH settings other than the users file; defaults: 3 failures per connection, generous buckets. */
   readonly auth?: Readonly<Record<string, unknown>>;
   readonly config: ConfigDocument;
+  /** tls.minVersion; absent: the relay's default. */
+  readonly tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
 }): Promise<TlsAuthRelay> {
   const certificates = await makeTestCertificates(['relay.test']);
   const usersFile = join(certificates.dir, 'users');
   await writeFile(usersFile, `${options.users.join('\n')}\n`);
   const relay = await startRelayInProcess({
     hostname: 'relay.test',
-    tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
+    tls: {
+      certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }],
+      ...(options.tlsMinVersion === undefined ? {} : { minVersion: options.tlsMinVersion }),
+    },
     ...options.config,
     auth: {
       usersFile,
