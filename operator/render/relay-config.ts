@@ -9,7 +9,7 @@
 //   STARTTLS on every plaintext listener once `tls` is set; `mode` only decides whether AUTH is
 //   required (submission) and whether TLS starts at the first byte (implicit-tls, AUTH optional);
 // - the retry schedule: the relay doubles from the first wait up to the longest one;
-// - bounces: never delay warnings, and from the postmaster of the relay's hostname.
+// - bounces: from the postmaster of the relay's hostname (delay warnings follow delayWarningAfter).
 import type { DeliveryConfig } from '../../relay/config/delivery-schema.ts';
 import type {
   ListenerConfig,
@@ -276,6 +276,7 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
       dir: queueDir,
       minFreeBytes: minFreeBytesFor(volumeBytes),
       maxLifetimeSeconds: Math.max(60, Math.ceil(parseDurationSeconds(spec.delivery.maxQueueLifetime))),
+      delayWarningSeconds: Math.ceil(parseDurationSeconds(spec.delivery.bounces.delayWarningAfter)),
       adminPort: queueAdminPort,
     },
     delivery: delivery(relay, clusterDomain),

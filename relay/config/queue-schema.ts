@@ -8,6 +8,8 @@ export interface QueueConfig {
   readonly minFreeBytes: number;
   /** How long a message may wait for delivery before it is bounced. */
   readonly maxLifetimeSeconds: number;
+  /** After this long still queued, the sender gets one delay warning per recipient; 0: never. */
+  readonly delayWarningSeconds: number;
   /** The queue admin HTTP endpoint, bound to 127.0.0.1 only; 0 picks a free port. */
   readonly adminPort: number;
 }
@@ -15,7 +17,7 @@ export interface QueueConfig {
 export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
   type: 'object',
   additionalProperties: false,
-  required: ['dir', 'minFreeBytes', 'maxLifetimeSeconds', 'adminPort'],
+  required: ['dir', 'minFreeBytes', 'maxLifetimeSeconds', 'delayWarningSeconds', 'adminPort'],
   description: 'The durable on-disk queue.',
   properties: {
     dir: {
@@ -36,6 +38,13 @@ export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
       minimum: 60,
       default: 432000,
       description: 'Seconds a message may stay queued before it bounces (default 5 days).',
+    },
+    delayWarningSeconds: {
+      type: 'integer',
+      minimum: 0,
+      default: 0,
+      description:
+        'Seconds after which a recipient still deferred gets the sender one delay warning (RFC 3464 Action: delayed), unless its NOTIFY excludes DELAY; 0 sends none.',
     },
     adminPort: {
       type: 'integer',

@@ -1,11 +1,12 @@
-// Queues the RFC 3464 bounce for failed recipients, from the null sender, into the same spool, so the
-// bounce is durable before the original's recipients are recorded as bounced.
+// Queues an RFC 3464 report (the bounce for failed recipients, or a delay warning), from the null
+// sender, into the same spool, so the report is durable before the original's recipients are
+// recorded as bounced (or as warned).
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { InboundEnvelope } from '../queue/message-sink.ts';
 import type { QueuedMessage } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
-import { buildDsn, type FailedRecipient } from './dsn.ts';
+import { buildDsn, type ReportedRecipient, type ReportKind } from './dsn.ts';
 
 const maxReturnedHeaderBytes = 64 * 1024;
 
@@ -13,7 +14,8 @@ export async function queueBounce(
   spool: Spool,
   reportingMta: string,
   message: QueuedMessage,
-  failed: readonly FailedRecipient[],
+  kind: ReportKind,
+  recipients: readonly ReportedRecipient[],
   now: number,
 ): Promise<string> {
   const token = randomBytes(9).toString('hex');
@@ -21,7 +23,8 @@ export async function queueBounce(
     reportingMta,
     queueId: message.queueId,
     envelope: message.envelope,
-    failed,
+    kind,
+    recipients,
     now,
     token,
   });

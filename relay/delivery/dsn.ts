@@ -1,17 +1,23 @@
-// RFC 3464 delivery status notifications for failed recipients, pure: the caller streams
-// head + (original headers, or the full original for RET=FULL) + tail into the spool.
+// RFC 3464 delivery status notifications, pure: a failure report for recipients that bounced, or a
+// delay warning for recipients still being retried. The caller streams head + (original headers,
+// or the full original for a failure report with RET=FULL) + tail into the spool.
 import type { InboundEnvelope, InboundRecipient } from '../queue/message-sink.ts';
 
-export interface FailedRecipient {
+export interface ReportedRecipient {
   readonly recipient: InboundRecipient;
   readonly reply: string;
 }
+
+/** failed: Action failed (a bounce); delayed: Action delayed, still retried until willRetryUntil. */
+export type ReportKind =
+  { readonly action: 'failed' } | { readonly action: 'delayed'; readonly willRetryUntil: number };
 
 export interface DsnInput {
   readonly reportingMta: string;
   readonly queueId: string;
   readonly envelope: InboundEnvelope;
-  readonly failed: readonly FailedRecipient[];
+  readonly kind: ReportKind;
+  readonly recipients: readonly ReportedRecipient[];
   readonly now: number;
   /** A random token: the MIME boundary and Message-ID must not be guessable from the input. */
   readonly token: string;
@@ -20,7 +26,7 @@ export interface DsnInput {
 export interface DsnParts {
   readonly envelope: { readonly mailFrom: ''; readonly to: string };
   readonly head: string;
-  /** Whether the whole original follows head (RET=FULL) or only its header section. */
+  /** Whether the whole original follows head (RET=FULL on a failure report) or only its header section. */
   readonly includeFullOriginal: boolean;
   readonly tail: string;
 }
@@ -31,20 +37,29 @@ export function wantsFailureReport(envelope: InboundEnvelope, recipient: Inbound
   return recipient.notify === undefined || recipient.notify.includes('FAILURE');
 }
 
+/** Whether a delay of this recipient is reported: never for the null sender; NOTIFY must allow DELAY when given. */
+export function wantsDelayReport(envelope: InboundEnvelope, recipient: InboundRecipient): boolean {
+  if (envelope.mailFrom === '') return false;
+  return recipient.notify === undefined || recipient.notify.includes('DELAY');
+}
+
 export function buildDsn(input: DsnInput): DsnParts {
   const { envelope, reportingMta } = input;
   const mta = clean(reportingMta);
   const boundary = `=_mailfleet_dsn_${clean(input.token)}`;
   const date = rfc5322Date(input.now);
-  const includeFullOriginal = envelope.dsnReturn === 'FULL';
-  const recipientLines = input.failed.map(({ recipient, reply }) => humanLine(recipient, reply)).join('');
-  const perRecipient = input.failed
-    .map(({ recipient, reply }) => recipientFields(recipient, reply, date))
+  const { kind } = input;
+  // RET applies to failure reports; a delay warning carries the header section only (RFC 3461 4.3).
+  const includeFullOriginal = kind.action === 'failed' && envelope.dsnReturn === 'FULL';
+  const recipientLines = input.recipients.map(({ recipient, reply }) => humanLine(recipient, reply)).join('');
+  const perRecipient = input.recipients
+    .map(({ recipient, reply }) => recipientFields(recipient, reply, date, kind))
     .join('\r\n');
+  const delayed = kind.action === 'delayed';
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${mta}>`,
     `To: <${clean(envelope.mailFrom)}>`,
-    'Subject: Undelivered Mail Returned to Sender',
+    `Subject: ${delayed ? 'Delayed Mail (still being retried)' : 'Undelivered Mail Returned to Sender'}`,
     `Date: ${date}`,
     `Message-ID: <${clean(input.queueId)}.${clean(input.token)}@${mta}>`,
     'Auto-Submitted: auto-replied',
@@ -58,7 +73,12 @@ export function buildDsn(input: DsnInput): DsnParts {
     '',
     `This is the mail system at ${mta}.`,
     '',
-    'Your message could not be delivered to one or more recipients:',
+    ...(delayed
+      ? [
+          'Your message has not been delivered yet to one or more recipients. The mail system will',
+          `keep trying until ${rfc5322Date(kind.willRetryUntil)}; you do not need to send it again.`,
+        ]
+      : ['Your message could not be delivered to one or more recipients:']),
     '',
     `${recipientLines}--${boundary}`,
     'Content-Type: message/delivery-status',
@@ -88,16 +108,23 @@ function humanLine(recipient: InboundRecipient, reply: string): string {
   return `<${clean(recipient.address)}>: ${clean(reply)}\r\n\r\n`;
 }
 
-function recipientFields(recipient: InboundRecipient, reply: string, date: string): string {
+function recipientFields(recipient: InboundRecipient, reply: string, date: string, kind: ReportKind): string {
   return [
     ...(recipient.orcpt === undefined ? [] : [`Original-Recipient: ${clean(recipient.orcpt)}`]),
     `Final-Recipient: rfc822; ${clean(recipient.address)}`,
-    'Action: failed',
-    `Status: ${statusCode(reply)}`,
+    `Action: ${kind.action}`,
+    `Status: ${kind.action === 'delayed' ? transientStatus(reply) : statusCode(reply)}`,
     `Diagnostic-Code: smtp; ${clean(reply)}`,
     `Last-Attempt-Date: ${date}`,
+    ...(kind.action === 'delayed' ? [`Will-Retry-Until: ${rfc5322Date(kind.willRetryUntil)}`] : []),
     '',
   ].join('\r\n');
+}
+
+/** A delay is a transient condition: its status is 4.x.x even when the reply carried no code. */
+function transientStatus(reply: string): string {
+  const status = statusCode(reply);
+  return status.startsWith('4.') ? status : '4.0.0';
 }
 
 /** The RFC 3463 status in a reply line, or one derived from its class. */

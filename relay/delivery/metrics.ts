@@ -42,6 +42,11 @@ export function createDeliveryMetrics(registry: Registry) {
       help: 'Delivery status notifications queued to senders.',
       registers,
     }),
+    delayWarningsGenerated: new Counter({
+      name: 'mailfleet_relay_delivery_delay_warnings_generated_total',
+      help: 'Delay warnings (RFC 3464 Action: delayed) queued to senders; one per message and attempt at most.',
+      registers,
+    }),
     handoffs: new Counter({
       name: 'mailfleet_relay_drain_handoff_messages_total',
       help: 'Messages handed to a peer relay on drain.',

@@ -9,11 +9,11 @@ import type { Spool } from '../queue/spool.ts';
 import { replyLine, type AttemptResult } from './attempt-result.ts';
 import { queueBounce } from './bounce.ts';
 import { domainOf, groupByDestination } from './destinations.ts';
-import { wantsFailureReport, type FailedRecipient } from './dsn.ts';
+import { wantsFailureReport, type ReportedRecipient } from './dsn.ts';
 import { handOffQueue, type HandoffReport } from './handoff.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import { createMxRouter } from './mx-route.ts';
-import { decideOutcome, type OutcomeContext } from './outcome.ts';
+import { decideOutcome, delayWarningDue, type OutcomeContext } from './outcome.ts';
 import { sendGroup, type SendContext } from './send-group.ts';
 import { createSessionPool } from './session-pool.ts';
 
@@ -77,6 +77,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     logger,
     now,
   };
+  const delayWarningMs = config.queue.delayWarningSeconds * 1000;
   const outcomeBase = {
     maxLifetimeMs: config.queue.maxLifetimeSeconds * 1000,
     backoff: { initialMs: delivery.retryInitialSeconds * 1000, maxMs: delivery.retryMaxSeconds * 1000 },
@@ -139,7 +140,8 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   ): Promise<void> {
     const context: OutcomeContext = { ...outcomeBase, now: now(), receivedAt: message.envelope.receivedAt };
     const decided: { destination: string; state: RecipientState; update: RecipientUpdate }[] = [];
-    const failed: (FailedRecipient & { readonly index: number })[] = [];
+    const failed: (ReportedRecipient & { readonly index: number })[] = [];
+    const delayed: (ReportedRecipient & { readonly index: number })[] = [];
     for (const { group, results } of attempted) {
       group.indexes.forEach((index, position) => {
         const state = message.recipients[index];
@@ -147,17 +149,23 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
         if (state === undefined || result === undefined) return;
         const outcome = decideOutcome(index, state, result, context);
         decided.push({ destination: group.destination, state, update: outcome.update });
+        const reported = {
+          index,
+          recipient: state.recipient,
+          reply: outcome.update.reply ?? replyLine(result),
+        };
         if (outcome.verdict === 'bounced' && wantsFailureReport(message.envelope, state.recipient)) {
-          failed.push({
-            index,
-            recipient: state.recipient,
-            reply: outcome.update.reply ?? replyLine(result),
-          });
+          failed.push(reported);
+        }
+        if (delayWarningDue(state, outcome.update, message.envelope, context.now, delayWarningMs)) {
+          delayed.push(reported);
         }
       });
     }
     const updates = decided.map(({ update }) => update);
-    const recorded = failed.length > 0 ? await bounceOrDefer(message, failed, updates, context) : updates;
+    const afterBounces = failed.length > 0 ? await bounceOrDefer(message, failed, updates, context) : updates;
+    const recorded =
+      delayed.length > 0 ? await warnOfDelay(message, delayed, afterBounces, context) : afterBounces;
     // Counted and logged as recorded: a bounce that could not be queued leaves its recipient deferred.
     recorded.forEach((update, position) => {
       const { destination, state } = decided[position] ?? {};
@@ -190,12 +198,19 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
    */
   async function bounceOrDefer(
     message: QueuedMessage,
-    failed: readonly (FailedRecipient & { readonly index: number })[],
+    failed: readonly (ReportedRecipient & { readonly index: number })[],
     updates: readonly RecipientUpdate[],
     context: OutcomeContext,
   ): Promise<RecipientUpdate[]> {
     try {
-      const bounceId = await queueBounce(spool, config.hostname, message, failed, context.now);
+      const bounceId = await queueBounce(
+        spool,
+        config.hostname,
+        message,
+        { action: 'failed' },
+        failed,
+        context.now,
+      );
       metrics.bouncesGenerated.inc();
       logger.info(
         { event: 'bounce-queued', queueId: message.queueId, bounceQueueId: bounceId },
@@ -220,6 +235,47 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
           : update,
       );
     }
+  }
+
+  /**
+   * Queues one delay warning for the recipients whose deferral crossed queue.delayWarningSeconds and
+   * marks them warned in their updates, so no second warning follows. When it cannot be queued (the
+   * spool is full) nothing is marked: a later attempt tries again.
+   */
+  async function warnOfDelay(
+    message: QueuedMessage,
+    delayed: readonly (ReportedRecipient & { readonly index: number })[],
+    updates: readonly RecipientUpdate[],
+    context: OutcomeContext,
+  ): Promise<RecipientUpdate[]> {
+    const willRetryUntil = message.envelope.receivedAt + outcomeBase.maxLifetimeMs;
+    try {
+      const reportId = await queueBounce(
+        spool,
+        config.hostname,
+        message,
+        { action: 'delayed', willRetryUntil },
+        delayed,
+        context.now,
+      );
+      metrics.delayWarningsGenerated.inc();
+      logger.info(
+        { event: 'delay-warning-queued', queueId: message.queueId, reportQueueId: reportId },
+        'delay warning queued to the sender',
+      );
+    } catch (error) {
+      logger.warn(
+        { event: 'delay-warning-deferred', queueId: message.queueId, err: error },
+        'the delay warning could not be queued; a later attempt tries again',
+      );
+      return [...updates];
+    }
+    const warned = new Set(delayed.map(({ index }) => index));
+    return updates.map((update) =>
+      update.status === 'deferred' && update.indexes.some((index) => warned.has(index))
+        ? { ...update, delayWarned: true }
+        : update,
+    );
   }
 
   const unsubscribe = spool.onDue(pump);

@@ -12,6 +12,8 @@ export interface RecipientState {
   readonly nextAttemptAt: number;
   /** The last reply (or error) from a next hop, as one line. */
   readonly lastReply?: string;
+  /** A delay warning (RFC 3464 `Action: delayed`) went to the sender for this recipient. */
+  readonly delayWarned?: boolean;
 }
 
 export interface QueuedMessage {
@@ -29,6 +31,8 @@ export interface RecipientUpdate {
   readonly attempts: number;
   readonly nextAttemptAt: number;
   readonly reply?: string;
+  /** Set once a delay warning for these recipients is queued; it stays set. */
+  readonly delayWarned?: boolean;
 }
 
 export function isFinal(status: RecipientStatus): boolean {
@@ -60,6 +64,7 @@ export function applyUpdates(
         attempts: update.attempts,
         nextAttemptAt: update.nextAttemptAt,
         ...(update.reply === undefined ? {} : { lastReply: update.reply }),
+        ...(update.delayWarned === true || current.delayWarned === true ? { delayWarned: true } : {}),
       };
     }
   }

@@ -52,7 +52,9 @@ export function decodeUpdates(log: string): RecipientUpdate[] {
 
 function parseUpdate(line: string): RecipientUpdate | undefined {
   try {
-    const { indexes, status, attempts, nextAttemptAt, reply } = JSON.parse(line) as Partial<RecipientUpdate>;
+    const { indexes, status, attempts, nextAttemptAt, reply, delayWarned } = JSON.parse(
+      line,
+    ) as Partial<RecipientUpdate>;
     if (
       !Array.isArray(indexes) ||
       !indexes.every((index) => Number.isInteger(index)) ||
@@ -63,7 +65,14 @@ function parseUpdate(line: string): RecipientUpdate | undefined {
     ) {
       return undefined;
     }
-    return { indexes, status, attempts, nextAttemptAt, ...(typeof reply === 'string' ? { reply } : {}) };
+    return {
+      indexes,
+      status,
+      attempts,
+      nextAttemptAt,
+      ...(typeof reply === 'string' ? { reply } : {}),
+      ...(delayWarned === true ? { delayWarned } : {}),
+    };
   } catch {
     return undefined;
   }

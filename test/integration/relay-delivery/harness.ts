@@ -48,6 +48,8 @@ export interface HarnessOptions {
   readonly dir?: string;
   /** queue.maxLifetimeSeconds (3600 when absent). */
   readonly maxLifetimeSeconds?: number;
+  /** queue.delayWarningSeconds (0, none, when absent). */
+  readonly delayWarningSeconds?: number;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -66,7 +68,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const service = startDelivery({
     config: {
       hostname: 'relay.mailfleet.test',
-      queue: { dir, minFreeBytes: 0, maxLifetimeSeconds: options.maxLifetimeSeconds ?? 3600, adminPort: 0 },
+      queue: {
+        dir,
+        minFreeBytes: 0,
+        maxLifetimeSeconds: options.maxLifetimeSeconds ?? 3600,
+        delayWarningSeconds: options.delayWarningSeconds ?? 0,
+        adminPort: 0,
+      },
       delivery: { ...defaultDelivery, ...options.delivery },
     },
     secrets: { dkimKeys: options.dkimKeys ?? new Map() },

@@ -1,7 +1,8 @@
 // Next-hop faults: the relay process delivers through a period in which its smarthost answers 421 and
 // 451 at random, drops connections mid-DATA and stalls before its banner; once the faults stop every
 // message arrives exactly once. A TLS-required smarthost whose handshake breaks never gets plaintext.
-// A hop that defers a recipient for ever produces an RFC 3464 bounce once the queue lifetime is up.
+// A hop that defers a recipient for ever produces an RFC 3464 bounce once the queue lifetime is up,
+// and, with queue.delayWarningSeconds, one delay warning before it.
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { after, test } from 'node:test';
@@ -189,4 +190,57 @@ test('a hop that defers a recipient for ever: once the queue lifetime is up the 
   }
   const gaveUp = harness.logs().find((line) => line['event'] === 'bounced' && line['queueId'] === queueId);
   assert.ok(Number(gaveUp?.['attempts']) >= 2, 'retried before giving up');
+});
+
+test('a recipient still deferred after queue.delayWarningSeconds: one delay warning, then the bounce at expiry', async () => {
+  const hop = await startFaultSmtpServer({
+    random: seededRandom(seed + 3),
+    faultRate: 0,
+    alwaysDefer: ['slow@x.test'],
+  });
+  cleanups.push(() => hop.close());
+  const harness = await startHarness({
+    delivery: { smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' } },
+    maxLifetimeSeconds: 60,
+    delayWarningSeconds: 50,
+  });
+  cleanups.push(() => harness.close());
+  // Accepted 55 s ago: past the 50 s warning at the first attempt, past the 60 s lifetime a few
+  // retries (1-2 s apart) later.
+  const queueId = await enqueue(
+    harness.spool,
+    envelopeFor('alice@example.org', ['slow@x.test'], {
+      receivedAt: Date.now() - 55_000,
+      dsnEnvelopeId: 'DELAY-1',
+    }),
+    messageText('alice@example.org', 'slow@x.test', 'delayed for a while'),
+  );
+  await waitUntil('a bounce after the warning', 30_000, () => hop.received().length >= 2);
+  await harness.waitForEmptyQueue(10_000);
+  const [warning, bounce, ...others] = hop.received();
+  assert.equal(others.length, 0, 'one delay warning and one bounce, nothing else');
+  assert.ok(warning && bounce);
+  for (const report of [warning, bounce]) {
+    assert.equal(report.mailFrom, '', 'from the null sender');
+    assert.deepEqual(report.recipients, ['alice@example.org'], 'to the envelope sender');
+  }
+  for (const pattern of [
+    /^Subject: Delayed Mail \(still being retried\)$/m,
+    /^Original-Envelope-Id: DELAY-1$/m,
+    /^Final-Recipient: rfc822; ?slow@x\.test$/m,
+    /^Action: delayed$/m,
+    /^Status: 4\.2\.0$/m,
+    /^Will-Retry-Until: .+ \+0000$/m,
+    /^Content-Type: text\/rfc822-headers$/m,
+    /^Subject: delayed for a while$/m,
+  ]) {
+    assert.match(warning.data, pattern);
+  }
+  assert.match(bounce.data, /^Action: failed$/m);
+  const deferrals = harness
+    .logs()
+    .filter((line) => line['event'] === 'deferred' && line['queueId'] === queueId).length;
+  assert.ok(deferrals >= 2, `warned once over ${deferrals} deferrals`);
+  const warned = harness.logs().filter((line) => line['event'] === 'delay-warning-queued');
+  assert.equal(warned.length, 1);
 });

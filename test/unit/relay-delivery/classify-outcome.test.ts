@@ -3,8 +3,14 @@ import { test } from 'node:test';
 import { replyLine, type AttemptResult } from '../../../relay/delivery/attempt-result.ts';
 import { retryDelayMs } from '../../../relay/delivery/backoff.ts';
 import { classify } from '../../../relay/delivery/classify.ts';
-import { decideOutcome } from '../../../relay/delivery/outcome.ts';
-import type { RecipientState } from '../../../relay/queue/queued-message.ts';
+import { decideOutcome, delayWarningDue } from '../../../relay/delivery/outcome.ts';
+import type { InboundEnvelope } from '../../../relay/queue/message-sink.ts';
+import {
+  applyUpdates,
+  type RecipientState,
+  type RecipientUpdate,
+} from '../../../relay/queue/queued-message.ts';
+import { decodeUpdates, encodeUpdate } from '../../../relay/queue/spool-format.ts';
 
 const classifications: readonly [string, AttemptResult, string][] = [
   ['250', { kind: 'reply', code: 250, text: '2.0.0 ok' }, 'delivered'],
@@ -107,4 +113,74 @@ test('decideOutcome: delivered, deferred with the next attempt, bounced on 5xx a
   assert.equal(expired.verdict, 'bounced');
   assert.equal(expired.expired, true);
   assert.match(expired.update.reply ?? '', /queue lifetime expired/);
+});
+
+test('delayWarningDue: once per recipient, only for deferrals past the threshold, as NOTIFY allows', () => {
+  const hour = 3_600_000;
+  const envelope: InboundEnvelope = {
+    mailFrom: 'sender@example.org',
+    recipients: [{ address: 'a@x.test' }],
+    smtpUtf8: false,
+    eightBitMime: false,
+    client: { address: '127.0.0.1' },
+    receivedAt: 0,
+  };
+  const state: RecipientState = {
+    recipient: { address: 'a@x.test' },
+    status: 'deferred',
+    attempts: 3,
+    nextAttemptAt: 0,
+  };
+  const deferred: RecipientUpdate = {
+    indexes: [0],
+    status: 'deferred',
+    attempts: 4,
+    nextAttemptAt: 5 * hour,
+  };
+  const table: [string, RecipientState, RecipientUpdate, InboundEnvelope, number, number, boolean][] = [
+    ['past 4 h, deferred', state, deferred, envelope, 4 * hour, 4 * hour, true],
+    ['not yet 4 h', state, deferred, envelope, 4 * hour - 1, 4 * hour, false],
+    ['warnings off', state, deferred, envelope, 9 * hour, 0, false],
+    ['already warned', { ...state, delayWarned: true }, deferred, envelope, 9 * hour, 4 * hour, false],
+    [
+      'bounced, not delayed',
+      state,
+      { indexes: [0], status: 'bounced', attempts: 4, nextAttemptAt: 0 },
+      envelope,
+      9 * hour,
+      4 * hour,
+      false,
+    ],
+    [
+      'NOTIFY=FAILURE only',
+      { ...state, recipient: { address: 'a@x.test', notify: ['FAILURE'] } },
+      deferred,
+      envelope,
+      9 * hour,
+      4 * hour,
+      false,
+    ],
+    ['null sender', state, deferred, { ...envelope, mailFrom: '' }, 9 * hour, 4 * hour, false],
+  ];
+  for (const [name, recipientState, update, env, now, threshold, expected] of table) {
+    assert.equal(delayWarningDue(recipientState, update, env, now, threshold), expected, name);
+  }
+});
+
+test('delayWarned is kept in the state log and stays set over later updates', () => {
+  const warned = {
+    indexes: [0],
+    status: 'deferred',
+    attempts: 2,
+    nextAttemptAt: 9,
+    delayWarned: true,
+  } as const;
+  const later = { indexes: [0], status: 'deferred', attempts: 3, nextAttemptAt: 19 } as const;
+  const replayed = decodeUpdates(encodeUpdate(warned) + encodeUpdate(later));
+  assert.deepEqual(replayed, [warned, later]);
+  const start: RecipientState[] = [
+    { recipient: { address: 'a@x.test' }, status: 'pending', attempts: 0, nextAttemptAt: 0 },
+  ];
+  assert.equal(applyUpdates(start, replayed)[0]?.delayWarned, true);
+  assert.equal(applyUpdates(start, [later])[0]?.delayWarned, undefined);
 });

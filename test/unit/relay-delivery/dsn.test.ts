@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildDsn, statusCode, wantsFailureReport } from '../../../relay/delivery/dsn.ts';
+import { buildDsn, statusCode, wantsDelayReport, wantsFailureReport } from '../../../relay/delivery/dsn.ts';
 import { groupByDestination } from '../../../relay/delivery/destinations.ts';
 import type { InboundEnvelope } from '../../../relay/queue/message-sink.ts';
 
@@ -50,7 +50,8 @@ test('buildDsn writes a multipart/report with one delivery-status block per fail
     reportingMta: 'relay.example.org',
     queueId: '00abc\r\nInjected: yes',
     envelope,
-    failed: [{ recipient, reply: '550 5.1.1 <c@y.test>: no such user\r\nX-Evil: 1' }],
+    kind: { action: 'failed' },
+    recipients: [{ recipient, reply: '550 5.1.1 <c@y.test>: no such user\r\nX-Evil: 1' }],
     now: Date.UTC(2026, 0, 3),
     token: 'tok',
   });
@@ -71,6 +72,46 @@ test('buildDsn writes a multipart/report with one delivery-status block per fail
   assert.doesNotMatch(dsn.head, /^(Injected|X-Evil):/m, 'no header injection from queue id or reply');
   assert.equal(dsn.tail, '\r\n--=_mailfleet_dsn_tok--\r\n');
   assert.doesNotMatch(dsn.head.replaceAll('\r\n', ''), /[\r\n]/, 'only CRLF line endings');
+});
+
+test('a delay warning: Action delayed, a 4.x.x status, Will-Retry-Until, and only the headers even with RET=FULL', () => {
+  const recipient = envelope.recipients[0];
+  assert.ok(recipient);
+  const dsn = buildDsn({
+    reportingMta: 'relay.example.org',
+    queueId: '00abc',
+    envelope: { ...envelope, dsnReturn: 'FULL' },
+    kind: { action: 'delayed', willRetryUntil: Date.UTC(2026, 0, 7, 3, 4, 5) },
+    recipients: [{ recipient, reply: 'connection refused' }],
+    now: Date.UTC(2026, 0, 2, 7, 4, 5),
+    token: 'tok',
+  });
+  assert.equal(dsn.includeFullOriginal, false, 'RET governs failure reports only');
+  assert.match(dsn.head, /^Subject: Delayed Mail \(still being retried\)\r$/m);
+  assert.match(dsn.head, /keep trying until Wed, 07 Jan 2026 03:04:05 \+0000/);
+  assert.match(dsn.head, /^Action: delayed\r$/m);
+  assert.match(dsn.head, /^Status: 4\.0\.0\r$/m, 'a reply without a code is still transient');
+  assert.match(dsn.head, /^Will-Retry-Until: Wed, 07 Jan 2026 03:04:05 \+0000\r$/m);
+  assert.match(dsn.head, /^Content-Type: text\/rfc822-headers\r$/m);
+  assert.doesNotMatch(dsn.head, /^Action: failed/m);
+});
+
+test('wantsDelayReport: absent NOTIFY or one with DELAY; never NEVER, never the null sender', () => {
+  const table: [InboundEnvelope['recipients'][number], string, boolean][] = [
+    [{ address: 'a@x.test' }, 'sender@example.org', true],
+    [{ address: 'a@x.test', notify: ['DELAY'] }, 'sender@example.org', true],
+    [{ address: 'a@x.test', notify: ['FAILURE', 'DELAY'] }, 'sender@example.org', true],
+    [{ address: 'a@x.test', notify: ['FAILURE'] }, 'sender@example.org', false],
+    [{ address: 'a@x.test', notify: ['NEVER'] }, 'sender@example.org', false],
+    [{ address: 'a@x.test' }, '', false],
+  ];
+  for (const [recipient, mailFrom, expected] of table) {
+    assert.equal(
+      wantsDelayReport({ ...envelope, mailFrom }, recipient),
+      expected,
+      JSON.stringify([recipient, mailFrom]),
+    );
+  }
 });
 
 test('groupByDestination groups due recipients by lower-cased domain, or all to the smarthost', () => {

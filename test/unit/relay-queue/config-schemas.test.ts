@@ -15,6 +15,7 @@ test('queue and delivery sections fill in their defaults from an empty object', 
     dir: '/var/spool/mailfleet',
     minFreeBytes: 268435456,
     maxLifetimeSeconds: 432000,
+    delayWarningSeconds: 0,
     adminPort: 8026,
   });
   const delivery = {};
