@@ -3,13 +3,12 @@
 //
 // What the relay cannot do as the API says is rendered as close as it safely can. Listed in
 // `unsupported` (each naming the field, for the Degraded condition): the smarthost's `verifyCertificate: false` (the relay always verifies) and `tls: Implicit` (the relay
-// speaks STARTTLS only), `bounces.enabled: false`, a queue lifetime under 60 s. Only documented
+// speaks STARTTLS only), a queue lifetime under 60 s. Only documented
 // (docs/operator.md), since they hold for every relay:
 // - per-listener AUTH and TLS: the relay offers AUTH on every listener once `auth` is set and
 //   STARTTLS on every plaintext listener once `tls` is set; `mode` only decides whether AUTH is
 //   required (submission) and whether TLS starts at the first byte (implicit-tls, AUTH optional);
 // - the retry schedule: the relay doubles from the first wait up to the longest one;
-// - bounces: from the postmaster of the relay's hostname (delay warnings follow delayWarningAfter).
 import type { DeliveryConfig } from '../../relay/config/delivery-schema.ts';
 import type {
   ListenerConfig,
@@ -182,11 +181,6 @@ function unsupportedSettings(relay: SmtpRelay): string[] {
       `spec.delivery.smarthost.tls: Implicit is not supported by the relay, which speaks STARTTLS (rendered as StartTLS required); a smarthost on port ${smarthost.port} that expects TLS from the first byte defers every message`,
     );
   }
-  if (!relay.spec.delivery.bounces.enabled) {
-    notes.push(
-      'spec.delivery.bounces.enabled: false is not supported: the relay always sends non-delivery reports',
-    );
-  }
   if (parseDurationSeconds(relay.spec.delivery.maxQueueLifetime) < 60) {
     notes.push(
       `spec.delivery.maxQueueLifetime: ${relay.spec.delivery.maxQueueLifetime} is below the relay's minimum of 60s; rendered as 60s`,
@@ -277,6 +271,8 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
       minFreeBytes: minFreeBytesFor(volumeBytes),
       maxLifetimeSeconds: Math.max(60, Math.ceil(parseDurationSeconds(spec.delivery.maxQueueLifetime))),
       delayWarningSeconds: Math.ceil(parseDurationSeconds(spec.delivery.bounces.delayWarningAfter)),
+      sendReports: spec.delivery.bounces.enabled,
+      ...(spec.delivery.bounces.from === undefined ? {} : { reportsFrom: spec.delivery.bounces.from }),
       adminPort: queueAdminPort,
     },
     delivery: delivery(relay, clusterDomain),

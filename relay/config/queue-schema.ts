@@ -10,6 +10,10 @@ export interface QueueConfig {
   readonly maxLifetimeSeconds: number;
   /** After this long still queued, the sender gets one delay warning per recipient; 0: never. */
   readonly delayWarningSeconds: number;
+  /** Whether senders get reports at all (failures and delay warnings). */
+  readonly sendReports: boolean;
+  /** The From address of reports; MAILER-DAEMON@<hostname> when absent. */
+  readonly reportsFrom?: string;
   /** The queue admin HTTP endpoint, bound to 127.0.0.1 only; 0 picks a free port. */
   readonly adminPort: number;
 }
@@ -17,7 +21,7 @@ export interface QueueConfig {
 export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
   type: 'object',
   additionalProperties: false,
-  required: ['dir', 'minFreeBytes', 'maxLifetimeSeconds', 'delayWarningSeconds', 'adminPort'],
+  required: ['dir', 'minFreeBytes', 'maxLifetimeSeconds', 'delayWarningSeconds', 'sendReports', 'adminPort'],
   description: 'The durable on-disk queue.',
   properties: {
     dir: {
@@ -45,6 +49,20 @@ export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
       default: 0,
       description:
         'Seconds after which a recipient still deferred gets the sender one delay warning (RFC 3464 Action: delayed), unless its NOTIFY excludes DELAY; 0 sends none.',
+    },
+    sendReports: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Send senders RFC 3464 reports: a bounce for every failed recipient, and delay warnings. false: failed recipients are only logged and counted.',
+    },
+    reportsFrom: {
+      type: 'string',
+      nullable: true,
+      maxLength: 254,
+      pattern: '^[^@\\s<>"]+@[^@\\s<>"]+$',
+      description:
+        'The From address of reports (the envelope sender is always <>); default MAILER-DAEMON@<hostname>. Use an address of a domain that receivers accept mail from.',
     },
     adminPort: {
       type: 'integer',

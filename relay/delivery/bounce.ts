@@ -10,9 +10,16 @@ import { buildDsn, type ReportedRecipient, type ReportKind } from './dsn.ts';
 
 const maxReturnedHeaderBytes = 64 * 1024;
 
+export interface ReportSender {
+  /** The relay's hostname: Reporting-MTA of the report. */
+  readonly reportingMta: string;
+  /** The report's From address (queue.reportsFrom); MAILER-DAEMON@reportingMta when absent. */
+  readonly from: string | undefined;
+}
+
 export async function queueBounce(
   spool: Spool,
-  reportingMta: string,
+  sender: ReportSender,
   message: QueuedMessage,
   kind: ReportKind,
   recipients: readonly ReportedRecipient[],
@@ -20,7 +27,8 @@ export async function queueBounce(
 ): Promise<string> {
   const token = randomBytes(9).toString('hex');
   const parts = buildDsn({
-    reportingMta,
+    reportingMta: sender.reportingMta,
+    ...(sender.from === undefined ? {} : { from: sender.from }),
     queueId: message.queueId,
     envelope: message.envelope,
     kind,

@@ -14,6 +14,8 @@ export type ReportKind =
 
 export interface DsnInput {
   readonly reportingMta: string;
+  /** The From address; MAILER-DAEMON@reportingMta when absent. */
+  readonly from?: string;
   readonly queueId: string;
   readonly envelope: InboundEnvelope;
   readonly kind: ReportKind;
@@ -57,7 +59,7 @@ export function buildDsn(input: DsnInput): DsnParts {
     .join('\r\n');
   const delayed = kind.action === 'delayed';
   const head = [
-    `From: Mail Delivery System <MAILER-DAEMON@${mta}>`,
+    `From: Mail Delivery System <${clean(input.from ?? `MAILER-DAEMON@${mta}`)}>`,
     `To: <${clean(envelope.mailFrom)}>`,
     `Subject: ${delayed ? 'Delayed Mail (still being retried)' : 'Undelivered Mail Returned to Sender'}`,
     `Date: ${date}`,

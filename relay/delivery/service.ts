@@ -77,7 +77,8 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     logger,
     now,
   };
-  const delayWarningMs = config.queue.delayWarningSeconds * 1000;
+  const delayWarningMs = config.queue.sendReports ? config.queue.delayWarningSeconds * 1000 : 0;
+  const reportSender = { reportingMta: config.hostname, from: config.queue.reportsFrom };
   const outcomeBase = {
     maxLifetimeMs: config.queue.maxLifetimeSeconds * 1000,
     backoff: { initialMs: delivery.retryInitialSeconds * 1000, maxMs: delivery.retryMaxSeconds * 1000 },
@@ -154,7 +155,11 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
           recipient: state.recipient,
           reply: outcome.update.reply ?? replyLine(result),
         };
-        if (outcome.verdict === 'bounced' && wantsFailureReport(message.envelope, state.recipient)) {
+        if (
+          outcome.verdict === 'bounced' &&
+          config.queue.sendReports &&
+          wantsFailureReport(message.envelope, state.recipient)
+        ) {
           failed.push(reported);
         }
         if (delayWarningDue(state, outcome.update, message.envelope, context.now, delayWarningMs)) {
@@ -205,7 +210,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     try {
       const bounceId = await queueBounce(
         spool,
-        config.hostname,
+        reportSender,
         message,
         { action: 'failed' },
         failed,
@@ -252,7 +257,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     try {
       const reportId = await queueBounce(
         spool,
-        config.hostname,
+        reportSender,
         message,
         { action: 'delayed', willRetryUntil },
         delayed,

@@ -50,6 +50,9 @@ export interface HarnessOptions {
   readonly maxLifetimeSeconds?: number;
   /** queue.delayWarningSeconds (0, none, when absent). */
   readonly delayWarningSeconds?: number;
+  /** queue.sendReports (true when absent) and queue.reportsFrom. */
+  readonly sendReports?: boolean;
+  readonly reportsFrom?: string;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -73,6 +76,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         minFreeBytes: 0,
         maxLifetimeSeconds: options.maxLifetimeSeconds ?? 3600,
         delayWarningSeconds: options.delayWarningSeconds ?? 0,
+        sendReports: options.sendReports ?? true,
+        ...(options.reportsFrom === undefined ? {} : { reportsFrom: options.reportsFrom }),
         adminPort: 0,
       },
       delivery: { ...defaultDelivery, ...options.delivery },

@@ -44,7 +44,14 @@ test('a bounce that cannot be queued on a full spool never re-sends to the recip
   const delivery = startDelivery({
     config: {
       hostname: 'relay.mailfleet.test',
-      queue: { dir, minFreeBytes: 1 << 20, maxLifetimeSeconds: 3600, delayWarningSeconds: 0, adminPort: 0 },
+      queue: {
+        dir,
+        minFreeBytes: 1 << 20,
+        maxLifetimeSeconds: 3600,
+        delayWarningSeconds: 0,
+        sendReports: true,
+        adminPort: 0,
+      },
       delivery: { ...defaultDelivery, smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' } },
     },
     secrets: { dkimKeys: new Map() },

@@ -203,6 +203,7 @@ test('a recipient still deferred after queue.delayWarningSeconds: one delay warn
     delivery: { smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' } },
     maxLifetimeSeconds: 60,
     delayWarningSeconds: 50,
+    reportsFrom: 'postmaster@example.org',
   });
   cleanups.push(() => harness.close());
   // Accepted 55 s ago: past the 50 s warning at the first attempt, past the 60 s lifetime a few
@@ -223,6 +224,7 @@ test('a recipient still deferred after queue.delayWarningSeconds: one delay warn
   for (const report of [warning, bounce]) {
     assert.equal(report.mailFrom, '', 'from the null sender');
     assert.deepEqual(report.recipients, ['alice@example.org'], 'to the envelope sender');
+    assert.match(report.data, /^From: Mail Delivery System <postmaster@example\.org>$/m, 'queue.reportsFrom');
   }
   for (const pattern of [
     /^Subject: Delayed Mail \(still being retried\)$/m,
@@ -243,4 +245,31 @@ test('a recipient still deferred after queue.delayWarningSeconds: one delay warn
   assert.ok(deferrals >= 2, `warned once over ${deferrals} deferrals`);
   const warned = harness.logs().filter((line) => line['event'] === 'delay-warning-queued');
   assert.equal(warned.length, 1);
+});
+
+test('queue.sendReports false: a recipient that expires is dropped without a report, logged as bounced', async () => {
+  const hop = await startFaultSmtpServer({
+    random: seededRandom(seed + 4),
+    faultRate: 0,
+    alwaysDefer: ['gone@x.test'],
+  });
+  cleanups.push(() => hop.close());
+  const harness = await startHarness({
+    delivery: { smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' } },
+    maxLifetimeSeconds: 60,
+    delayWarningSeconds: 50,
+    sendReports: false,
+  });
+  cleanups.push(() => harness.close());
+  const queueId = await enqueue(
+    harness.spool,
+    envelopeFor('alice@example.org', ['gone@x.test'], { receivedAt: Date.now() - 55_000 }),
+    messageText('alice@example.org', 'gone@x.test', 'no report wanted'),
+  );
+  await harness.waitForEmptyQueue(30_000);
+  assert.ok(
+    harness.logs().some((line) => line['event'] === 'bounced' && line['queueId'] === queueId),
+    'the expiry is logged',
+  );
+  assert.deepEqual(hop.received(), [], 'neither a delay warning nor a bounce was sent');
 });

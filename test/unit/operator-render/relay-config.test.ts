@@ -212,14 +212,13 @@ test('what the relay cannot honour is reported, naming the field', () => {
         mode: 'Smarthost',
         smarthost: { host: 'smtp.example.net', port: 465, tls: 'Implicit', verifyCertificate: false },
         maxQueueLifetime: '30s',
-        bounces: { enabled: false, delayWarningAfter: '0s' },
+        bounces: { enabled: false, delayWarningAfter: '0s', from: 'postmaster@example.com' },
       },
     }),
   );
   const fields = [
     /^spec\.delivery\.smarthost\.verifyCertificate: false .* smtp\.example\.net/,
     /^spec\.delivery\.smarthost\.tls: Implicit/,
-    /^spec\.delivery\.bounces\.enabled/,
     /^spec\.delivery\.maxQueueLifetime: 30s/,
   ];
   assert.equal(unsupported.length, fields.length, unsupported.join('\n'));
@@ -229,6 +228,10 @@ test('what the relay cannot honour is reported, naming the field', () => {
   assert.equal(config.queue.maxLifetimeSeconds, 60);
   assert.equal(config.listeners[0]?.requireTls, true, 'requireTls is the relay listener setting');
   assert.equal(config.tls?.minVersion, 'TLSv1.3');
+  assert.deepEqual(
+    [config.queue.sendReports, config.queue.reportsFrom, config.queue.delayWarningSeconds],
+    [false, 'postmaster@example.com', 0],
+  );
   assertValid(config, 'odd');
 });
 

@@ -87,6 +87,18 @@ test('a delay warning: Action delayed, a 4.x.x status, Will-Retry-Until, and onl
     token: 'tok',
   });
   assert.equal(dsn.includeFullOriginal, false, 'RET governs failure reports only');
+  assert.match(dsn.head, /^From: Mail Delivery System <MAILER-DAEMON@relay\.example\.org>\r$/m);
+  const fromPostmaster = buildDsn({
+    reportingMta: 'relay.example.org',
+    from: 'postmaster@example.org',
+    queueId: '00abc',
+    envelope,
+    kind: { action: 'failed' },
+    recipients: [{ recipient, reply: '550 5.1.1 no' }],
+    now: 0,
+    token: 'tok',
+  });
+  assert.match(fromPostmaster.head, /^From: Mail Delivery System <postmaster@example\.org>\r$/m);
   assert.match(dsn.head, /^Subject: Delayed Mail \(still being retried\)\r$/m);
   assert.match(dsn.head, /keep trying until Wed, 07 Jan 2026 03:04:05 \+0000/);
   assert.match(dsn.head, /^Action: delayed\r$/m);

@@ -16,6 +16,7 @@ test('queue and delivery sections fill in their defaults from an empty object', 
     minFreeBytes: 268435456,
     maxLifetimeSeconds: 432000,
     delayWarningSeconds: 0,
+    sendReports: true,
     adminPort: 8026,
   });
   const delivery = {};
