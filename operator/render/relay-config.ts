@@ -2,14 +2,13 @@
 // the relay's schema is the contract and a contract test validates every rendering. Pure.
 //
 // What the relay cannot do as the API says is rendered as close as it safely can. Listed in
-// `unsupported` (each naming the field, for the Degraded condition): the smarthost's `verifyCertificate: false` (the relay always verifies) and `tls: Implicit` (the relay
-// speaks STARTTLS only), a queue lifetime under 60 s. Only documented
-// (docs/operator.md), since they hold for every relay:
+// `unsupported` (each naming the field, for the Degraded condition): a queue lifetime under 60 s.
+// Only documented (docs/operator.md), since they hold for every relay:
 // - per-listener AUTH and TLS: the relay offers AUTH on every listener once `auth` is set and
 //   STARTTLS on every plaintext listener once `tls` is set; `mode` only decides whether AUTH is
 //   required (submission) and whether TLS starts at the first byte (implicit-tls, AUTH optional);
 // - the retry schedule: the relay doubles from the first wait up to the longest one;
-import type { DeliveryConfig } from '../../relay/config/delivery-schema.ts';
+import type { DeliveryConfig, SmarthostTls } from '../../relay/config/delivery-schema.ts';
 import type {
   ListenerConfig,
   ListenerMode,
@@ -149,38 +148,30 @@ function delivery(relay: SmtpRelay, clusterDomain: string): DeliveryConfig {
   };
   const smarthost = spec.smarthost;
   if (spec.mode !== 'Smarthost' || smarthost === undefined) return { mode: 'mx', ...common };
-  const tls =
-    smarthost.tls === 'Opportunistic' ? 'opportunistic' : smarthost.tls === 'None' ? 'none' : 'required';
+  const tls = smarthostTls[smarthost.tls];
+  const encrypted = tls === 'required' || tls === 'implicit';
   return {
     mode: 'smarthost',
     smarthost: {
       host: smarthost.host,
       port: smarthost.port,
       tls,
+      ...(encrypted && !smarthost.verifyCertificate ? { verifyCertificate: false } : {}),
       ...(smarthost.credentialsSecretRef === undefined ? {} : { credentialsFile: smarthostCredentialsPath }),
     },
     ...common,
   };
 }
 
+const smarthostTls = {
+  StartTLS: 'required',
+  Implicit: 'implicit',
+  Opportunistic: 'opportunistic',
+  None: 'none',
+} as const satisfies Record<string, SmarthostTls>;
+
 function unsupportedSettings(relay: SmtpRelay): string[] {
   const notes: string[] = [];
-  const smarthost = relay.spec.delivery.smarthost;
-  if (
-    relay.spec.delivery.mode === 'Smarthost' &&
-    smarthost !== undefined &&
-    !smarthost.verifyCertificate &&
-    (smarthost.tls === 'StartTLS' || smarthost.tls === 'Implicit')
-  ) {
-    notes.push(
-      `spec.delivery.smarthost.verifyCertificate: false is not supported: the relay verifies the certificate of ${smarthost.host} and defers mail when it does not verify`,
-    );
-  }
-  if (relay.spec.delivery.mode === 'Smarthost' && smarthost?.tls === 'Implicit') {
-    notes.push(
-      `spec.delivery.smarthost.tls: Implicit is not supported by the relay, which speaks STARTTLS (rendered as StartTLS required); a smarthost on port ${smarthost.port} that expects TLS from the first byte defers every message`,
-    );
-  }
   if (parseDurationSeconds(relay.spec.delivery.maxQueueLifetime) < 60) {
     notes.push(
       `spec.delivery.maxQueueLifetime: ${relay.spec.delivery.maxQueueLifetime} is below the relay's minimum of 60s; rendered as 60s`,

@@ -1,13 +1,15 @@
 // Delivery's part of the relay config (key `delivery`), composed into the root schema.
 import type { JSONSchemaType } from 'ajv';
 
-export type SmarthostTls = 'required' | 'opportunistic' | 'none';
+export type SmarthostTls = 'required' | 'implicit' | 'opportunistic' | 'none';
 export type DeliveryMode = 'smarthost' | 'mx';
 
 export interface SmarthostConfig {
   readonly host: string;
   readonly port: number;
   readonly tls: SmarthostTls;
+  /** With required or implicit TLS: whether the certificate must verify (default true). */
+  readonly verifyCertificate?: boolean;
   /** A file of one line `username:password`; AUTH is used only when present. */
   readonly credentialsFile?: string;
 }
@@ -73,9 +75,16 @@ export const deliveryConfigSchema: JSONSchemaType<DeliveryConfig> = {
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 587, description: 'TCP port' },
         tls: {
           type: 'string',
-          enum: ['required', 'opportunistic', 'none'],
+          enum: ['required', 'implicit', 'opportunistic', 'none'],
           default: 'required',
-          description: 'required: STARTTLS with a valid certificate or defer; opportunistic; none',
+          description:
+            'required: STARTTLS or defer; implicit: TLS from the first byte (port 465) or defer; opportunistic: STARTTLS when offered; none',
+        },
+        verifyCertificate: {
+          type: 'boolean',
+          nullable: true,
+          description:
+            'With required or implicit (default true): the certificate must verify (chain and name) or the mail is deferred. false accepts any certificate: encrypted, but open to an active attacker.',
         },
         credentialsFile: {
           type: 'string',

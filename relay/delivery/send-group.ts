@@ -64,12 +64,14 @@ async function openSession(context: SendContext, destination: string): Promise<S
   const { delivery } = context;
   const connectTimeoutMs = delivery.connectTimeoutSeconds * 1000;
   if (delivery.mode === 'smarthost' && delivery.smarthost !== undefined) {
-    const { host, port, tls } = delivery.smarthost;
+    const { host, port, tls, verifyCertificate } = delivery.smarthost;
+    const encrypted = tls === 'required' || tls === 'implicit';
     return openSmtpSession({
       host,
       port,
       heloName: context.heloName,
-      tls: tls === 'required' ? 'verified' : tls,
+      tls: encrypted ? (verifyCertificate === false ? 'required' : 'verified') : tls,
+      implicitTls: tls === 'implicit',
       ...(context.smarthostAuth === undefined ? {} : { auth: context.smarthostAuth }),
       connectTimeoutMs,
     });

@@ -17,6 +17,8 @@ export interface SmtpSessionOptions {
   readonly servername?: string;
   readonly heloName: string;
   readonly tls: OutboundTls;
+  /** TLS from the first byte (SMTPS, port 465) instead of STARTTLS; `tls` then says whether it must verify. */
+  readonly implicitTls?: boolean;
   readonly auth?: { readonly user: string; readonly pass: string };
   readonly connectTimeoutMs: number;
 }
@@ -54,6 +56,7 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
     name: options.heloName,
     ...(options.socket === undefined ? {} : { connection: options.socket }),
     ...(options.servername === undefined ? {} : { servername: options.servername }),
+    secure: options.implicitTls === true,
     connectionTimeout: options.connectTimeoutMs,
     greetingTimeout: options.connectTimeoutMs,
     socketTimeout: 10 * 60_000,
