@@ -4,9 +4,8 @@
 // What the relay cannot do as the API says is rendered as close as it safely can. Listed in
 // `unsupported` (each naming the field, for the Degraded condition): a queue lifetime under 60 s.
 // Only documented (docs/operator.md), since they hold for every relay:
-// - per-listener AUTH and TLS: the relay offers AUTH on every listener once `auth` is set and
-//   STARTTLS on every plaintext listener once `tls` is set; `mode` only decides whether AUTH is
-//   required (submission) and whether TLS starts at the first byte (implicit-tls, AUTH optional);
+// - per-listener AUTH and TLS: one users file and one certificate per relay; a listener's
+//   `auth: Disabled` / `tls: None` become offerAuth / offerStartTls false;
 // - the retry schedule: the relay doubles from the first wait up to the longest one;
 import type { DeliveryConfig, SmarthostTls } from '../../relay/config/delivery-schema.ts';
 import type {
@@ -115,6 +114,9 @@ function listeners(relay: SmtpRelay): ListenerConfig[] {
     // 465 with AUTH required is submission over implicit TLS: nobody relays there unauthenticated.
     ...(listener.tls === 'Implicit' && listener.auth === 'Required' ? { requireAuth: true } : {}),
     ...(listener.requireTls && listener.tls === 'StartTLS' ? { requireTls: true } : {}),
+    // AUTH and STARTTLS are configured once per relay; a listener can still decline to offer them.
+    ...(listener.auth === 'Disabled' && relay.spec.auth !== undefined ? { offerAuth: false } : {}),
+    ...(listener.tls === 'None' && relay.spec.tls !== undefined ? { offerStartTls: false } : {}),
     ...(listener.proxyProtocol ? { proxyProtocolTrustedPeers: [...trusted] } : {}),
   }));
 }

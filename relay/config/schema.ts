@@ -79,6 +79,18 @@ export const relayConfigSchema = {
             description:
               'Refuse MAIL with 530 5.7.0 until the client has started TLS (STARTTLS, RFC 3207), whoever it is. Needs /tls. Default: false (an implicit-tls listener is encrypted anyway).',
           },
+          offerStartTls: {
+            type: 'boolean',
+            nullable: true,
+            description:
+              'false: never offer STARTTLS on this listener, even with /tls. Default: true (when /tls is set).',
+          },
+          offerAuth: {
+            type: 'boolean',
+            nullable: true,
+            description:
+              'false: never offer AUTH on this listener, even with /auth (clients relay by network only). Default: true (when /auth is set).',
+          },
           proxyProtocolTrustedPeers: {
             type: 'array',
             items: { type: 'string', minLength: 1 },

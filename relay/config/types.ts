@@ -20,6 +20,10 @@ export interface ListenerConfig {
   readonly requireAuth?: boolean;
   /** MAIL is refused (530 5.7.0) until the session is encrypted: STARTTLS first (RFC 3207). */
   readonly requireTls?: boolean;
+  /** false: this listener never offers STARTTLS, even with /tls set (default true). */
+  readonly offerStartTls?: boolean;
+  /** false: this listener never offers AUTH, even with /auth set (default true). */
+  readonly offerAuth?: boolean;
   /** Peers whose PROXY protocol v1/v2 header is read; every other peer is taken at its socket address. */
   readonly proxyProtocolTrustedPeers?: readonly string[];
 }

@@ -91,6 +91,21 @@ function crossFieldErrors(config: RelayConfig): string[] {
         `/listeners/${index}/mode: "${listener.mode}" needs /tls (a certificate); add tls.certificates or use mode "relay"`,
       );
     }
+    if (listener.requireTls === true && listener.offerStartTls === false) {
+      errors.push(
+        `/listeners/${index}/requireTls: true with offerStartTls false refuses every MAIL; drop one of them`,
+      );
+    }
+    if (listener.offerAuth === false && (listener.mode === 'submission' || listener.requireAuth === true)) {
+      errors.push(
+        `/listeners/${index}/offerAuth: false on a listener that requires AUTH (${listener.mode === 'submission' ? 'mode "submission"' : 'requireAuth'}) refuses every MAIL`,
+      );
+    }
+    if (listener.offerStartTls === false && listener.mode === 'submission') {
+      errors.push(
+        `/listeners/${index}/offerStartTls: false on a "submission" listener leaves AUTH, which needs TLS, unreachable`,
+      );
+    }
     if (listener.requireTls === true && !config.tls) {
       errors.push(
         `/listeners/${index}/requireTls: true needs /tls (a certificate) so clients can STARTTLS; without it every MAIL is refused`,

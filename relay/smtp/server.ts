@@ -89,7 +89,8 @@ function createListener(
   const settings = live();
   const config = settings.config;
   const tls = settings.tls;
-  const hasAuth = config.auth !== undefined;
+  const hasAuth = config.auth !== undefined && listener.offerAuth !== false;
+  const offersStartTls = tls !== undefined && listener.offerStartTls !== false;
   const hooks = createSessionHooks({
     listener,
     live,
@@ -100,7 +101,7 @@ function createListener(
     connectionsPerIp,
   });
   const labels = { listener: listener.name };
-  const disabled = [...(hasAuth ? [] : ['AUTH']), ...(tls ? [] : ['STARTTLS'])];
+  const disabled = [...(hasAuth ? [] : ['AUTH']), ...(offersStartTls ? [] : ['STARTTLS'])];
   const serverOptions: SMTPServerOptions = {
     ...hooks,
     name: config.hostname,
@@ -111,7 +112,7 @@ function createListener(
       const contexts = live().tls;
       callback(null, contexts?.byServerName.get(servername.toLowerCase()));
     },
-    hideSTARTTLS: !tls,
+    hideSTARTTLS: !offersStartTls,
     disabledCommands: disabled,
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: !(listener.requireAuth ?? listener.mode === 'submission'),

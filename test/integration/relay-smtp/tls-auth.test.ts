@@ -31,6 +31,7 @@ before(async () => {
       { name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' },
       { name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' },
       { name: 'starttls-only', port: 0, address: '127.0.0.1', mode: 'relay', requireTls: true },
+      { name: 'bare', port: 0, address: '127.0.0.1', mode: 'relay', offerAuth: false, offerStartTls: false },
     ],
     tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
     auth: {
@@ -154,6 +155,20 @@ test('requireTls: MAIL before STARTTLS is refused with 530 5.7.0; after STARTTLS
   );
   assert.equal(encrypted.code, 0, encrypted.output);
   assert.match(encrypted.output, /250 2\.6\.0 Ok: queued as/);
+});
+
+test('a listener with offerAuth and offerStartTls false offers neither, while the others still do', async () => {
+  const client = await SmtpTestClient.connect(relay.port('bare'));
+  assert.equal((await client.reply()).code, 220);
+  const ehlo = await client.command('EHLO client.test');
+  assert.ok(!ehlo.lines.some((line) => /STARTTLS|AUTH/.test(line)), ehlo.text);
+  assert.ok((await client.command('STARTTLS')).code >= 500, 'STARTTLS refused');
+  assert.ok((await client.command('AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=')).code >= 500, 'AUTH refused');
+  client.close();
+  const refused = await swaks('--port', String(relay.port('bare')), '--tls', '--quit-after', 'STARTTLS');
+  assert.notEqual(refused.code, 0, refused.output);
+  const offered = await swaks('--port', String(relay.port('smtp')), '--tls', '--quit-after', 'STARTTLS');
+  assert.equal(offered.code, 0, offered.output);
 });
 
 test('submission without AUTH is refused with 530 5.7.0', async () => {

@@ -100,6 +100,22 @@ test('listeners: container ports and modes from tls/auth; PROXY peers only where
     proxied.listeners.map((listener) => listener.proxyProtocolTrustedPeers),
     [['10.0.0.0/24']],
   );
+  // With spec.tls and spec.auth set, a listener can still decline to offer them.
+  const declining = render(
+    servedRelay('d', {
+      listeners: [
+        { name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' },
+        { name: 'submission', port: 587, tls: 'StartTLS', auth: 'Required' },
+      ],
+      tls: { secretRef: { name: 'd-tls' } },
+      auth: { usersSecretRef: { name: 'd-users' } },
+    }),
+  ).config;
+  assert.deepEqual(declining.listeners, [
+    { name: 'smtp', port: 2525, mode: 'relay', offerAuth: false, offerStartTls: false },
+    { name: 'submission', port: 5587, mode: 'submission' },
+  ]);
+  assertValid(declining, 'declining');
 });
 
 test('production: TLS, AUTH, networks, limits, rates, smarthost, queue, drain', () => {

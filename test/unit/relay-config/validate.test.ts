@@ -73,6 +73,23 @@ const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
     ],
   },
   {
+    name: 'listener offer settings that would refuse every MAIL',
+    config: {
+      ...withTls,
+      auth: { usersFile: '/secrets/users' },
+      listeners: [
+        { name: 'a', port: 25, mode: 'relay', requireTls: true, offerStartTls: false },
+        { name: 'b', port: 587, mode: 'submission', offerAuth: false },
+        { name: 'c', port: 588, mode: 'submission', offerStartTls: false },
+      ],
+    },
+    expected: [
+      /\/listeners\/0\/requireTls: true with offerStartTls false refuses every MAIL/,
+      /\/listeners\/1\/offerAuth: false on a listener that requires AUTH \(mode "submission"\)/,
+      /\/listeners\/2\/offerStartTls: false on a "submission" listener/,
+    ],
+  },
+  {
     name: 'requireTls without a certificate',
     config: { ...minimal, listeners: [{ name: 'smtp', port: 25, mode: 'relay', requireTls: true }] },
     expected: [/\/listeners\/0\/requireTls: true needs \/tls/],
