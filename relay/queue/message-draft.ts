@@ -4,8 +4,9 @@
 // and context switches, which on a virtual machine cost more than the write itself. Only the
 // fsyncs, which wait for the device, go to the thread pool. Past `flushBytes` the buffer is written
 // out as it fills, so a large message never sits in memory whole.
-import { closeSync, fdatasync, openSync, renameSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { writeAllSync } from './write-all.ts';
 
 const syncData = promisify(fdatasync);
 
@@ -97,16 +98,10 @@ export class MessageDraft {
     if (this.#pending.length === 0) return;
     this.#fd ??= openSync(this.#options.paths.temporary, 'wx', 0o600);
     const pieces = this.#pending;
-    let remaining = this.#pendingBytes;
+    const bytes = this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
-    // writev may write less than asked (a signal, a nearly full disk): write the rest.
-    let buffers = pieces;
-    while (remaining > 0) {
-      const written = writevSync(this.#fd, buffers);
-      remaining -= written;
-      if (remaining > 0) buffers = rest(buffers, written);
-    }
+    writeAllSync(this.#fd, pieces, bytes);
   }
 
   #closeFile(): void {
@@ -115,20 +110,6 @@ export class MessageDraft {
     this.#fd = undefined;
     closeSync(fd);
   }
-}
-
-function rest(buffers: readonly Buffer[], written: number): Buffer[] {
-  let skip = written;
-  const remaining: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (skip >= buffer.length) {
-      skip -= buffer.length;
-      continue;
-    }
-    remaining.push(skip > 0 ? buffer.subarray(skip) : buffer);
-    skip = 0;
-  }
-  return remaining;
 }
 
 function removeIfPresent(path: string): void {

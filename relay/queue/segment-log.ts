@@ -5,10 +5,11 @@
 // small spool volume gets its space back without waiting for a rotation.
 // A message's done record goes into its own segment, so a segment never holds state about another
 // one and each can be deleted on its own.
-import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { encodeDoneRecord } from './segment-format.ts';
+import { writeAllSync } from './write-all.ts';
 
 const syncData = promisify(fdatasync);
 /** An empty active segment larger than this is truncated and written from the start again. */
@@ -140,7 +141,7 @@ export class SegmentLog {
    */
   #write(file: SegmentFile, buffers: readonly Buffer[], bytes: number): void {
     try {
-      writeAll(file.fd, buffers, bytes);
+      writeAllSync(file.fd, buffers, bytes);
     } catch (error) {
       try {
         ftruncateSync(file.fd, file.size);
@@ -224,31 +225,6 @@ export class SegmentLog {
     }
     this.#syncing = false;
   }
-}
-
-/** writev may write less than asked (a signal, a nearly full disk): write the rest. */
-function writeAll(fd: number, buffers: readonly Buffer[], bytes: number): void {
-  let remaining = bytes;
-  let pending = [...buffers];
-  while (remaining > 0) {
-    const written = writevSync(fd, pending);
-    remaining -= written;
-    if (remaining > 0) pending = rest(pending, written);
-  }
-}
-
-function rest(buffers: readonly Buffer[], written: number): Buffer[] {
-  let skip = written;
-  const remaining: Buffer[] = [];
-  for (const buffer of buffers) {
-    if (skip >= buffer.length) {
-      skip -= buffer.length;
-      continue;
-    }
-    remaining.push(skip > 0 ? buffer.subarray(skip) : buffer);
-    skip = 0;
-  }
-  return remaining;
 }
 
 async function syncDirectory(dir: string): Promise<void> {
