@@ -216,7 +216,13 @@ export const relayConfigSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxConnections: { type: 'integer', minimum: 1, default: 1000, description: 'Per listener.' },
+        maxConnections: {
+          type: 'integer',
+          minimum: 1,
+          default: 1000,
+          description:
+            'Concurrent connections across all listeners; the excess get 421 4.7.0 before the banner.',
+        },
         maxConnectionsPerIp: { type: 'integer', minimum: 1, default: 50, description: 'Per client IP.' },
         commandTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 300, description: 'Idle.' },
         sessionTimeoutSeconds: {

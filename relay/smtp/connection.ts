@@ -14,6 +14,8 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { carriesEnhancedCode, replies } from './replies.ts';
 
 export interface RelayServerExtras {
+  /** Connections open on every listener of the relay (limits.maxConnections counts them all). */
+  readonly openConnections: () => number;
   /** The early-talker pause before the banner for this client address. */
   readonly greetingDelayMs: (remoteAddress: string) => number;
   readonly sessionTimeoutMs: number;
@@ -64,7 +66,7 @@ class RelayConnection extends SMTPConnection {
     const extras = this.#extras();
     this._setListeners(() => {
       const maxClients = this._server.options.maxClients;
-      if (maxClients && this._server.connections.size > maxClients) {
+      if (maxClients && extras.openConnections() > maxClients) {
         extras.onConnectionLimit();
         this.send(421, `4.7.0 ${this.name} Too many connected clients, try again in a moment`);
         return;

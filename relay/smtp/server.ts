@@ -37,14 +37,14 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const connectionsPerIp = new Map<string, number>();
   const servers = new Map<string, RelaySmtpServer>();
   const ports = new Map<string, number>();
+  const openSessions = (): number =>
+    [...servers.values()].reduce((sum, server) => sum + server.connections.size, 0);
   for (const listener of live.config.listeners) {
-    const server = createListener(listener, () => live, options, clock, connectionsPerIp);
+    const server = createListener(listener, () => live, options, clock, connectionsPerIp, openSessions);
     servers.set(listener.name, server);
     ports.set(listener.name, await listen(server, listener));
   }
   options.logger.info({ event: 'listening', ports: Object.fromEntries(ports) }, 'relay listening');
-  const openSessions = (): number =>
-    [...servers.values()].reduce((sum, server) => sum + server.connections.size, 0);
   return {
     ports,
     apply(settings) {
@@ -85,6 +85,7 @@ function createListener(
   options: StartRelayOptions,
   clock: () => number,
   connectionsPerIp: Map<string, number>,
+  openConnections: () => number,
 ): RelaySmtpServer {
   const settings = live();
   const config = settings.config;
@@ -134,6 +135,7 @@ function createListener(
     logger: false,
   };
   const server = new RelaySmtpServer(serverOptions, {
+    openConnections,
     greetingDelayMs: (address) => {
       const current = live();
       const limits = current.config.limits;

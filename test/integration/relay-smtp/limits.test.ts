@@ -7,6 +7,7 @@ import { SmtpTestClient } from './smtp-client.ts';
 
 let relay: InProcessRelay;
 let full: InProcessRelay;
+let twoListeners: InProcessRelay;
 
 before(async () => {
   relay = await startRelayInProcess({
@@ -29,11 +30,26 @@ before(async () => {
     // More free bytes than any disk has: the spool reports no space.
     queue: { minFreeBytes: Number.MAX_SAFE_INTEGER },
   });
+  twoListeners = await startRelayInProcess({
+    hostname: 'relay.test',
+    listeners: [
+      { name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' },
+      { name: 'other', port: 0, address: '127.0.0.1', mode: 'relay' },
+    ],
+    policy: { allowedNetworks: ['127.0.0.0/8'] },
+    limits: {
+      greetingDelayMs: 0,
+      allowedNetworksGreetingDelayMs: 0,
+      maxConnections: 6,
+      maxConnectionsPerIp: 100,
+    },
+  });
 });
 
 after(async () => {
   await relay.stop();
   await full.stop();
+  await twoListeners.stop();
 });
 
 /** Waits until the relay has seen every test connection go away. */
@@ -65,6 +81,22 @@ test('case 12: connections beyond the global limit get 421 and are counted', asy
   } finally {
     for (const client of clients) client.close();
     await allClosed(relay);
+  }
+});
+
+test('case 12: the global limit counts the connections of every listener together', async () => {
+  const clients: SmtpTestClient[] = [];
+  try {
+    const codes: number[] = [];
+    for (const listener of ['smtp', 'other', 'smtp', 'other', 'smtp', 'other', 'smtp', 'other']) {
+      const client = await SmtpTestClient.connect(twoListeners.port(listener));
+      clients.push(client);
+      codes.push((await client.reply()).code);
+    }
+    assert.deepEqual(codes, [220, 220, 220, 220, 220, 220, 421, 421], 'six in all, whichever listener');
+  } finally {
+    for (const client of clients) client.close();
+    await allClosed(twoListeners);
   }
 });
 
