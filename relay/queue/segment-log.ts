@@ -150,8 +150,10 @@ export class SegmentLog {
       }
       throw error;
     }
+    // Not marked dirty here: only message appends need an fdatasync (appendMessage marks them). A
+    // done record rides along with the next one, and a segment with nothing but done records to
+    // sync is never in a round, so deleting it can never close an fd an fdatasync is using.
     file.size += bytes;
-    file.dirty = true;
   }
 
   /** Truncates the empty active segment; false when that failed (the done record is written instead). */

@@ -9,6 +9,7 @@ import { text } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
 import type { InboundEnvelope } from '../../../relay/queue/message-sink.ts';
 import { decodeSegment, encodeDoneRecord, encodeMessageRecord } from '../../../relay/queue/segment-format.ts';
+import { SegmentLog } from '../../../relay/queue/segment-log.ts';
 import { openSpool, segmentsDirectoryName } from '../../../relay/queue/spool.ts';
 
 let root: string;
@@ -218,4 +219,24 @@ test('an emptied active segment is cut back and written from the start; a restar
   );
   assert.equal(await text(reopened.openBody(kept)), bodyFor(7));
   reopened.close();
+});
+
+test('a segment emptied while a group commit runs is deleted without failing the commit', async () => {
+  const dir = await mkdtemp(join(root, 'log-'));
+  const log = new SegmentLog(dir, 4096, 1);
+  const record = (id: string): Buffer[] =>
+    encodeMessageRecord(id, envelope('a@x.test'), Buffer.from('x'.repeat(1500)));
+  const first = log.appendMessage(record('00first00000'));
+  const second = log.appendMessage(record('00second0000'));
+  await log.durable();
+  // The third record does not fit: a new active segment; the first one keeps two live messages.
+  const third = log.appendMessage(record('00third00000'));
+  assert.notEqual(third.segment.sequence, first.segment.sequence);
+  log.done(first.segment, '00first00000');
+  const committing = log.durable();
+  // Its last message leaves while the fdatasync round is under way: the file goes at once.
+  log.done(second.segment, '00second0000');
+  await committing;
+  assert.equal(log.stats.segments, 1);
+  log.close();
 });
