@@ -272,8 +272,11 @@ test('deleting a SenderDomain re-renders the config without it', async () => {
     'the config lists no sender domain',
     async () => (await relayConfigOf('internal')).policy.senderDomains.length === 0,
   );
-  const relay = await get<RelayView>(smtpRelayResource, ns, 'internal');
-  assert.deepEqual(relay?.status?.senderDomains ?? [], []);
+  // The status is written after the objects are applied: it follows within the same reconcile.
+  await eventually('the status lists no sender domain', async () => {
+    const relay = await get<RelayView>(smtpRelayResource, ns, 'internal');
+    return (relay?.status?.senderDomains ?? []).length === 0;
+  });
 });
 
 test('one replica: the PodDisruptionBudget is deleted', async () => {
