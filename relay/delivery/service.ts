@@ -58,6 +58,13 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const { delivery } = config;
   const now = (): number => clock.now();
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
+  const smarthost = delivery.mode === 'smarthost' ? delivery.smarthost : undefined;
+  if (smarthost !== undefined && smarthost.tls !== 'none' && smarthost.verifyCertificate === false) {
+    logger.warn(
+      { event: 'tls-unverified', destination: `${smarthost.host}:${String(smarthost.port)}` },
+      "the smarthost's certificate is not verified (verifyCertificate: false): encrypted, but open to an active attacker",
+    );
+  }
   let sendContext: SendContext = {
     delivery,
     heloName: config.hostname,

@@ -102,6 +102,8 @@ for (const { name, implicit, smarthost, delivered } of cases) {
         envelopeFor('alice@example.org', ['bob@x.test']),
         messageText('alice@example.org', 'bob@x.test', name),
       );
+      const unverifiedWarnings = harness.logs().filter((line) => line['event'] === 'tls-unverified');
+      assert.equal(unverifiedWarnings.length, smarthost.verifyCertificate === false ? 1 : 0);
       if (delivered) {
         await harness.waitForEmptyQueue(15_000);
         assert.deepEqual(received.get(name), [{ secure: true, subject: name }]);
