@@ -56,6 +56,22 @@ test('swaks can speak TLS (its Perl TLS modules are installed)', async () => {
   await run('perl', ['-MNet::SSLeay', '-MIO::Socket::SSL', '-e', '1']);
 });
 
+/** swaks arguments for alice (AUTH with her password) sending from her domain to someone. */
+function asAlice(method: 'PLAIN' | 'LOGIN'): string[] {
+  return [
+    '--auth',
+    method,
+    '--auth-user',
+    'alice',
+    '--auth-password',
+    'alice-pass',
+    '--from',
+    'alice@shop.example',
+    '--to',
+    'someone@example.com',
+  ];
+}
+
 async function swaks(...args: string[]): Promise<{ code: number; output: string }> {
   try {
     const { stdout, stderr } = await run(
@@ -77,16 +93,7 @@ test('swaks: submission with STARTTLS, AUTH PLAIN and PIPELINING is queued; Mess
     '--port',
     String(relay.port('submission')),
     '--tls',
-    '--auth',
-    'PLAIN',
-    '--auth-user',
-    'alice',
-    '--auth-password',
-    'alice-pass',
-    '--from',
-    'alice@shop.example',
-    '--to',
-    'someone@example.com',
+    ...asAlice('PLAIN'),
     '--pipeline',
     '--data',
     'Subject: submitted\r\n\r\nhello\r\n',
@@ -106,21 +113,7 @@ test('swaks: submission with STARTTLS, AUTH PLAIN and PIPELINING is queued; Mess
 });
 
 test('swaks: implicit TLS with AUTH LOGIN', async () => {
-  const result = await swaks(
-    '--port',
-    String(relay.port('smtps')),
-    '--tlsc',
-    '--auth',
-    'LOGIN',
-    '--auth-user',
-    'alice',
-    '--auth-password',
-    'alice-pass',
-    '--from',
-    'alice@shop.example',
-    '--to',
-    'someone@example.com',
-  );
+  const result = await swaks('--port', String(relay.port('smtps')), '--tlsc', ...asAlice('LOGIN'));
   assert.equal(result.code, 0, result.output);
   assert.match(result.output, /250 2\.6\.0 Ok: queued as/);
 });
@@ -138,21 +131,7 @@ test('requireTls: MAIL before STARTTLS is refused with 530 5.7.0; after STARTTLS
   );
   assert.notEqual(plaintext.code, 0, plaintext.output);
   assert.match(plaintext.output, /<\*\* +530 5\.7\.0 Must issue a STARTTLS command first/);
-  const encrypted = await swaks(
-    '--port',
-    String(relay.port('starttls-only')),
-    '--tls',
-    '--auth',
-    'PLAIN',
-    '--auth-user',
-    'alice',
-    '--auth-password',
-    'alice-pass',
-    '--from',
-    'alice@shop.example',
-    '--to',
-    'someone@example.com',
-  );
+  const encrypted = await swaks('--port', String(relay.port('starttls-only')), '--tls', ...asAlice('PLAIN'));
   assert.equal(encrypted.code, 0, encrypted.output);
   assert.match(encrypted.output, /250 2\.6\.0 Ok: queued as/);
 });
