@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRelayProcess, type ConfigDocument } from '../../support/relay-process.ts';
+import { freeTcpPort } from '../../support/smtp-sink.ts';
 import {
   dashboardExpressions,
   readDashboard,
@@ -47,19 +47,6 @@ interface RuleGroups {
       readonly lastError?: string;
     }[];
   }[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) =>
-    server.close(() => {
-      resolve();
-    }),
-  );
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 async function sendOneMessage(port: number): Promise<void> {
@@ -122,7 +109,7 @@ test(
     let prometheus: ChildProcess | undefined;
     try {
       await sendOneMessage(relay.smtpPorts['smtp'] ?? 0);
-      const port = await freePort();
+      const port = await freeTcpPort();
       await writeFile(
         join(dir, 'prometheus.yml'),
         JSON.stringify({

@@ -7,10 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startRelayProcess, type ConfigDocument, type RelayProcess } from '../../support/relay-process.ts';
+import { startRelayProcess, type RelayProcess } from '../../support/relay-process.ts';
 import { startSmtpSink } from '../../support/smtp-sink.ts';
 import { SmtpTestClient } from '../relay-smtp/smtp-client.ts';
 import { waitUntil } from './relay-metrics.ts';
+import { killHard, relayToNextHop } from './relay-to-next-hop.ts';
 import { messageBody, pause } from './smtp-load.ts';
 import { queuedMessageIds, SinkTally, spoolFiles } from './spool-files.ts';
 
@@ -33,18 +34,7 @@ for (const { store, messageBytes } of cases) {
   test(`case 18: kill -9 before the final dot (${store}): no 250, nothing queued, nothing delivered after restart`, async () => {
     const sink = await startSmtpSink();
     const dir = await mkdtemp(join(tmpdir(), 'mailfleet-crash-data-'));
-    const config: ConfigDocument = {
-      hostname: 'relay.test',
-      listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-      policy: { allowedNetworks: ['127.0.0.0/8'] },
-      limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
-      delivery: {
-        mode: 'smarthost',
-        smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
-        allowPrivateDestinations: true,
-        retryInitialSeconds: 1,
-      },
-    };
+    const config = relayToNextHop(sink.port);
     let relay: RelayProcess | undefined;
     try {
       relay = await startRelayProcess(config, dir);
@@ -62,13 +52,7 @@ for (const { store, messageBytes } of cases) {
         // Buffered in memory for the segment log: nothing on disk to wait for; give the relay time to read it.
         await pause(300);
       }
-      const exited = new Promise<void>((resolve) =>
-        relay?.child.once('exit', () => {
-          resolve();
-        }),
-      );
-      relay.child.kill('SIGKILL');
-      await exited;
+      await killHard(relay);
       await assert.rejects(client.reply(), /connection closed/, 'no reply at all, so no 250');
       assert.deepEqual(await queuedMessageIds(join(dir, 'spool')), [], 'nothing committed');
 

@@ -15,6 +15,7 @@ import { startRelayProcess, type ConfigDocument, type RelayProcess } from '../..
 import { freeTcpPort, startSmtpSink, type SmtpSink } from '../../support/smtp-sink.ts';
 import { SmtpTestClient } from '../relay-smtp/smtp-client.ts';
 import { readyStatus, waitUntil } from './relay-metrics.ts';
+import { killHard } from './relay-to-next-hop.ts';
 import { messageBody, startSmtpLoad } from './smtp-load.ts';
 import { SinkTally, spoolFiles } from './spool-files.ts';
 
@@ -67,16 +68,6 @@ async function startRelay(): Promise<RelayProcess> {
   const relay = await startRelayProcess(config());
   running.push(relay);
   return relay;
-}
-
-async function killHard(relay: RelayProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => {
-    relay.child.once('exit', () => {
-      resolve();
-    });
-  });
-  relay.child.kill('SIGKILL');
-  await exited;
 }
 
 async function greeted(relay: RelayProcess): Promise<SmtpTestClient> {

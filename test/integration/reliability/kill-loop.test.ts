@@ -7,9 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startRelayProcess, type ConfigDocument, type RelayProcess } from '../../support/relay-process.ts';
+import { startRelayProcess, type RelayProcess } from '../../support/relay-process.ts';
 import { numberFrom, seededRandom, seedFrom } from '../../support/seeded-random.ts';
 import { startSmtpSink } from '../../support/smtp-sink.ts';
+import { killHard, relayToNextHop } from './relay-to-next-hop.ts';
 import { pause, startSmtpLoad } from './smtp-load.ts';
 import { queuedMessageIds, SinkTally } from './spool-files.ts';
 
@@ -17,36 +18,6 @@ const cycles = numberFrom('MAILFLEET_SOAK_CYCLES', 50);
 const seed = seedFrom('MAILFLEET_SOAK_SEED');
 const maxRunMs = numberFrom('MAILFLEET_SOAK_MAX_RUN_MS', 700);
 const maxConcurrentDeliveries = 8;
-
-function relayConfig(sinkPort: number): ConfigDocument {
-  return {
-    hostname: 'relay.test',
-    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-    policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
-    delivery: {
-      mode: 'smarthost',
-      smarthost: { host: '127.0.0.1', port: sinkPort, tls: 'none' },
-      allowPrivateDestinations: true,
-      maxConcurrentDeliveries,
-      concurrencyPerDestination: 4,
-      retryInitialSeconds: 1,
-      retryMaxSeconds: 2,
-      connectTimeoutSeconds: 2,
-    },
-  };
-}
-
-async function killHard(relay: RelayProcess): Promise<void> {
-  if (relay.child.exitCode !== null || relay.child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) =>
-    relay.child.once('exit', () => {
-      resolve();
-    }),
-  );
-  relay.child.kill('SIGKILL');
-  await exited;
-}
 
 /** Waits until smtp-sink has written out what a dead relay had already sent it. */
 async function settle(tally: SinkTally): Promise<ReadonlyMap<string, number>> {
@@ -78,7 +49,14 @@ test(
     const dir = await mkdtemp(join(tmpdir(), 'mailfleet-soak-'));
     const spoolDir = join(dir, 'spool');
     const tally = new SinkTally(sink.dumpDir);
-    const config = relayConfig(sink.port);
+    const config = relayToNextHop(sink.port, {
+      delivery: {
+        maxConcurrentDeliveries,
+        concurrencyPerDestination: 4,
+        retryMaxSeconds: 2,
+        connectTimeoutSeconds: 2,
+      },
+    });
     let port: number | undefined;
     const load = startSmtpLoad({
       port: () => port,

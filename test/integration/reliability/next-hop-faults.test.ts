@@ -13,6 +13,7 @@ import { makeTestCertificates } from '../../support/tls.ts';
 import { enqueue, envelopeFor, messageText, startHarness } from '../relay-delivery/harness.ts';
 import { SmtpTestClient } from '../relay-smtp/smtp-client.ts';
 import { queuedMessages, waitUntil } from './relay-metrics.ts';
+import { relayToNextHop } from './relay-to-next-hop.ts';
 import { messageBody } from './smtp-load.ts';
 
 const seed = seedFrom('MAILFLEET_FAULT_SEED');
@@ -23,20 +24,7 @@ after(async () => {
 });
 
 function relayTo(port: number, tls: 'none' | 'required'): ConfigDocument {
-  return {
-    hostname: 'relay.test',
-    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-    policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
-    delivery: {
-      mode: 'smarthost',
-      smarthost: { host: '127.0.0.1', port, tls },
-      allowPrivateDestinations: true,
-      retryInitialSeconds: 1,
-      retryMaxSeconds: 2,
-      connectTimeoutSeconds: 1,
-    },
-  };
+  return relayToNextHop(port, { tls, delivery: { retryMaxSeconds: 2, connectTimeoutSeconds: 1 } });
 }
 
 async function started(config: ConfigDocument): Promise<RelayProcess> {
