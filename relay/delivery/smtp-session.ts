@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import type { AttemptResult } from './attempt-result.ts';
+import { useFastDotStuffing } from './dot-stuffing.ts';
 
 /** verified: STARTTLS with a valid certificate or nothing; required: STARTTLS, any certificate. */
 export type OutboundTls = 'verified' | 'required' | 'opportunistic' | 'none';
@@ -67,6 +68,7 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
     allowInternalNetworkInterfaces: true,
     logger: false,
   });
+  useFastDotStuffing(connection);
   let reusable = true;
   // A refused connection is reported through 'error' only, not through the connect callback.
   let failedEarly: ((error: NodemailerError) => void) | undefined;

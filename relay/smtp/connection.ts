@@ -6,11 +6,14 @@
 //    the numeric code, so `554 5.7.1` would become `554 5.6.0`);
 //  - AUTH is neither advertised nor accepted before TLS, answered `538 5.7.11` (RFC 7817 / 4954);
 //  - a message body that arrived before the 354 reply is flagged (pipelining sync check, case 14);
-//  - a whole-session deadline, which upstream lacks (its socketTimeout is an idle timeout).
+//  - a whole-session deadline, which upstream lacks (its socketTimeout is an idle timeout);
+//  - the DATA parser finds line-start dots with indexOf, not a loop over every byte (data-parser.ts).
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { RelaySmtpParser } from './data-parser.ts';
 import { carriesEnhancedCode, replies } from './replies.ts';
 
 export interface RelayServerExtras {
@@ -90,6 +93,18 @@ class RelayConnection extends SMTPConnection {
         clearTimeout(this.#sessionTimer);
       });
     });
+  }
+
+  /** Upstream's _createParser with RelaySmtpParser in place of SMTPStream. */
+  override _createParser(): SMTPStream {
+    const parser = new RelaySmtpParser({ maxCommandLength: this._server.options.maxCommandLength });
+    parser.oncommand = (command, callback) => {
+      this._onCommand(command, callback);
+    };
+    parser.on('error', (error: Error) => {
+      this.send(421, `Error: ${error.message}`);
+    });
+    return parser;
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {

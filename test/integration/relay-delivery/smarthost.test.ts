@@ -46,6 +46,32 @@ test('a queued message reaches the smarthost and leaves the queue', async () => 
   }
 });
 
+test('lines that start with a dot reach the next hop unchanged, across many DATA chunks', async () => {
+  const sink = await startSmtpSink();
+  sinks.push(sink);
+  const harness = await startHarness({
+    delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' } },
+  });
+  try {
+    // Over 256 KiB so the body leaves the spool as several chunks, with dot lines at the seams.
+    const dotted = Array.from({ length: 30_000 }, (_, i) => (i % 3 === 0 ? `.line ${i}` : `..${i}.`));
+    const body = ['.', ...dotted, '.', '..', 'end'].join('\r\n');
+    await enqueue(
+      harness.spool,
+      envelopeFor('alice@example.org', ['bob@x.test']),
+      `${messageText('alice@example.org', 'bob@x.test', 'dots')}${body}\r\n`,
+    );
+    const [dumped] = await sink.waitForMessages(1, 10_000);
+    await harness.waitForEmptyQueue(10_000);
+    const delivered = (await sink.messages())[0]?.raw ?? dumped?.raw ?? '';
+    // smtp-sink writes its dump with LF line ends.
+    const expected = `\n${body.replaceAll('\r\n', '\n')}\n`;
+    assert.ok(delivered.includes(expected), 'the body as queued, every leading dot intact');
+  } finally {
+    await harness.close();
+  }
+});
+
 test('a 4xx defers with backoff, and the retry delivers once the next hop answers 2xx', async () => {
   const refusing = await startSmtpSink({ softReject: ['RCPT'], softReply: '451 4.3.0 try again later' });
   const port = refusing.port;
