@@ -15,6 +15,13 @@ const INSERT_LF_DOT = Buffer.from('\n.');
 const INSERT_CR = Buffer.from('\r');
 const INSERT_DOT = Buffer.from('.');
 
+/**
+ * Matches wherever an insertion may be due after the first byte: a CR not followed by LF, an LF
+ * not preceded by CR, a dot after an LF. One native scan of the whole chunk, so a chunk of clean
+ * CRLF text without line-start dots — nearly every chunk — costs no JavaScript per line.
+ */
+const mayNeedInsertion = /\r(?!\n)|(?<!\r)\n|\n\./;
+
 /** The stream has sent nothing yet: a dot as its first byte starts a line. */
 export const streamStart = -1;
 
@@ -29,11 +36,15 @@ function insertionBefore(byte: number, previous: number): Buffer | undefined {
 /**
  * The chunk as it goes on the wire, given the last byte sent before it (streamStart for none).
  * Returns the chunk itself when nothing needs inserting. Only the first byte and the bytes at and
- * just after a CR or an LF can need an insertion, so only those are looked at.
+ * just after a CR or an LF can need an insertion, so only those are looked at, and only when the
+ * pattern says one of them may.
  */
 export function stuffChunk(chunk: Buffer, previousByte: number): Buffer {
   const length = chunk.length;
   if (length === 0) return chunk;
+  const first = chunk[0] ?? streamStart;
+  if (insertionBefore(first, previousByte) === undefined && !mayNeedInsertion.test(chunk.toString('latin1')))
+    return chunk;
   const pieces: Buffer[] = [];
   let copiedUpTo = 0;
   let lastChecked = -1;

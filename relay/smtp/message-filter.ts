@@ -126,6 +126,13 @@ export class MessageFilter {
 }
 
 /**
+ * A CR not followed by LF or an LF not preceded by CR, within the chunk: one native scan that rules
+ * out nearly every chunk. It also matches an LF that starts the chunk and a CR that ends it, which
+ * the exact checks below judge with the neighbouring chunk's byte.
+ */
+const mayBeBare = /\r(?!\n)|(?<!\r)\n/;
+
+/**
  * Whether the chunk has a LF without a CR before it or a CR without a LF after it. `pendingCr` says
  * the previous chunk ended in CR; a CR ending this chunk is judged by the next one, or is bare when
  * this is the final chunk.
@@ -133,6 +140,7 @@ export class MessageFilter {
 function hasBareLineEnding(chunk: Buffer, pendingCr: boolean, final: boolean): boolean {
   const last = chunk.length - 1;
   if (pendingCr && last >= 0 && chunk[0] !== LF) return true;
+  if (last >= 0 && !mayBeBare.test(chunk.toString('latin1'))) return false;
   for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) {
     if (at === 0 ? !pendingCr : chunk[at - 1] !== CR) return true;
   }
