@@ -39,7 +39,10 @@ export async function sendGroup(
     () => openSession(context, group.destination),
     async (session) => {
       context.metrics.tlsSessions.inc({ result: session.secure ? 'tls' : 'plaintext', mode });
-      if (!session.secure) {
+      // With `tls: none` plaintext is the configuration, said once at start (tls-off), not a
+      // per-message surprise.
+      const plaintextConfigured = mode === 'smarthost' && context.delivery.smarthost?.tls === 'none';
+      if (!session.secure && !plaintextConfigured) {
         context.logger.warn(
           { event: 'tls-not-used', queueId: message.queueId, destination: group.destination },
           'sending without TLS, as policy allows',

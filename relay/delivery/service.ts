@@ -59,6 +59,12 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const now = (): number => clock.now();
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
   const smarthost = delivery.mode === 'smarthost' ? delivery.smarthost : undefined;
+  if (smarthost?.tls === 'none') {
+    logger.warn(
+      { event: 'tls-off', destination: `${smarthost.host}:${String(smarthost.port)}` },
+      'TLS to the smarthost is off (tls: none): every message goes to it in plaintext',
+    );
+  }
   if (smarthost !== undefined && smarthost.tls !== 'none' && smarthost.verifyCertificate === false) {
     logger.warn(
       { event: 'tls-unverified', destination: `${smarthost.host}:${String(smarthost.port)}` },

@@ -115,6 +115,37 @@ test('TLS required, certificate that does not verify: deferred, the smarthost re
   }
 });
 
+test('tls: none is said once at start (tls-off), not on every message, and still counted', async () => {
+  const harness = await startHarness({
+    delivery: { smarthost: { host: '127.0.0.1', port: plaintextSink.port, tls: 'none' } },
+  });
+  try {
+    const queueIds = await Promise.all(
+      ['one', 'two'].map((subject) =>
+        enqueue(
+          harness.spool,
+          envelopeFor('a@example.org', ['b@x.test']),
+          messageText('a@example.org', 'b@x.test', subject),
+        ),
+      ),
+    );
+    for (const queueId of queueIds)
+      await harness.waitForLog(
+        (line) => line['event'] === 'delivered' && line['queueId'] === queueId,
+        10_000,
+      );
+    const logs = harness.logs();
+    assert.equal(logs.filter((line) => line['event'] === 'tls-off').length, 1);
+    assert.equal(logs.filter((line) => line['event'] === 'tls-not-used').length, 0);
+    const metrics = await harness.registry.getSingleMetricAsString(
+      'mailfleet_relay_delivery_tls_sessions_total',
+    );
+    assert.match(metrics, /result="plaintext",mode="smarthost"\} [12]\b/);
+  } finally {
+    await harness.close();
+  }
+});
+
 test('opportunistic TLS: plaintext only where policy allows, logged and counted', async () => {
   const harness = await startHarness({
     delivery: { smarthost: { host: '127.0.0.1', port: plaintextSink.port, tls: 'opportunistic' } },
