@@ -1,5 +1,5 @@
 // SMTP transparency for the outgoing DATA stream (RFC 5321 4.5.2), byte for byte what nodemailer's
-// DataStream produces: a bare CR or a bare LF becomes CRLF, and a dot that starts a line (after
+// DataStream produces (endOfData: its final dot): a bare CR or a bare LF becomes CRLF, and a dot that starts a line (after
 // CRLF, after a bare CR, or at the very start) is doubled. nodemailer does it with a JavaScript
 // loop over every byte, the largest single cost of relaying a 100 KB message; this finds the line
 // breaks with native indexOf and looks only at the bytes around them. It is the upstream fix in
@@ -89,9 +89,18 @@ interface SendStreamSeam {
   _createSendStream(callback: unknown): DataStream;
 }
 
+/** What nodemailer's DataStream writes after the body, given its last byte: the end of DATA. */
+export function endOfData(lastByte: number | false): Buffer {
+  if (lastByte === LF) return Buffer.from('.\r\n');
+  if (lastByte === CR) return Buffer.from('\n.\r\n');
+  return Buffer.from('\r\n.\r\n');
+}
+
 /**
  * Makes every DATA stream of this connection escape with stuffChunk. The stream stays nodemailer's
- * own (its byte counts, its final dot from lastByte); only its per-chunk transform is replaced.
+ * own (its byte counts, its lastByte); its transform is replaced, and each output chunk is held
+ * back until the next one comes, so that the last goes out with the final dot in one write instead
+ * of two (a message that fits in a chunk is then one write).
  */
 export function useFastDotStuffing(connection: SMTPConnection): void {
   const seam = connection as unknown as SendStreamSeam;
@@ -100,6 +109,7 @@ export function useFastDotStuffing(connection: SMTPConnection): void {
   const createSendStream = seam._createSendStream.bind(connection);
   seam._createSendStream = (callback) => {
     const stream = createSendStream(callback);
+    let held: Buffer | undefined;
     stream._transform = (chunk: Buffer | string, _encoding: BufferEncoding, done: TransformCallback) => {
       const input = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       if (input.length === 0) {
@@ -110,7 +120,14 @@ export function useFastDotStuffing(connection: SMTPConnection): void {
       stream.inByteCount += input.length;
       stream.outByteCount += output.length;
       stream.lastByte = input[input.length - 1] ?? false;
-      done(null, output);
+      const previous = held;
+      held = output;
+      done(null, previous);
+    };
+    stream._flush = (done: TransformCallback) => {
+      const ending = endOfData(stream.lastByte);
+      stream.outByteCount += ending.length;
+      done(null, held === undefined ? ending : Buffer.concat([held, ending]));
     };
     return stream;
   };

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import DataStream from '../../../node_modules/nodemailer/dist/esm/smtp-connection/data-stream.js';
-import { streamStart, stuffChunk } from '../../../relay/delivery/dot-stuffing.ts';
+import { endOfData, streamStart, stuffChunk } from '../../../relay/delivery/dot-stuffing.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 
 async function nodemailerOutput(chunks: readonly Buffer[]): Promise<string> {
@@ -22,8 +22,8 @@ function stuffedOutput(chunks: readonly Buffer[]): string {
     out.push(stuffChunk(chunk, previous));
     if (chunk.length > 0) previous = chunk[chunk.length - 1] ?? streamStart;
   }
-  const ending = previous === 0x0a ? '.\r\n' : previous === 0x0d ? '\n.\r\n' : '\r\n.\r\n';
-  return Buffer.concat(out).toString('latin1') + ending;
+  out.push(endOfData(previous === streamStart ? false : previous));
+  return Buffer.concat(out).toString('latin1');
 }
 
 function split(body: Buffer, sizes: () => number): Buffer[] {
