@@ -1,6 +1,7 @@
 // Renders docs/benchmarks.md from the measured figures (pure): the numbers in that file come only
 // from here, never from a hand edit.
 import type { BacklogFigures } from './backlog.ts';
+import { judgeGoals } from './goals.ts';
 import type { IdleSessionsFigures } from './idle-sessions.ts';
 import type { MachineInfo } from './machine.ts';
 import type { RunFigures, TargetName } from './measure.ts';
@@ -241,6 +242,38 @@ function renderBacklog(backlog: BenchReport['backlog']): string[] {
   return [...rendered, ...(rendered.length > 0 && lines.length > 0 ? [''] : []), ...lines, ''];
 }
 
+function renderGoals(report: BenchReport): string[] {
+  const scenario = (id: string): ScenarioResult | undefined =>
+    report.scenarios.find((result) => result.scenario.id === id);
+  const medianOf = (id: string, relay: TargetName): ScenarioMedians | undefined => {
+    const runs = scenario(id)?.runs[relay];
+    return runs === undefined || runs.length === 0 ? undefined : scenarioMedians(runs);
+  };
+  const judged = judgeGoals({
+    title: (id) => scenario(id)?.scenario.title ?? id,
+    delivered: (id, relay) => medianOf(id, relay)?.deliveredPerSecond,
+    cpuPerMessage: (id, relay) => medianOf(id, relay)?.cpuMillisecondsPerMessage,
+    mailfleetP50Ms: (id) => medianOf(id, 'mailfleet')?.latencyP50Ms,
+    mailfleetIdleRssBytes: report.idleSessions.mailfleet?.rssWithSessionsBytes,
+  });
+  return [
+    '## Goals',
+    '',
+    "What the relay is built to reach, judged on this run. The last column is how many times more CPU a message costs Postfix than mailfleet: where the relay and the load generator share the machine's cores, the throughput ratio cannot go far past it ([where the time goes](performance.md)).",
+    '',
+    ...table(
+      ['goal', 'measured', 'met', 'CPU per message, Postfix ÷ mailfleet'],
+      judged.map((goal) => [
+        goal.goal,
+        goal.measured,
+        goal.met === undefined ? 'not measured' : goal.met ? 'yes' : '**no**',
+        goal.cpuAdvantage === undefined ? '' : `${goal.cpuAdvantage.toFixed(2)}×`,
+      ]),
+    ),
+    '',
+  ];
+}
+
 export function renderBenchmarks(report: BenchReport): string {
   const { machine, plan } = report;
   const mailfleetLine = report.mailfleet.runnable
@@ -276,6 +309,7 @@ export function renderBenchmarks(report: BenchReport): string {
       ],
     ),
     '',
+    ...renderGoals(report),
     '## Throughput, latency, CPU and memory per scenario',
     '',
     ...report.scenarios.flatMap(renderScenario),

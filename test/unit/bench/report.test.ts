@@ -80,3 +80,18 @@ test('with mailfleet measured the table has its row and the ratio to Postfix', (
   assert.match(markdown, /\| mailfleet \| 800 \|/);
   assert.match(markdown, /\| \*\*mailfleet \/ Postfix\*\* \| 2\.00× \|/);
 });
+
+test('the goals section judges what was measured and says "not measured" for the rest', () => {
+  const markdown = renderBenchmarks(
+    report({
+      mailfleet: { runnable: true },
+      scenarios: [{ scenario, runs: { postfix: [run(400)], mailfleet: [run(1600)] } }],
+    }),
+  );
+  assert.match(markdown, /## Goals/);
+  assert.match(
+    markdown,
+    /\| 2 KB, 20 sessions, new connection per message: delivered msg\/s at least 3× Postfix's \| 4\.00× \| yes \| 1\.00× \|/,
+  );
+  assert.match(markdown, /\| 1,000 idle sessions: RSS under 150 MB \| not measured \| not measured \| {2}\|/);
+});
