@@ -63,10 +63,13 @@ demo: deps system-deps control-plane ## the main job on local defaults: control 
 bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet's relay → docs/benchmarks.md (BENCH_QUICK=1: smoke run)
 	node bench/main.ts
 
+profile: deps system-deps ## where the relay's CPU goes for one load, per message and thread (PROFILE_* options: hack/profile-relay.sh)
+	@bash hack/profile-relay.sh
+
 bench-operator: deps control-plane ## the operator with 200 SmtpRelays and 2,000 SenderDomains → docs/operator-scale.md
 	node bench/operator-scale.ts
 
-.PHONY: bench-operator soak
+.PHONY: bench-operator soak profile
 SOAK_CYCLES ?= 500
 soak: deps system-deps ## the kill -9 durability loop (case 19) with hundreds of cycles: SOAK_CYCLES=500, MAILFLEET_SOAK_SEED to replay
 	MAILFLEET_SOAK_CYCLES=$(SOAK_CYCLES) node --test --test-reporter=spec test/integration/reliability/kill-loop.test.ts
