@@ -212,7 +212,9 @@ test('of two replicas only the leader reconciles; the standby takes over when it
     const [leader, standby] = [replicas[leaderIndex], replicas[standbyIndex]];
     assert.ok(leader && standby);
     assert.equal(standby.manager.workersRunning, false);
-    assert.equal(standby.manager.synced, true, 'the standby keeps a warm cache');
+    // The leader may start its workers before the standby's informers have listed everything.
+    await eventually('the standby keeps a warm cache', () => standby.manager.synced);
+    assert.equal(standby.manager.workersRunning, false, 'a synced standby still runs no workers');
 
     await createWidget('two-a');
     await eventually(
