@@ -7,6 +7,7 @@
 #   PROFILE_REUSE=1          reuse connections (smtp-source -d)
 #   PROFILE_RECEIVE_ONLY=1   the next hop never greets: the relay only receives (what delivery costs
 #                            is the difference)
+#   PROFILE_DKIM=rsa-sha256  sign every message (or ed25519-sha256) with a key made for the run
 #   PROFILE_SYSCALLS=1       count the relay's system calls per message (strace -c -f; slows it)
 #   PROFILE_CPU_PROF=<dir>   write a V8 CPU profile of the relay there (node --cpu-prof)
 # Only processes this script starts are stopped, by their process ids.
@@ -31,6 +32,7 @@ wait_for_port() {
 }
 sink_port=$(free_port)
 relay_port=$(free_port)
+metrics_port=$(free_port)
 if [[ ${PROFILE_RECEIVE_ONLY:-} == 1 ]]; then
   node -e "require('net').createServer(() => {}).listen($sink_port, '127.0.0.1')" &
 else
@@ -41,10 +43,21 @@ fi
 pids+=($!)
 wait_for_port "$sink_port"
 mkdir "$work/spool"
-STALLED=${PROFILE_RECEIVE_ONLY:-0} node --input-type=module -e "
+case ${PROFILE_DKIM:-} in
+  '') ;;
+  rsa-sha256) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null ;;
+  ed25519-sha256) openssl genpkey -algorithm ED25519 -out "$work/dkim.pem" ;;
+  *) echo "PROFILE_DKIM=$PROFILE_DKIM: expected rsa-sha256 or ed25519-sha256" >&2; exit 2 ;;
+esac
+STALLED=${PROFILE_RECEIVE_ONLY:-0} DKIM=${PROFILE_DKIM:-} KEY="$work/dkim.pem" node --input-type=module -e "
   import { mailfleetBenchConfig } from './bench/mailfleet-config.ts';
   const settings = { port: $relay_port, nextHopPort: $sink_port, spoolDirectory: '$work/spool', stalledDelivery: process.env.STALLED === '1' };
-  process.stdout.write(JSON.stringify(mailfleetBenchConfig(settings)));
+  const config = { ...mailfleetBenchConfig(settings), http: { address: '127.0.0.1', port: $metrics_port } };
+  if (process.env.DKIM) {
+    const dkim = [{ selector: 'profile', algorithm: process.env.DKIM, privateKeyFile: process.env.KEY }];
+    config.policy = { ...config.policy, senderDomains: [{ domain: 'source.profile.example', dkim }] };
+  }
+  process.stdout.write(JSON.stringify(config));
 " >"$work/relay.json"
 node_flags=()
 [[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF")
@@ -85,6 +98,10 @@ fi
 finished=$(date +%s%N)
 read -r busy_after idle_after < <(machine)
 threads >"$work/after"
+if [[ -n ${PROFILE_DKIM:-} ]]; then
+  signed=$(node -e "fetch('http://127.0.0.1:$metrics_port/metrics').then((r) => r.text()).then((t) => console.log((t.match(/^mailfleet_relay_dkim_signatures_total\{[^}]*result=\"signed\"[^}]*\} (\d+)/m) ?? [])[1] ?? 0))")
+  echo "DKIM signatures made: $signed"
+fi
 if [[ ${PROFILE_SYSCALLS:-} == 1 ]]; then
   kill -INT "$strace_pid"
   wait "$strace_pid" 2>/dev/null || true
