@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Where the relay's time goes for one load (`make profile`): Postfix's smtp-source drives the relay
 # (bench/mailfleet-config.ts, the benchmark's own settings) delivering to smtp-sink, all on loopback.
-# Prints the end-to-end rate, the relay's CPU per message by thread (main, V8 helpers, libuv pool),
-# user and system, and how idle the machine stayed. Options, as environment variables:
+# Prints the end-to-end rate, the relay's CPU per message by thread (main, V8 helpers, libuv pool,
+# DKIM signing), user and system, and how idle the machine stayed. Options, as environment variables:
 #   PROFILE_BYTES=2048 PROFILE_MESSAGES=3000 PROFILE_SESSIONS=20  the load (smtp-source -l -m -s)
 #   PROFILE_REUSE=1          reuse connections (smtp-source -d)
 #   PROFILE_RECEIVE_ONLY=1   the next hop never greets: the relay only receives (what delivery costs
@@ -114,7 +114,7 @@ awk -v messages="$messages" -v bytes="$bytes" -v sessions="$sessions" -v receive
   FNR == NR { u0[$1] = $3; s0[$1] = $4; next }
   {
     key = $1; name = $2
-    group = name ~ /^V8/ ? "V8 helper threads (GC, compiler)" : name ~ /^libuv/ ? "libuv thread pool (fsync)" : name ~ /^node$|MainThread/ ? "main thread" : "other threads"
+    group = name ~ /^V8/ ? "V8 helper threads (GC, compiler)" : name ~ /^libuv/ ? "libuv thread pool (fsync)" : name ~ /^dkim-signer/ ? "DKIM signing threads" : name ~ /^node$|MainThread/ ? "main thread" : "other threads"
     u[group] += ($3 - u0[key]) * 10; s[group] += ($4 - s0[key]) * 10
   }
   END {

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/delivery-schema.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
-import { signMessage } from '../dkim/sign.ts';
+import { signMessage, type DkimResult } from '../dkim/sign.ts';
+import type { SigningPool } from '../dkim/signing-pool.ts';
 import type { QueuedMessage } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
 import type { AttemptResult } from './attempt-result.ts';
@@ -21,6 +22,7 @@ export interface SendContext {
   readonly pool: SessionPool;
   readonly mxRouter: MxRouter;
   readonly dkimKeys: DkimKeyring;
+  readonly signingPool: SigningPool;
   readonly smarthostAuth: { readonly user: string; readonly pass: string } | undefined;
   readonly metrics: DeliveryMetrics;
   readonly logger: Logger;
@@ -92,17 +94,35 @@ async function openSession(context: SendContext, destination: string): Promise<S
   });
 }
 
+/**
+ * DKIM signatures for the message: on a signing thread when its body is in memory, in this thread
+ * when it must be read from the spool or the thread fails.
+ */
+async function sign(context: SendContext, message: QueuedMessage): Promise<DkimResult> {
+  const { spool, dkimKeys, signingPool } = context;
+  const senderDomain = message.envelope.senderDomain;
+  const signTime = new Date(context.now());
+  const keys = senderDomain === undefined ? undefined : dkimKeys.get(senderDomain.toLowerCase());
+  const body = keys === undefined ? undefined : spool.keptBody(message.queueId);
+  if (senderDomain !== undefined && keys !== undefined && body !== undefined) {
+    try {
+      return await signingPool.sign({ senderDomain, keys, body, signTime });
+    } catch (error) {
+      context.logger.warn(
+        { event: 'dkim-thread-failed', queueId: message.queueId, error: String(error) },
+        'DKIM signing thread failed; signing in the main thread',
+      );
+    }
+  }
+  return signMessage(dkimKeys, senderDomain, () => spool.openBody(message.queueId), signTime);
+}
+
 async function signedBody(
   context: SendContext,
   message: QueuedMessage,
 ): Promise<{ prefix: Buffer; body: Readable }> {
-  const { spool, dkimKeys, metrics, logger } = context;
-  const dkim = await signMessage(
-    dkimKeys,
-    message.envelope.senderDomain,
-    () => spool.openBody(message.queueId),
-    new Date(context.now()),
-  );
+  const { spool, metrics, logger } = context;
+  const dkim = await sign(context, message);
   for (const { algorithm } of dkim.signed) metrics.dkimSignatures.inc({ algorithm, result: 'signed' });
   if (dkim.errors.length > 0) {
     metrics.dkimSignatures.inc({ algorithm: 'any', result: 'failed' }, dkim.errors.length);

@@ -16,6 +16,7 @@ import { createMxRouter } from './mx-route.ts';
 import { decideOutcome, delayWarningDue, type OutcomeContext } from './outcome.ts';
 import { sendGroup, type SendContext } from './send-group.ts';
 import { createSessionPool } from './session-pool.ts';
+import { createSigningPool, type SigningPool } from '../dkim/signing-pool.ts';
 
 export interface DeliveryServiceConfig {
   /** The relay's hostname: EHLO name and Reporting-MTA of bounces. */
@@ -37,6 +38,8 @@ export interface DeliveryServiceOptions {
   readonly metrics: DeliveryMetrics;
   readonly clock: { now(): number };
   readonly random: () => number;
+  /** Where DKIM signing runs; worker threads (createSigningPool) when absent. Closed by stop(). */
+  readonly signingPool?: SigningPool;
 }
 
 export interface DeliveryService {
@@ -58,6 +61,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const { delivery } = config;
   const now = (): number => clock.now();
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
+  const signingPool = options.signingPool ?? createSigningPool();
   const smarthost = delivery.mode === 'smarthost' ? delivery.smarthost : undefined;
   if (smarthost?.tls === 'none') {
     logger.warn(
@@ -85,6 +89,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
       heloName: config.hostname,
     }),
     dkimKeys: options.secrets.dkimKeys,
+    signingPool,
     smarthostAuth: options.secrets.smarthostAuth,
     metrics,
     logger,
@@ -305,6 +310,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     if (wakeTimer !== undefined) clearTimeout(wakeTimer);
     await Promise.all(inFlight);
     pool.closeAll();
+    await signingPool.close();
   }
 
   return {

@@ -77,6 +77,8 @@ export interface Spool extends MessageSink {
   release(queueId: string, notBefore?: number): void;
   /** The body as received (headers included), streamed from disk. */
   openBody(queueId: string): Readable;
+  /** The body, when it is still held in memory for its first delivery attempt. */
+  keptBody(queueId: string): Buffer | undefined;
   /** The header section of the body, at most maxBytes. */
   readHeaderSection(queueId: string, maxBytes: number): Promise<Buffer>;
   list(filter?: QueueListFilter): QueuedMessage[];
@@ -438,6 +440,10 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       entry.leased = false;
       entry.heldUntil = notBefore;
       schedule(queueId, entry);
+    },
+
+    keptBody(queueId) {
+      return bodies.get(queueId);
     },
 
     openBody(queueId) {

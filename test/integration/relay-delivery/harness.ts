@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { DeliveryConfig } from '../../../relay/config/delivery-schema.ts';
 import type { DkimKeyring } from '../../../relay/dkim/keys.ts';
+import type { SigningPool } from '../../../relay/dkim/signing-pool.ts';
 import { createDeliveryMetrics } from '../../../relay/delivery/metrics.ts';
 import { startDelivery, type DeliveryService } from '../../../relay/delivery/service.ts';
 import type { InboundEnvelope } from '../../../relay/queue/message-sink.ts';
@@ -53,6 +54,8 @@ export interface HarnessOptions {
   /** queue.sendReports (true when absent) and queue.reportsFrom. */
   readonly sendReports?: boolean;
   readonly reportsFrom?: string;
+  /** Where DKIM signing runs (the service's own worker threads when absent). */
+  readonly signingPool?: SigningPool;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -88,6 +91,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     metrics: createDeliveryMetrics(registry),
     clock: { now: () => Date.now() },
     random: Math.random,
+    ...(options.signingPool === undefined ? {} : { signingPool: options.signingPool }),
   });
   return {
     dir,

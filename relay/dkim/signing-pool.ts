@@ -1,0 +1,121 @@
+// DKIM signing on worker threads. Signing with mailauth costs more than all the rest of relaying a
+// small message (docs/performance.md: it makes a new key object per signature and canonicalizes in
+// JavaScript), so it runs beside the main thread, which keeps receiving and delivering. A body held
+// in memory is copied to a thread with the keys; the thread answers with the DKIM-Signature lines.
+// Threads start on the first signature (a relay that signs nothing never starts one) and a thread
+// that dies fails only what it was signing at that moment; the next request starts a new one.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DkimKey } from './keys.ts';
+import type { DkimResult } from './sign.ts';
+
+export interface SigningRequest {
+  readonly senderDomain: string;
+  readonly keys: readonly DkimKey[];
+  readonly body: Buffer;
+  readonly signTime: Date;
+}
+
+/** What the thread gets (signing-worker.ts) and what it answers. */
+export interface SigningMessage {
+  readonly id: number;
+  readonly senderDomain: string;
+  readonly keys: readonly DkimKey[];
+  readonly body: Uint8Array;
+  readonly signTime: number;
+}
+export type SigningAnswer =
+  { readonly id: number; readonly result: DkimResult } | { readonly id: number; readonly error: string };
+
+export interface SigningPool {
+  /** Rejects when the thread fails or the pool is closed; the caller may then sign in-process. */
+  sign(request: SigningRequest): Promise<DkimResult>;
+  /** Stops the threads; requests still pending are rejected. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  readonly resolve: (result: DkimResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface SigningThread {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+/** One thread per core beyond the first (the main thread's), at least one, at most four. */
+export function defaultSigningThreads(): number {
+  return Math.min(4, Math.max(1, availableParallelism() - 1));
+}
+
+const signingWorker = new URL('./signing-worker.ts', import.meta.url);
+
+/** `size` threads at most, each running `worker` (signing-worker.ts; another only in tests). */
+export function createSigningPool(size = defaultSigningThreads(), worker = signingWorker): SigningPool {
+  const threads: SigningThread[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  const failAll = (thread: SigningThread, reason: string): void => {
+    const index = threads.indexOf(thread);
+    if (index !== -1) threads.splice(index, 1);
+    for (const pending of thread.pending.values()) pending.reject(new Error(reason));
+    thread.pending.clear();
+  };
+
+  const startThread = (): SigningThread => {
+    // Named, so the thread shows as dkim-signer in /proc (make profile) and in the inspector.
+    const thread: SigningThread = { worker: new Worker(worker, { name: 'dkim-signer' }), pending: new Map() };
+    // An idle pool must not keep the process alive; pending requests ref it again (below).
+    thread.worker.unref();
+    thread.worker.on('message', (answer: SigningAnswer) => {
+      const pending = thread.pending.get(answer.id);
+      if (pending === undefined) return;
+      thread.pending.delete(answer.id);
+      if (thread.pending.size === 0) thread.worker.unref();
+      if ('error' in answer) pending.reject(new Error(answer.error));
+      else pending.resolve(answer.result);
+    });
+    thread.worker.on('error', (error: Error) => {
+      failAll(thread, `DKIM signing thread failed: ${error.message}`);
+    });
+    thread.worker.on('exit', (code) => {
+      failAll(thread, `DKIM signing thread exited with code ${String(code)}`);
+    });
+    threads.push(thread);
+    return thread;
+  };
+
+  const leastBusy = (): SigningThread => {
+    const idle = threads.find((thread) => thread.pending.size === 0);
+    if (idle !== undefined) return idle;
+    if (threads.length < size) return startThread();
+    return threads.reduce((best, thread) => (thread.pending.size < best.pending.size ? thread : best));
+  };
+
+  return {
+    sign(request) {
+      if (closed) return Promise.reject(new Error('the DKIM signing pool is closed'));
+      const thread = leastBusy();
+      const id = nextId++;
+      const message: SigningMessage = {
+        id,
+        senderDomain: request.senderDomain,
+        keys: request.keys,
+        body: request.body,
+        signTime: request.signTime.getTime(),
+      };
+      return new Promise<DkimResult>((resolve, reject) => {
+        thread.pending.set(id, { resolve, reject });
+        thread.worker.ref();
+        thread.worker.postMessage(message);
+      });
+    },
+    async close() {
+      closed = true;
+      const stopping = threads.map((thread) => thread.worker.terminate());
+      await Promise.all(stopping);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// DKIM signing on worker threads (relay/dkim/signing-pool.ts): the threads sign exactly as the main
+// thread does, a thread that dies fails only its own requests, and the relay still signs every
+// message in the main thread when the threads cannot. dkim.test.ts verifies the signatures
+// end to end with dkimpy; these tests compare with the main thread's own signatures.
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { after, test } from 'node:test';
+import type { DkimKey } from '../../../relay/dkim/keys.ts';
+import { signMessage } from '../../../relay/dkim/sign.ts';
+import { createSigningPool } from '../../../relay/dkim/signing-pool.ts';
+import { Readable } from 'node:stream';
+import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.ts';
+import { enqueue, envelopeFor, messageText, startHarness } from './harness.ts';
+
+const keys: readonly DkimKey[] = [
+  {
+    selector: 'rsa',
+    algorithm: 'rsa-sha256',
+    privateKeyPem: generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+  },
+  {
+    selector: 'ed',
+    algorithm: 'ed25519-sha256',
+    privateKeyPem: generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+  },
+];
+const body = Buffer.from(messageText('news@signer.test', 'reader@x.test', 'threaded'));
+const signTime = new Date('2026-12-02T03:00:00Z');
+
+const sinks: SmtpSink[] = [];
+after(async () => {
+  await Promise.all(sinks.map((sink) => sink.stop()));
+});
+
+test('a signing thread makes the very signatures the main thread makes (RSA and Ed25519)', async () => {
+  const pool = createSigningPool(2);
+  try {
+    const threaded = await Promise.all(
+      [1, 2, 3].map(() => pool.sign({ senderDomain: 'Signer.Test', keys, body, signTime })),
+    );
+    const inProcess = await signMessage(
+      new Map([['signer.test', keys]]),
+      'signer.test',
+      () => Readable.from([body]),
+      signTime,
+    );
+    assert.deepEqual(inProcess.errors, []);
+    assert.match(inProcess.signatures, /a=rsa-sha256[\s\S]*a=ed25519-sha256/);
+    for (const result of threaded) assert.deepEqual(result, inProcess);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a thread that dies fails what it was signing; the next request gets a new thread', async () => {
+  const pool = createSigningPool(1, new URL('../../support/exiting-signing-worker.ts', import.meta.url));
+  try {
+    await assert.rejects(
+      pool.sign({ senderDomain: 'signer.test', keys, body, signTime }),
+      /exited with code 3/,
+    );
+    await assert.rejects(
+      pool.sign({ senderDomain: 'signer.test', keys, body, signTime }),
+      /exited with code 3/,
+    );
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.sign({ senderDomain: 'signer.test', keys, body, signTime }), /pool is closed/);
+});
+
+test('when the threads cannot sign, the relay signs in the main thread and says so', async () => {
+  const sink = await startSmtpSink();
+  sinks.push(sink);
+  const closedPool = createSigningPool(1);
+  await closedPool.close();
+  const harness = await startHarness({
+    delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' } },
+    dkimKeys: new Map([['signer.test', keys]]),
+    signingPool: closedPool,
+  });
+  try {
+    const queueId = await enqueue(
+      harness.spool,
+      envelopeFor('news@signer.test', ['reader@x.test'], { senderDomain: 'signer.test' }),
+      messageText('news@signer.test', 'reader@x.test', 'fallback'),
+    );
+    const [dumped] = await sink.waitForMessages(1, 10_000);
+    assert.match(dumped?.raw ?? '', /DKIM-Signature: [^\n]*a=rsa-sha256/);
+    const warning = await harness.waitForLog((line) => line['event'] === 'dkim-thread-failed', 1000);
+    assert.equal(warning['queueId'], queueId);
+    assert.equal(harness.logs().filter((line) => line['event'] === 'dkim-failed').length, 0);
+  } finally {
+    await harness.close();
+  }
+});
