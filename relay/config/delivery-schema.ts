@@ -34,6 +34,8 @@ export interface DeliveryConfig {
   readonly connectTimeoutSeconds: number;
   /** Peer relays (`host:port`) that take the remaining queue on drain. */
   readonly drainPeers: readonly string[];
+  /** DKIM signing threads (0: sign in the main thread); absent: one per core beyond the first, up to 2. */
+  readonly signingThreads?: number;
 }
 
 const hostPort = {
@@ -124,6 +126,14 @@ export const deliveryConfigSchema: JSONSchemaType<DeliveryConfig> = {
       minimum: 1,
       default: 64,
       description: 'Messages in delivery at once.',
+    },
+    signingThreads: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 16,
+      nullable: true,
+      description:
+        'Worker threads that DKIM-sign beside the main thread, each with its own copy of the signing library (about 50–60 MiB); 0 signs in the main thread. Absent: one per core beyond the first, at most 2.',
     },
     retryInitialSeconds: {
       type: 'integer',

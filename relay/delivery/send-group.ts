@@ -103,7 +103,7 @@ async function sign(context: SendContext, message: QueuedMessage): Promise<DkimR
   const senderDomain = message.envelope.senderDomain;
   const signTime = new Date(context.now());
   const keys = senderDomain === undefined ? undefined : dkimKeys.get(senderDomain.toLowerCase());
-  const body = keys === undefined ? undefined : spool.keptBody(message.queueId);
+  const body = keys === undefined || signingPool.size === 0 ? undefined : spool.keptBody(message.queueId);
   if (senderDomain !== undefined && keys !== undefined && body !== undefined) {
     try {
       return await signingPool.sign({ senderDomain, keys, body, signTime });

@@ -61,7 +61,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const { delivery } = config;
   const now = (): number => clock.now();
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
-  const signingPool = options.signingPool ?? createSigningPool();
+  const signingPool = options.signingPool ?? createSigningPool(delivery.signingThreads);
   const smarthost = delivery.mode === 'smarthost' ? delivery.smarthost : undefined;
   if (smarthost?.tls === 'none') {
     logger.warn(

@@ -28,6 +28,8 @@ export type SigningAnswer =
   { readonly id: number; readonly result: DkimResult } | { readonly id: number; readonly error: string };
 
 export interface SigningPool {
+  /** Threads it may run; 0 means the caller signs in its own thread. */
+  readonly size: number;
   /** Rejects when the thread fails or the pool is closed; the caller may then sign in-process. */
   sign(request: SigningRequest): Promise<DkimResult>;
   /** Stops the threads; requests still pending are rejected. */
@@ -44,15 +46,24 @@ interface SigningThread {
   readonly pending: Map<number, Pending>;
 }
 
-/** One thread per core beyond the first (the main thread's), at least one, at most four. */
+/**
+ * One thread per core beyond the first (the main thread's), at least one, at most two: each thread
+ * costs about 50–60 MiB, and a pod's memory limit rarely grows with the node's cores.
+ */
 export function defaultSigningThreads(): number {
-  return Math.min(4, Math.max(1, availableParallelism() - 1));
+  return Math.min(2, Math.max(1, availableParallelism() - 1));
 }
 
 const signingWorker = new URL('./signing-worker.ts', import.meta.url);
 
-/** `size` threads at most, each running `worker` (signing-worker.ts; another only in tests). */
-export function createSigningPool(size = defaultSigningThreads(), worker = signingWorker): SigningPool {
+/**
+ * `size` threads at most (defaultSigningThreads when undefined), each running `worker`
+ * (signing-worker.ts; another only in tests). With size 0 every request is rejected at once.
+ */
+export function createSigningPool(
+  size: number = defaultSigningThreads(),
+  worker: URL = signingWorker,
+): SigningPool {
   const threads: SigningThread[] = [];
   let nextId = 1;
   let closed = false;
@@ -95,8 +106,10 @@ export function createSigningPool(size = defaultSigningThreads(), worker = signi
   };
 
   return {
+    size,
     sign(request) {
       if (closed) return Promise.reject(new Error('the DKIM signing pool is closed'));
+      if (size === 0) return Promise.reject(new Error('DKIM signing threads are off (signingThreads: 0)'));
       const thread = leastBusy();
       const id = nextId++;
       const message: SigningMessage = {

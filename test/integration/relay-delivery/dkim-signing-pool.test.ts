@@ -73,6 +73,28 @@ test('a thread that dies fails what it was signing; the next request gets a new 
   await assert.rejects(pool.sign({ senderDomain: 'signer.test', keys, body, signTime }), /pool is closed/);
 });
 
+test('with signingThreads 0 the relay signs in the main thread, without a warning', async () => {
+  const sink = await startSmtpSink();
+  sinks.push(sink);
+  const harness = await startHarness({
+    delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' }, signingThreads: 0 },
+    dkimKeys: new Map([['signer.test', keys]]),
+  });
+  try {
+    await enqueue(
+      harness.spool,
+      envelopeFor('news@signer.test', ['reader@x.test'], { senderDomain: 'signer.test' }),
+      messageText('news@signer.test', 'reader@x.test', 'inline'),
+    );
+    const [dumped] = await sink.waitForMessages(1, 10_000);
+    assert.match(dumped?.raw ?? '', /DKIM-Signature: [^\n]*a=rsa-sha256/);
+    await harness.waitForEmptyQueue(5000);
+    assert.equal(harness.logs().filter((line) => String(line['event']).startsWith('dkim-')).length, 0);
+  } finally {
+    await harness.close();
+  }
+});
+
 test('when the threads cannot sign, the relay signs in the main thread and says so', async () => {
   const sink = await startSmtpSink();
   sinks.push(sink);
