@@ -28,7 +28,7 @@ export type SigningAnswer =
   { readonly id: number; readonly result: DkimResult } | { readonly id: number; readonly error: string };
 
 export interface SigningPool {
-  /** Threads it may run; 0 means the caller signs in its own thread. */
+  /** Threads it may run; 0 (configured, or since a thread failed to start) means the caller signs in its own thread. */
   readonly size: number;
   /** Rejects when the thread fails or the pool is closed; the caller may then sign in-process. */
   sign(request: SigningRequest): Promise<DkimResult>;
@@ -44,6 +44,8 @@ interface Pending {
 interface SigningThread {
   readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** Whether it ever answered: a thread that dies before its first answer cannot start at all. */
+  answered: boolean;
 }
 
 /**
@@ -67,21 +69,33 @@ export function createSigningPool(
   const threads: SigningThread[] = [];
   let nextId = 1;
   let closed = false;
+  // Set when a thread died before answering anything: starting more would fail the same way, at
+  // the cost of a thread start per message, so the pool turns itself off (size 0) instead.
+  let broken: string | undefined;
 
   const failAll = (thread: SigningThread, reason: string): void => {
     const index = threads.indexOf(thread);
-    if (index !== -1) threads.splice(index, 1);
-    for (const pending of thread.pending.values()) pending.reject(new Error(reason));
+    if (index === -1) return;
+    threads.splice(index, 1);
+    const off = !thread.answered && !closed;
+    if (off) broken = reason;
+    const told = off ? `${reason}; DKIM signing threads are off, the main thread signs from now on` : reason;
+    for (const pending of thread.pending.values()) pending.reject(new Error(told));
     thread.pending.clear();
   };
 
   const startThread = (): SigningThread => {
     // Named, so the thread shows as dkim-signer in /proc (make profile) and in the inspector.
-    const thread: SigningThread = { worker: new Worker(worker, { name: 'dkim-signer' }), pending: new Map() };
+    const thread: SigningThread = {
+      worker: new Worker(worker, { name: 'dkim-signer' }),
+      pending: new Map(),
+      answered: false,
+    };
     // An idle pool must not keep the process alive; pending requests ref it again (below).
     thread.worker.unref();
     thread.worker.on('message', (answer: SigningAnswer) => {
       const pending = thread.pending.get(answer.id);
+      thread.answered = true;
       if (pending === undefined) return;
       thread.pending.delete(answer.id);
       if (thread.pending.size === 0) thread.worker.unref();
@@ -106,10 +120,14 @@ export function createSigningPool(
   };
 
   return {
-    size,
+    get size() {
+      return broken === undefined ? size : 0;
+    },
     sign(request) {
       if (closed) return Promise.reject(new Error('the DKIM signing pool is closed'));
       if (size === 0) return Promise.reject(new Error('DKIM signing threads are off (signingThreads: 0)'));
+      if (broken !== undefined)
+        return Promise.reject(new Error(`DKIM signing threads are off since one failed to start: ${broken}`));
       const thread = leastBusy();
       const id = nextId++;
       const message: SigningMessage = {

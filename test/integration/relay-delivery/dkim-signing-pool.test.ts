@@ -56,21 +56,31 @@ test('a signing thread makes the very signatures the main thread makes (RSA and 
   }
 });
 
+const testWorker = (name: string) => new URL(`../../support/${name}.ts`, import.meta.url);
+const request = { senderDomain: 'signer.test', keys, body, signTime };
+
 test('a thread that dies fails what it was signing; the next request gets a new thread', async () => {
-  const pool = createSigningPool(1, new URL('../../support/exiting-signing-worker.ts', import.meta.url));
+  const pool = createSigningPool(1, testWorker('signing-worker-answers-then-exits'));
   try {
-    await assert.rejects(
-      pool.sign({ senderDomain: 'signer.test', keys, body, signTime }),
-      /exited with code 3/,
-    );
-    await assert.rejects(
-      pool.sign({ senderDomain: 'signer.test', keys, body, signTime }),
-      /exited with code 3/,
-    );
+    await assert.rejects(pool.sign(request), /answered by the test worker/);
+    await assert.rejects(pool.sign(request), /exited with code 3$/);
+    await assert.rejects(pool.sign(request), /answered by the test worker/, 'a new thread answers');
+    assert.equal(pool.size, 1);
   } finally {
     await pool.close();
   }
-  await assert.rejects(pool.sign({ senderDomain: 'signer.test', keys, body, signTime }), /pool is closed/);
+  await assert.rejects(pool.sign(request), /pool is closed/);
+});
+
+test('a thread that cannot start turns the pool off instead of starting one per message', async () => {
+  const pool = createSigningPool(2, testWorker('signing-worker-exits-at-start'));
+  try {
+    await assert.rejects(pool.sign(request), /exited with code 3; DKIM signing threads are off/);
+    assert.equal(pool.size, 0, 'callers now sign in their own thread');
+    await assert.rejects(pool.sign(request), /off since one failed to start/);
+  } finally {
+    await pool.close();
+  }
 });
 
 test('with signingThreads 0 the relay signs in the main thread, without a warning', async () => {
