@@ -27,6 +27,8 @@ export interface SendContext {
   readonly metrics: DeliveryMetrics;
   readonly logger: Logger;
   readonly now: () => number;
+  /** Aborted when delivery stops for good: sessions in progress end at once (drain). */
+  readonly signal: AbortSignal;
 }
 
 export async function sendGroup(
@@ -79,6 +81,7 @@ async function openSession(context: SendContext, destination: string): Promise<S
       implicitTls: tls === 'implicit',
       ...(context.smarthostAuth === undefined ? {} : { auth: context.smarthostAuth }),
       connectTimeoutMs,
+      signal: context.signal,
     });
   }
   const route = await context.mxRouter.connect(destination);
@@ -91,6 +94,7 @@ async function openSession(context: SendContext, destination: string): Promise<S
     heloName: context.heloName,
     tls: route.mtaStsEnforced ? 'verified' : delivery.allowPlaintextFallback ? 'opportunistic' : 'required',
     connectTimeoutMs,
+    signal: context.signal,
   });
 }
 

@@ -62,6 +62,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const now = (): number => clock.now();
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
   const signingPool = options.signingPool ?? createSigningPool(delivery.signingThreads);
+  const stopping = new AbortController();
   const smarthost = delivery.mode === 'smarthost' ? delivery.smarthost : undefined;
   if (smarthost?.tls === 'none') {
     logger.warn(
@@ -94,6 +95,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     metrics,
     logger,
     now,
+    signal: stopping.signal,
   };
   const delayWarningMs = config.queue.sendReports ? config.queue.delayWarningSeconds * 1000 : 0;
   const reportSender = { reportingMta: config.hostname, from: config.queue.reportsFrom };
@@ -304,10 +306,12 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const unsubscribe = spool.onDue(pump);
   pump();
 
-  async function stop(): Promise<void> {
+  /** With `interrupt`, sessions in progress end at once and their messages stay queued (deferred). */
+  async function stop(interrupt = false): Promise<void> {
     leasing = false;
     unsubscribe();
     if (wakeTimer !== undefined) clearTimeout(wakeTimer);
+    if (interrupt) stopping.abort();
     await Promise.all(inFlight);
     pool.closeAll();
     await signingPool.close();
@@ -318,12 +322,15 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     updateSecrets(secrets) {
       sendContext = { ...sendContext, dkimKeys: secrets.dkimKeys, smarthostAuth: secrets.smarthostAuth };
     },
-    stop,
+    stop: () => stop(),
     async drain(deadline) {
       while (now() < deadline && spool.size() > 0) {
         await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(1, deadline - now()))));
       }
-      await stop();
+      // The deadline has passed (or the queue is empty): a delivery still in progress (a next hop that stalls, a large
+      // message on a slow link) is cut off, so that hand-off starts now and the pod's grace period
+      // is not spent waiting for it. Its message stays queued and is handed off with the rest.
+      await stop(true);
       const report = await handOffQueue({
         spool,
         peers: delivery.drainPeers,

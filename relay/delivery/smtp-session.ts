@@ -22,6 +22,8 @@ export interface SmtpSessionOptions {
   readonly implicitTls?: boolean;
   readonly auth?: { readonly user: string; readonly pass: string };
   readonly connectTimeoutMs: number;
+  /** Aborted when the relay stops: the session ends at once, whatever phase it is in. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SendEnvelope {
@@ -50,7 +52,13 @@ export type SessionOpening =
   | { readonly ok: true; readonly session: SmtpSession }
   | { readonly ok: false; readonly result: AttemptResult };
 
+function interruption(): NodemailerError {
+  return Object.assign(new Error('delivery interrupted: the relay is stopping'), { code: 'ECONNECTION' });
+}
+
 export async function openSmtpSession(options: SmtpSessionOptions): Promise<SessionOpening> {
+  const { signal } = options;
+  if (signal?.aborted === true) return { ok: false, result: errorResult(interruption()) };
   const connection = new SMTPConnection({
     host: options.host,
     port: options.port,
@@ -72,23 +80,38 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
   let reusable = true;
   // A refused connection is reported through 'error' only, not through the connect callback.
   let failedEarly: ((error: NodemailerError) => void) | undefined;
+  // Ends the phase in progress (connect, login, send) when the relay stops mid-delivery: a stalled
+  // next hop must not hold up the drain, and nodemailer's close() drops a pending send without
+  // calling it back.
+  let interruptPhase: (() => void) | undefined;
+  const onAbort = (): void => {
+    reusable = false;
+    interruptPhase?.();
+    connection.close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   connection.on('error', (error: NodemailerError) => {
     reusable = false;
     failedEarly?.(error);
   });
   connection.on('end', () => {
     reusable = false;
+    signal?.removeEventListener('abort', onAbort);
     failedEarly?.(
       Object.assign(new Error('connection closed before the session started'), { code: 'ECONNECTION' }),
     );
   });
   const connected = await new Promise<NodemailerError | undefined>((resolve) => {
     failedEarly = resolve;
+    interruptPhase = () => {
+      resolve(interruption());
+    };
     connection.connect((error) => {
       resolve(error);
     });
   });
   failedEarly = undefined;
+  interruptPhase = undefined;
   if (connected !== undefined) {
     connection.close();
     return { ok: false, result: errorResult(connected) };
@@ -96,10 +119,14 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
   if (options.auth !== undefined) {
     const auth = options.auth;
     const loginError = await new Promise<NodemailerError | null>((resolve) => {
+      interruptPhase = () => {
+        resolve(interruption());
+      };
       connection.login({ user: auth.user, pass: auth.pass }, (error) => {
         resolve(error);
       });
     });
+    interruptPhase = undefined;
     if (loginError !== null) {
       connection.close();
       return { ok: false, result: errorResult(loginError) };
@@ -115,7 +142,14 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
         return reusable;
       },
       send: (envelope, body) =>
-        new Promise((resolve) => {
+        new Promise<AttemptResult[]>((resolve) => {
+          if (signal?.aborted === true) {
+            resolve(envelope.recipients.map(() => errorResult(interruption())));
+            return;
+          }
+          interruptPhase = () => {
+            resolve(envelope.recipients.map(() => errorResult(interruption())));
+          };
           connection.send(
             {
               from: envelope.mailFrom,
@@ -125,6 +159,7 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
             },
             body,
             (error, info) => {
+              interruptPhase = undefined;
               if (error) {
                 reusable = false;
                 resolve(envelope.recipients.map((address) => recipientError(error, address)));

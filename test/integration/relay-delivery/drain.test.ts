@@ -2,7 +2,7 @@
 // SMTP; the local copy goes only after the peer's 250. The peer here is a second spool behind a
 // minimal smtp-server front (the real front is relay/smtp), and it delivers to smtp-sink.
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import type { Spool } from '../../../relay/queue/spool.ts';
@@ -104,3 +104,66 @@ test('drain with an unreachable peer keeps every message', async () => {
     await draining.close();
   }
 });
+
+test(
+  'a next hop that stalls mid-session does not hold up the drain: the message is handed off',
+  { timeout: 30_000 },
+  async () => {
+    const sink = await startSmtpSink();
+    const peer = await startHarness({
+      delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' } },
+    });
+    const front = smtpFront(peer.spool);
+    await new Promise<void>((listening) => front.listen(0, '127.0.0.1', listening));
+    const peerPort = (front.server.address() as AddressInfo).port;
+    // Accepts the connection and never greets; only the relay's own timeouts (an hour here) would end it.
+    const stalled = new Set<Socket>();
+    const stallingHop = createServer((socket) => {
+      stalled.add(socket);
+      socket.on('close', () => stalled.delete(socket));
+    });
+    await new Promise<void>((listening) => stallingHop.listen(0, '127.0.0.1', listening));
+    const stallingPort = (stallingHop.address() as AddressInfo).port;
+    const draining = await startHarness({
+      delivery: {
+        smarthost: { host: '127.0.0.1', port: stallingPort, tls: 'none' },
+        connectTimeoutSeconds: 3600,
+        drainPeers: [`127.0.0.1:${peerPort}`],
+      },
+    });
+    try {
+      await enqueue(
+        draining.spool,
+        envelopeFor('alice@example.org', ['stalled@x.test']),
+        messageText('alice@example.org', 'stalled@x.test', 'drain past a stall'),
+      );
+      const waitUntil = Date.now() + 10_000;
+      while (stalled.size === 0 && Date.now() < waitUntil) await new Promise((wait) => setTimeout(wait, 20));
+      assert.equal(draining.service.inFlight(), 1, 'the delivery is stuck waiting for a greeting');
+      const started = Date.now();
+      const report = await draining.service.drain(Date.now() + 300);
+      assert.ok(Date.now() - started < 5000, `drained in ${Date.now() - started} ms`);
+      assert.deepEqual(report, { handedOff: 1, remaining: 0 });
+      const [delivered] = await sink.waitForMessages(1, 15_000);
+      assert.deepEqual(delivered?.recipients, ['stalled@x.test']);
+      const interrupted = draining.logs().find((line) => line['event'] === 'deferred');
+      assert.match(String(interrupted?.['reply']), /interrupted: the relay is stopping/);
+      await peer.waitForEmptyQueue(10_000);
+    } finally {
+      await draining.close();
+      for (const socket of stalled) socket.destroy();
+      await new Promise<void>((closed) => {
+        stallingHop.close(() => {
+          closed();
+        });
+      });
+      await new Promise<void>((closed) => {
+        front.close(() => {
+          closed();
+        });
+      });
+      await peer.close();
+      await sink.stop();
+    }
+  },
+);
