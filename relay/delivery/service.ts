@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/delivery-schema.ts';
 import type { QueueConfig } from '../config/queue-schema.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
+import { createSigningPool, type SigningPool } from '../dkim/signing-pool.ts';
 import type { QueuedMessage, RecipientState, RecipientUpdate } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
 import { replyLine, type AttemptResult } from './attempt-result.ts';
@@ -16,7 +17,6 @@ import { createMxRouter } from './mx-route.ts';
 import { decideOutcome, delayWarningDue, type OutcomeContext } from './outcome.ts';
 import { sendGroup, type SendContext } from './send-group.ts';
 import { createSessionPool } from './session-pool.ts';
-import { createSigningPool, type SigningPool } from '../dkim/signing-pool.ts';
 
 export interface DeliveryServiceConfig {
   /** The relay's hostname: EHLO name and Reporting-MTA of bounces. */
@@ -64,15 +64,16 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
   const signingPool = options.signingPool ?? createSigningPool(delivery.signingThreads);
   const stopping = new AbortController();
   const smarthost = delivery.mode === 'smarthost' ? delivery.smarthost : undefined;
+  const destination = smarthost && `${smarthost.host}:${String(smarthost.port)}`;
   if (smarthost?.tls === 'none') {
     logger.warn(
-      { event: 'tls-off', destination: `${smarthost.host}:${String(smarthost.port)}` },
+      { event: 'tls-off', destination },
       'TLS to the smarthost is off (tls: none): every message goes to it in plaintext',
     );
   }
   if (smarthost !== undefined && smarthost.tls !== 'none' && smarthost.verifyCertificate === false) {
     logger.warn(
-      { event: 'tls-unverified', destination: `${smarthost.host}:${String(smarthost.port)}` },
+      { event: 'tls-unverified', destination },
       "the smarthost's certificate is not verified (verifyCertificate: false): encrypted, but open to an active attacker",
     );
   }

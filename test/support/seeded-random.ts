@@ -10,6 +10,8 @@ export interface SeededRandom {
   chance(p: number): boolean;
   pick<T>(items: readonly T[]): T;
   bytes(length: number): Buffer;
+  /** The bytes cut into consecutive chunks of random sizes in [minSize, maxSize], as TCP might deliver them. */
+  chunks(bytes: Buffer, minSize: number, maxSize: number): Buffer[];
 }
 
 export function seededRandom(seed: number): SeededRandom {
@@ -36,6 +38,15 @@ export function seededRandom(seed: number): SeededRandom {
       const buffer = Buffer.alloc(length);
       for (let i = 0; i < length; i += 1) buffer[i] = int(0, 255);
       return buffer;
+    },
+    chunks(bytes, minSize, maxSize) {
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < bytes.length;) {
+        const size = int(minSize, maxSize);
+        pieces.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      return pieces;
     },
   };
 }

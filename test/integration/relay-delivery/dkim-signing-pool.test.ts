@@ -10,7 +10,14 @@ import { signMessage } from '../../../relay/dkim/sign.ts';
 import { createSigningPool } from '../../../relay/dkim/signing-pool.ts';
 import { Readable } from 'node:stream';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.ts';
-import { enqueue, envelopeFor, messageText, startHarness } from './harness.ts';
+import {
+  enqueue,
+  envelopeFor,
+  messageText,
+  startHarness,
+  type Harness,
+  type HarnessOptions,
+} from './harness.ts';
 
 const keys: readonly DkimKey[] = [
   {
@@ -83,50 +90,51 @@ test('a thread that cannot start turns the pool off instead of starting one per 
   }
 });
 
-test('with signingThreads 0 the relay signs in the main thread, without a warning', async () => {
+/**
+ * Sends one message from signer.test through a relay (harness) delivering to a real smtp-sink,
+ * checks it arrived RSA-signed, and hands the harness and queue id to `check` before closing it.
+ */
+async function sendSigned(
+  options: Pick<HarnessOptions, 'signingPool'> & { readonly signingThreads?: number },
+  check: (harness: Harness, queueId: string) => Promise<void>,
+): Promise<void> {
   const sink = await startSmtpSink();
   sinks.push(sink);
   const harness = await startHarness({
-    delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' }, signingThreads: 0 },
+    delivery: {
+      smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
+      ...(options.signingThreads === undefined ? {} : { signingThreads: options.signingThreads }),
+    },
     dkimKeys: new Map([['signer.test', keys]]),
-  });
-  try {
-    await enqueue(
-      harness.spool,
-      envelopeFor('news@signer.test', ['reader@x.test'], { senderDomain: 'signer.test' }),
-      messageText('news@signer.test', 'reader@x.test', 'inline'),
-    );
-    const [dumped] = await sink.waitForMessages(1, 10_000);
-    assert.match(dumped?.raw ?? '', /DKIM-Signature: [^\n]*a=rsa-sha256/);
-    await harness.waitForEmptyQueue(5000);
-    assert.equal(harness.logs().filter((line) => String(line['event']).startsWith('dkim-')).length, 0);
-  } finally {
-    await harness.close();
-  }
-});
-
-test('when the threads cannot sign, the relay signs in the main thread and says so', async () => {
-  const sink = await startSmtpSink();
-  sinks.push(sink);
-  const closedPool = createSigningPool(1);
-  await closedPool.close();
-  const harness = await startHarness({
-    delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' } },
-    dkimKeys: new Map([['signer.test', keys]]),
-    signingPool: closedPool,
+    ...(options.signingPool === undefined ? {} : { signingPool: options.signingPool }),
   });
   try {
     const queueId = await enqueue(
       harness.spool,
       envelopeFor('news@signer.test', ['reader@x.test'], { senderDomain: 'signer.test' }),
-      messageText('news@signer.test', 'reader@x.test', 'fallback'),
+      messageText('news@signer.test', 'reader@x.test', 'signed'),
     );
     const [dumped] = await sink.waitForMessages(1, 10_000);
     assert.match(dumped?.raw ?? '', /DKIM-Signature: [^\n]*a=rsa-sha256/);
-    const warning = await harness.waitForLog((line) => line['event'] === 'dkim-thread-failed', 1000);
-    assert.equal(warning['queueId'], queueId);
-    assert.equal(harness.logs().filter((line) => line['event'] === 'dkim-failed').length, 0);
+    await check(harness, queueId);
   } finally {
     await harness.close();
   }
+}
+
+test('with signingThreads 0 the relay signs in the main thread, without a warning', async () => {
+  await sendSigned({ signingThreads: 0 }, async (harness) => {
+    await harness.waitForEmptyQueue(5000);
+    assert.equal(harness.logs().filter((line) => String(line['event']).startsWith('dkim-')).length, 0);
+  });
+});
+
+test('when the threads cannot sign, the relay signs in the main thread and says so', async () => {
+  const closedPool = createSigningPool(1);
+  await closedPool.close();
+  await sendSigned({ signingPool: closedPool }, async (harness, queueId) => {
+    const warning = await harness.waitForLog((line) => line['event'] === 'dkim-thread-failed', 1000);
+    assert.equal(warning['queueId'], queueId);
+    assert.equal(harness.logs().filter((line) => line['event'] === 'dkim-failed').length, 0);
+  });
 });

@@ -31,21 +31,42 @@ function smtpFront(spool: Spool): SMTPServer {
   });
 }
 
-test('drain hands undeliverable-by-deadline messages to a peer, which delivers them', async () => {
+/**
+ * The peer a draining relay hands off to: a second spool behind smtpFront, delivering to smtp-sink.
+ * `close` stops all three.
+ */
+async function startPeer() {
   const sink = await startSmtpSink();
-  const peer = await startHarness({
+  const harness = await startHarness({
     delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' } },
   });
-  const front = smtpFront(peer.spool);
+  const front = smtpFront(harness.spool);
   await new Promise<void>((listening) => front.listen(0, '127.0.0.1', listening));
-  const peerPort = (front.server.address() as AddressInfo).port;
+  return {
+    sink,
+    harness,
+    address: `127.0.0.1:${String((front.server.address() as AddressInfo).port)}`,
+    async close() {
+      await new Promise<void>((closed) => {
+        front.close(() => {
+          closed();
+        });
+      });
+      await harness.close();
+      await sink.stop();
+    },
+  };
+}
+
+test('drain hands undeliverable-by-deadline messages to a peer, which delivers them', async () => {
+  const peer = await startPeer();
   // The draining relay's own next hop is down: its messages can only leave through the peer.
   const deadHop = await freeTcpPort();
   const draining = await startHarness({
     delivery: {
       smarthost: { host: '127.0.0.1', port: deadHop, tls: 'none' },
       retryInitialSeconds: 600,
-      drainPeers: [`127.0.0.1:${peerPort}`],
+      drainPeers: [peer.address],
     },
   });
   try {
@@ -62,22 +83,16 @@ test('drain hands undeliverable-by-deadline messages to a peer, which delivers t
     const report = await draining.service.drain(Date.now() + 300);
     assert.deepEqual(report, { handedOff: 3, remaining: 0 });
     assert.equal(draining.spool.size(), 0);
-    const delivered = await sink.waitForMessages(3, 15_000);
+    const delivered = await peer.sink.waitForMessages(3, 15_000);
     assert.deepEqual(delivered.map((message) => message.recipients.join(',')).sort(), [
       'one@x.test,one-cc@y.test',
       'three@x.test,three-cc@y.test',
       'two@x.test,two-cc@y.test',
     ]);
-    await peer.waitForEmptyQueue(10_000);
+    await peer.harness.waitForEmptyQueue(10_000);
   } finally {
     await draining.close();
-    await new Promise<void>((closed) => {
-      front.close(() => {
-        closed();
-      });
-    });
     await peer.close();
-    await sink.stop();
   }
 });
 
@@ -109,13 +124,7 @@ test(
   'a next hop that stalls mid-session does not hold up the drain: the message is handed off',
   { timeout: 30_000 },
   async () => {
-    const sink = await startSmtpSink();
-    const peer = await startHarness({
-      delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' } },
-    });
-    const front = smtpFront(peer.spool);
-    await new Promise<void>((listening) => front.listen(0, '127.0.0.1', listening));
-    const peerPort = (front.server.address() as AddressInfo).port;
+    const peer = await startPeer();
     // Accepts the connection and never greets; only the relay's own timeouts (an hour here) would end it.
     const stalled = new Set<Socket>();
     const stallingHop = createServer((socket) => {
@@ -128,7 +137,7 @@ test(
       delivery: {
         smarthost: { host: '127.0.0.1', port: stallingPort, tls: 'none' },
         connectTimeoutSeconds: 3600,
-        drainPeers: [`127.0.0.1:${peerPort}`],
+        drainPeers: [peer.address],
       },
     });
     try {
@@ -144,11 +153,11 @@ test(
       const report = await draining.service.drain(Date.now() + 300);
       assert.ok(Date.now() - started < 5000, `drained in ${Date.now() - started} ms`);
       assert.deepEqual(report, { handedOff: 1, remaining: 0 });
-      const [delivered] = await sink.waitForMessages(1, 15_000);
+      const [delivered] = await peer.sink.waitForMessages(1, 15_000);
       assert.deepEqual(delivered?.recipients, ['stalled@x.test']);
       const interrupted = draining.logs().find((line) => line['event'] === 'deferred');
       assert.match(String(interrupted?.['reply']), /interrupted: the relay is stopping/);
-      await peer.waitForEmptyQueue(10_000);
+      await peer.harness.waitForEmptyQueue(10_000);
     } finally {
       await draining.close();
       for (const socket of stalled) socket.destroy();
@@ -157,13 +166,7 @@ test(
           closed();
         });
       });
-      await new Promise<void>((closed) => {
-        front.close(() => {
-          closed();
-        });
-      });
       await peer.close();
-      await sink.stop();
     }
   },
 );
