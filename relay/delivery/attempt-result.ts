@@ -4,7 +4,9 @@ export type AttemptResult =
   | { readonly kind: 'network'; readonly text: string }
   | { readonly kind: 'tls'; readonly text: string }
   | { readonly kind: 'dns'; readonly permanent: boolean; readonly text: string }
-  | { readonly kind: 'forbidden-destination'; readonly text: string };
+  | { readonly kind: 'forbidden-destination'; readonly text: string }
+  /** The relay itself cut the attempt short (it is stopping): no fault of the destination. */
+  | { readonly kind: 'interrupted'; readonly text: string };
 
 export type Verdict = 'delivered' | 'deferred' | 'bounced';
 
@@ -24,8 +26,35 @@ export function replyLine(result: AttemptResult): string {
           : `451 4.4.3 DNS failure: ${result.text}`;
       case 'forbidden-destination':
         return `550 5.4.4 destination not allowed: ${result.text}`;
+      case 'interrupted':
+        return `451 4.3.2 ${result.text}`;
     }
   })();
   // Replies end up in headers of bounces and in logs: never let a CR or LF through (case 17).
   return line.replace(/[\r\n]+/g, ' ').slice(0, 500);
+}
+
+export interface GroupAttempt {
+  readonly group: { readonly destination: string; readonly indexes: readonly number[] };
+  readonly results: readonly AttemptResult[];
+}
+
+/**
+ * An attempt the relay cut short itself (it is stopping) says nothing about the destination: those
+ * recipients are left out of what is recorded, keep their state and stay due at once, for the
+ * hand-off or the next start, rather than waiting out a retry delay they did not earn.
+ */
+export function withoutInterrupted(attempted: readonly GroupAttempt[]): GroupAttempt[] {
+  return attempted
+    .map(({ group, results }) => {
+      const kept = group.indexes.flatMap((index, position) => {
+        const result = results[position];
+        return result === undefined || result.kind === 'interrupted' ? [] : [{ index, result }];
+      });
+      return {
+        group: { ...group, indexes: kept.map(({ index }) => index) },
+        results: kept.map(({ result }) => result),
+      };
+    })
+    .filter(({ results }) => results.length > 0);
 }

@@ -9,6 +9,7 @@ export function classify(result: AttemptResult): Verdict {
       return 'deferred';
     case 'network':
     case 'tls':
+    case 'interrupted':
       return 'deferred';
     case 'dns':
       return result.permanent ? 'bounced' : 'deferred';

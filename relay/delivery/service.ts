@@ -7,7 +7,7 @@ import type { DkimKeyring } from '../dkim/keys.ts';
 import { createSigningPool, type SigningPool } from '../dkim/signing-pool.ts';
 import type { QueuedMessage, RecipientState, RecipientUpdate } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
-import { replyLine, type AttemptResult } from './attempt-result.ts';
+import { replyLine, withoutInterrupted, type GroupAttempt } from './attempt-result.ts';
 import { queueBounce } from './bounce.ts';
 import { domainOf, groupByDestination } from './destinations.ts';
 import { wantsFailureReport, type ReportedRecipient } from './dsn.ts';
@@ -143,7 +143,16 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
           return { group, results };
         }),
       );
-      await recordResults(message, attempted);
+      const decided = withoutInterrupted(attempted);
+      const interrupted = attempted.some(({ results }) => results.some(({ kind }) => kind === 'interrupted'));
+      if (interrupted) {
+        logger.info(
+          { event: 'delivery-interrupted', queueId: message.queueId },
+          'delivery interrupted: the relay is stopping; the message stays due',
+        );
+      }
+      if (decided.length === 0) spool.release(message.queueId);
+      else await recordResults(message, decided);
     } catch (error) {
       logger.error(
         { event: 'delivery-error', queueId: message.queueId, err: error },
@@ -153,13 +162,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     }
   }
 
-  async function recordResults(
-    message: QueuedMessage,
-    attempted: readonly {
-      group: { destination: string; indexes: readonly number[] };
-      results: AttemptResult[];
-    }[],
-  ): Promise<void> {
+  async function recordResults(message: QueuedMessage, attempted: readonly GroupAttempt[]): Promise<void> {
     const context: OutcomeContext = { ...outcomeBase, now: now(), receivedAt: message.envelope.receivedAt };
     const decided: { destination: string; state: RecipientState; update: RecipientUpdate }[] = [];
     const failed: (ReportedRecipient & { readonly index: number })[] = [];

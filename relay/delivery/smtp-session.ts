@@ -52,8 +52,10 @@ export type SessionOpening =
   | { readonly ok: true; readonly session: SmtpSession }
   | { readonly ok: false; readonly result: AttemptResult };
 
+const INTERRUPTED = 'EINTERRUPTED';
+
 function interruption(): NodemailerError {
-  return Object.assign(new Error('delivery interrupted: the relay is stopping'), { code: 'ECONNECTION' });
+  return Object.assign(new Error('delivery interrupted: the relay is stopping'), { code: INTERRUPTED });
 }
 
 export async function openSmtpSession(options: SmtpSessionOptions): Promise<SessionOpening> {
@@ -194,6 +196,7 @@ function recipientError(error: NodemailerError, address: string): AttemptResult 
 
 function errorResult(error: NodemailerError): AttemptResult {
   const text = error.message.replace(/[\r\n]+/g, ' ');
+  if (error.code === INTERRUPTED) return { kind: 'interrupted', text };
   // A refused STARTTLS is a TLS failure (defer), even though the server replied 5xx to it.
   const tlsFailed = error.code === 'ETLS' || error.code === 'EREQUIRETLS' || error.command === 'STARTTLS';
   if (tlsFailed) return { kind: 'tls', text: error.response ?? text };

@@ -2,6 +2,9 @@
 // SMTP; the local copy goes only after the peer's 250. The peer here is a second spool behind a
 // minimal smtp-server front (the real front is relay/smtp), and it delivers to smtp-sink.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
@@ -120,22 +123,97 @@ test('drain with an unreachable peer keeps every message', async () => {
   }
 });
 
+/** A next hop that accepts connections and never greets; only the relay's own timeouts would end them. */
+async function startStallingHop() {
+  const stalled = new Set<Socket>();
+  const server = createServer((socket) => {
+    stalled.add(socket);
+    socket.on('close', () => stalled.delete(socket));
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  return {
+    port: (server.address() as AddressInfo).port,
+    async waitForConnection(timeoutMs: number) {
+      const waitUntil = Date.now() + timeoutMs;
+      while (stalled.size === 0 && Date.now() < waitUntil) await new Promise((wait) => setTimeout(wait, 20));
+    },
+    async close() {
+      for (const socket of stalled) socket.destroy();
+      await new Promise<void>((closed) => {
+        server.close(() => {
+          closed();
+        });
+      });
+    },
+  };
+}
+
+test(
+  'a delivery the drain cuts off keeps no retry delay: a restart over the spool delivers it at once',
+  { timeout: 30_000 },
+  async () => {
+    const hop = await startStallingHop();
+    const sink = await startSmtpSink();
+    const dir = await mkdtemp(join(tmpdir(), 'mailfleet-interrupted-'));
+    // A first retry 10 minutes out: had the cut-off attempt counted, the restart could not deliver in time.
+    const retryInitialSeconds = 600;
+    const first = await startHarness({
+      dir,
+      delivery: {
+        smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' },
+        connectTimeoutSeconds: 3600,
+        retryInitialSeconds,
+        retryMaxSeconds: retryInitialSeconds,
+      },
+    });
+    let firstOpen = true;
+    try {
+      const id = await enqueue(
+        first.spool,
+        envelopeFor('alice@example.org', ['cut@x.test']),
+        messageText('alice@example.org', 'cut@x.test', 'cut off by the drain'),
+      );
+      await hop.waitForConnection(10_000);
+      assert.equal(first.service.inFlight(), 1, 'the delivery is stuck waiting for a greeting');
+      assert.deepEqual(await first.service.drain(Date.now() + 200), { handedOff: 0, remaining: 1 });
+      const [recipient] = first.spool.show(id)?.recipients ?? [];
+      assert.equal(recipient?.status, 'pending');
+      assert.equal(recipient.attempts, 0, 'the cut-off attempt is not counted');
+      assert.ok(recipient.nextAttemptAt <= Date.now(), 'still due');
+      assert.ok(
+        first.logs().some((line) => line['event'] === 'delivery-interrupted' && line['queueId'] === id),
+      );
+      firstOpen = false;
+      await first.close();
+      const second = await startHarness({
+        dir,
+        delivery: { smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' }, retryInitialSeconds },
+      });
+      try {
+        const [delivered] = await sink.waitForMessages(1, 10_000);
+        assert.deepEqual(delivered?.recipients, ['cut@x.test']);
+        await second.waitForEmptyQueue(5000);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      if (firstOpen) await first.close();
+      await hop.close();
+      await sink.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
+
 test(
   'a next hop that stalls mid-session does not hold up the drain: the message is handed off',
   { timeout: 30_000 },
   async () => {
     const peer = await startPeer();
-    // Accepts the connection and never greets; only the relay's own timeouts (an hour here) would end it.
-    const stalled = new Set<Socket>();
-    const stallingHop = createServer((socket) => {
-      stalled.add(socket);
-      socket.on('close', () => stalled.delete(socket));
-    });
-    await new Promise<void>((listening) => stallingHop.listen(0, '127.0.0.1', listening));
-    const stallingPort = (stallingHop.address() as AddressInfo).port;
+    const hop = await startStallingHop();
     const draining = await startHarness({
       delivery: {
-        smarthost: { host: '127.0.0.1', port: stallingPort, tls: 'none' },
+        smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' },
         connectTimeoutSeconds: 3600,
         drainPeers: [peer.address],
       },
@@ -146,8 +224,7 @@ test(
         envelopeFor('alice@example.org', ['stalled@x.test']),
         messageText('alice@example.org', 'stalled@x.test', 'drain past a stall'),
       );
-      const waitUntil = Date.now() + 10_000;
-      while (stalled.size === 0 && Date.now() < waitUntil) await new Promise((wait) => setTimeout(wait, 20));
+      await hop.waitForConnection(10_000);
       assert.equal(draining.service.inFlight(), 1, 'the delivery is stuck waiting for a greeting');
       const started = Date.now();
       const report = await draining.service.drain(Date.now() + 300);
@@ -155,17 +232,12 @@ test(
       assert.deepEqual(report, { handedOff: 1, remaining: 0 });
       const [delivered] = await peer.sink.waitForMessages(1, 15_000);
       assert.deepEqual(delivered?.recipients, ['stalled@x.test']);
-      const interrupted = draining.logs().find((line) => line['event'] === 'deferred');
-      assert.match(String(interrupted?.['reply']), /interrupted: the relay is stopping/);
+      assert.ok(draining.logs().some((line) => line['event'] === 'delivery-interrupted'));
+      assert.ok(!draining.logs().some((line) => line['event'] === 'deferred'), 'no retry delay recorded');
       await peer.harness.waitForEmptyQueue(10_000);
     } finally {
       await draining.close();
-      for (const socket of stalled) socket.destroy();
-      await new Promise<void>((closed) => {
-        stallingHop.close(() => {
-          closed();
-        });
-      });
+      await hop.close();
       await peer.close();
     }
   },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { replyLine, type AttemptResult } from '../../../relay/delivery/attempt-result.ts';
+import { replyLine, withoutInterrupted, type AttemptResult } from '../../../relay/delivery/attempt-result.ts';
 import { retryDelayMs } from '../../../relay/delivery/backoff.ts';
 import { classify } from '../../../relay/delivery/classify.ts';
 import { decideOutcome, delayWarningDue } from '../../../relay/delivery/outcome.ts';
@@ -25,6 +25,7 @@ const classifications: readonly [string, AttemptResult, string][] = [
   ['dns temporary', { kind: 'dns', permanent: false, text: 'SERVFAIL' }, 'deferred'],
   ['dns permanent', { kind: 'dns', permanent: true, text: 'NXDOMAIN' }, 'bounced'],
   ['forbidden', { kind: 'forbidden-destination', text: '127.0.0.1' }, 'bounced'],
+  ['interrupted', { kind: 'interrupted', text: 'the relay is stopping' }, 'deferred'],
 ];
 
 for (const [name, result, verdict] of classifications) {
@@ -38,8 +39,30 @@ test('replyLine gives synthetic enhanced codes and never keeps CR or LF', () => 
     [{ kind: 'forbidden-destination', text: '10.0.0.1' }, '550 5.4.4 destination not allowed: 10.0.0.1'],
     [{ kind: 'tls', text: 'bad\r\ncert' }, '451 4.7.5 TLS failed, not sent in plaintext: bad cert'],
     [{ kind: 'reply', code: 550, text: '5.1.1 a\nb' }, '550 5.1.1 a b'],
+    [{ kind: 'interrupted', text: 'delivery interrupted' }, '451 4.3.2 delivery interrupted'],
   ];
   for (const [result, line] of table) assert.equal(replyLine(result), line);
+});
+
+test('withoutInterrupted leaves out only the recipients whose attempt the relay cut short', () => {
+  const delivered: AttemptResult = { kind: 'reply', code: 250, text: '2.0.0 ok' };
+  const cut: AttemptResult = { kind: 'interrupted', text: 'the relay is stopping' };
+  const refused: AttemptResult = { kind: 'reply', code: 550, text: '5.1.1 no' };
+  assert.deepEqual(
+    withoutInterrupted([
+      { group: { destination: 'a.test', indexes: [0, 2] }, results: [delivered, cut] },
+      { group: { destination: 'b.test', indexes: [1] }, results: [cut] },
+      { group: { destination: 'c.test', indexes: [3, 4] }, results: [refused, delivered] },
+    ]),
+    [
+      { group: { destination: 'a.test', indexes: [0] }, results: [delivered] },
+      { group: { destination: 'c.test', indexes: [3, 4] }, results: [refused, delivered] },
+    ],
+  );
+  assert.deepEqual(
+    withoutInterrupted([{ group: { destination: 'b.test', indexes: [1] }, results: [cut] }]),
+    [],
+  );
 });
 
 test('retryDelayMs doubles per attempt, caps, and jitters by ±25%', () => {
