@@ -18,8 +18,15 @@ export function safeToken(value: string, maxLength = 255): string {
   return value.slice(0, maxLength).replace(/[^A-Za-z0-9.:_[\]-]/g, '_');
 }
 
+let lastDate = { second: Number.NaN, text: '' };
+
+/** The date of a trace header, to the second; formatted once per second, not once per message. */
 export function rfc5322Date(epochMs: number): string {
-  return new Date(epochMs).toUTCString().replace(/GMT$/, '+0000');
+  const second = Math.floor(epochMs / 1000);
+  if (second !== lastDate.second) {
+    lastDate = { second, text: new Date(second * 1000).toUTCString().replace(/GMT$/, '+0000') };
+  }
+  return lastDate.text;
 }
 
 export function receivedHeader(facts: TraceFacts): string {

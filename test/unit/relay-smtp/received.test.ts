@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { receivedHeader, safeToken } from '../../../relay/smtp/received.ts';
+import { receivedHeader, rfc5322Date, safeToken } from '../../../relay/smtp/received.ts';
 
 const facts = {
   heloName: 'client.example',
@@ -50,4 +50,13 @@ test('safeToken keeps hostnames and address literals, replaces the rest', () => 
   assert.equal(safeToken('mx-1.example.com'), 'mx-1.example.com');
   assert.equal(safeToken('[2001:db8::1]'), '[2001:db8::1]');
   assert.equal(safeToken('a;b c'), 'a_b_c');
+});
+
+test('rfc5322Date formats the second it is given, also right after a different second', () => {
+  const at = Date.UTC(2026, 11, 2, 4, 5, 6, 789);
+  assert.equal(rfc5322Date(at), 'Wed, 02 Dec 2026 04:05:06 +0000');
+  assert.equal(rfc5322Date(at + 210), 'Wed, 02 Dec 2026 04:05:06 +0000');
+  assert.equal(rfc5322Date(at + 211), 'Wed, 02 Dec 2026 04:05:07 +0000');
+  assert.equal(rfc5322Date(at), 'Wed, 02 Dec 2026 04:05:06 +0000');
+  assert.equal(rfc5322Date(0), 'Thu, 01 Jan 1970 00:00:00 +0000');
 });
