@@ -331,6 +331,7 @@ export function renderBenchmarks(report: BenchReport): string {
     '',
     '## Method',
     '',
+    `- Before the first scenario each relay (and the ceiling) takes ${report.plan.warmUp.messages} messages of the first scenario that are not counted: Postfix forks its smtpd, cleanup and smtp processes, mailfleet's JIT compiles its hot paths. Every later figure is from relays already running at full speed, as a relay in service is.`,
     '- Everything runs on loopback. Each relay delivers to its own Postfix `smtp-sink` (`-c` counters), which counts the messages it receives; "delivered" is that count. The ceiling is `smtp-source` straight into `smtp-sink`: the most this machine moves through the same client and sink.',
     '- Load comes from Postfix `smtp-source` (`-s` sessions, `-m` messages, `-l` payload bytes, `-d` to reuse a connection, `-N` for a distinct recipient per message). "Send s" is the time until smtp-source has had every message accepted; "drain s" is the further time until the sink has counted every accepted message. Accepted msg/s = accepted / send s; delivered msg/s = delivered / (send s + drain s).',
     '- Latency: smtp-source reports no per-message times, so bench/smtp-probe.ts, a small Node client, times each transaction from its start (TCP connect, or MAIL on a reused connection) to the 250 after the final dot. It is the whole load in the serial scenario and one extra serial client next to smtp-source in the others. Its messages are counted in accepted and delivered.',

@@ -186,6 +186,11 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
     `idle sessions: ${JSON.stringify(Object.fromEntries(Object.entries(idleSessions).map(([name, idle]) => [name, idle.opened])))} open`,
   );
 
+  for (const { relay, sink } of targets) {
+    const warm = await runScenarioOnce(relay, plan.warmUp, sink);
+    progress(`warm-up ${relay.name}: ${warm.deliveredPerSecond.toFixed(0)} delivered/s (not counted)`);
+  }
+
   const scenarios: ScenarioResult[] = [];
   for (const scenario of plan.scenarios) {
     const runs: Partial<Record<TargetName, RunFigures[]>> = {};

@@ -62,6 +62,11 @@ const fullScenarios: readonly Scenario[] = [
 export interface BenchPlan {
   readonly quick: boolean;
   readonly repeats: number;
+  /**
+   * Run once through every relay before the first scenario and not counted: Postfix forks its
+   * smtpd, cleanup and smtp processes, mailfleet's JIT compiles its hot paths.
+   */
+  readonly warmUp: Scenario;
   readonly scenarios: readonly Scenario[];
   readonly idleSessions: number;
   readonly backlogMessages: number;
@@ -73,11 +78,18 @@ export interface BenchPlan {
   readonly backlogDrainSeconds: number;
 }
 
+function warmUpOf(messages: number): Scenario {
+  const [first] = fullScenarios;
+  if (first === undefined) throw new Error('no scenarios');
+  return { ...first, id: 'warm-up', title: `warm-up: ${first.title}`, messages };
+}
+
 export function benchPlan(quick: boolean): BenchPlan {
   if (!quick) {
     return {
       quick,
-      repeats: 3,
+      repeats: 5,
+      warmUp: warmUpOf(2000),
       scenarios: fullScenarios,
       idleSessions: 1000,
       backlogMessages: 100_000,
@@ -89,6 +101,7 @@ export function benchPlan(quick: boolean): BenchPlan {
   return {
     quick,
     repeats: 1,
+    warmUp: warmUpOf(50),
     scenarios: fullScenarios.map((scenario) => ({
       ...scenario,
       messages: Math.max(50, Math.round(scenario.messages / 12)),
