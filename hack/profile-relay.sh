@@ -10,6 +10,9 @@
 #   PROFILE_DKIM=rsa-sha256  sign every message (or ed25519-sha256) with a key made for the run
 #   PROFILE_SYSCALLS=1       count the relay's system calls per message (strace -c -f; slows it)
 #   PROFILE_CPU_PROF=<dir>   write a V8 CPU profile of the relay there (node --cpu-prof)
+#   PROFILE_FLOOR=raw        measure hack/floor-server.ts instead of the relay, receiving only: a
+#                            hand-written SMTP responder on node:net (raw) or smtp-server with the
+#                            relay's connection class and hooks that accept everything (smtp-server)
 # Only processes this script starts are stopped, by their process ids.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +64,14 @@ STALLED=${PROFILE_RECEIVE_ONLY:-0} DKIM=${PROFILE_DKIM:-} KEY="$work/dkim.pem" n
 " >"$work/relay.json"
 node_flags=()
 [[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF")
-node "${node_flags[@]}" relay/main.ts --config "$work/relay.json" >"$work/relay.log" 2>&1 &
+case ${PROFILE_FLOOR:-} in
+  '') node "${node_flags[@]}" relay/main.ts --config "$work/relay.json" >"$work/relay.log" 2>&1 & ;;
+  raw | smtp-server)
+    PROFILE_RECEIVE_ONLY=1
+    node "${node_flags[@]}" hack/floor-server.ts "$PROFILE_FLOOR" "$relay_port" >"$work/relay.log" 2>&1 &
+    ;;
+  *) echo "PROFILE_FLOOR=$PROFILE_FLOOR: expected raw or smtp-server" >&2; exit 2 ;;
+esac
 relay=$!
 pids+=("$relay")
 wait_for_port "$relay_port"

@@ -1,6 +1,7 @@
 // `make profile` (hack/profile-relay.sh) on a small load: it drives the real relay with smtp-source
 // into smtp-sink and reports a rate and the CPU per message of the relay's threads; with
-// PROFILE_DKIM it signs every message. Checks the script runs and says what it measured, not the figures.
+// PROFILE_DKIM it signs every message; with PROFILE_FLOOR it measures hack/floor-server.ts instead.
+// Checks the script runs and says what it measured, not the figures.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,4 +46,16 @@ test('make profile receive-only accepts without delivering', async () => {
     report,
     /^60 messages of 2048 bytes from 4 sessions: accepted in [\d.]+ s \(\d+ msg\/s\), none delivered \(receive only\)$/m,
   );
+});
+
+test('make profile with PROFILE_FLOOR measures the floor servers instead of the relay', async () => {
+  for (const floor of ['raw', 'smtp-server']) {
+    const report = await profile({ PROFILE_FLOOR: floor });
+    assert.match(
+      report,
+      /^60 messages of 2048 bytes from 4 sessions: accepted in [\d.]+ s \(\d+ msg\/s\), none delivered \(receive only\)$/m,
+      floor,
+    );
+    assert.match(report, /^ {2}main thread +user \d+\.\d{3} {2}system \d+\.\d{3}$/m, floor);
+  }
 });
