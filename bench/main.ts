@@ -1,5 +1,7 @@
 // `make bench`: measures Postfix, the machine's ceiling and (when it runs) mailfleet's relay, and
 // writes docs/benchmarks.md. BENCH_QUICK=1 makes it a short smoke run; BENCH_OUTPUT names another file.
+// BENCH_SCENARIOS=<id>,... runs only those scenarios (no idle sessions, no backlog) and needs
+// BENCH_OUTPUT; BENCH_REPEATS=<n> repeats each scenario n times instead of 5.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
@@ -7,11 +9,29 @@ import { describeMachine } from './machine.ts';
 import { repositoryRoot } from './mailfleet.ts';
 import { renderBenchmarks } from './report.ts';
 import { Cleanups, runBenchmarks } from './run.ts';
-import { benchPlan } from './scenarios.ts';
+import { benchPlan, focusPlan } from './scenarios.ts';
 
 const quick = process.env['BENCH_QUICK'] === '1';
+const scenarioIds = process.env['BENCH_SCENARIOS']?.split(',').map((id) => id.trim());
+const repeatsText = process.env['BENCH_REPEATS'];
+const plan = focusPlan(
+  benchPlan(quick),
+  scenarioIds,
+  repeatsText === undefined ? undefined : Number(repeatsText),
+);
+if (plan.focused && process.env['BENCH_OUTPUT'] === undefined) {
+  console.error(
+    'BENCH_SCENARIOS measures only part of the benchmark: name a file with BENCH_OUTPUT (docs/benchmarks.md keeps the full run)',
+  );
+  process.exit(2);
+}
 const output = process.env['BENCH_OUTPUT'] ?? join(repositoryRoot, 'docs', 'benchmarks.md');
-const command = quick ? 'BENCH_QUICK=1 make bench' : 'make bench';
+const command = [
+  ...(quick ? ['BENCH_QUICK=1'] : []),
+  ...(scenarioIds === undefined ? [] : [`BENCH_SCENARIOS=${scenarioIds.join(',')}`]),
+  ...(repeatsText === undefined ? [] : [`BENCH_REPEATS=${repeatsText}`]),
+  'make bench',
+].join(' ');
 
 const cleanups = new Cleanups();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -27,10 +47,7 @@ const progress = (message: string): void => {
 };
 
 try {
-  const report = await runBenchmarks(
-    { plan: benchPlan(quick), machine: await describeMachine(), command, progress },
-    cleanups,
-  );
+  const report = await runBenchmarks({ plan, machine: await describeMachine(), command, progress }, cleanups);
   // Formatted as `make lint` expects, so a regenerated file passes `prettier --check`.
   const options = (await resolveConfig(output)) ?? {};
   await writeFile(output, await format(renderBenchmarks(report), { ...options, filepath: output }));

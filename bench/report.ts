@@ -5,7 +5,7 @@ import { judgeGoals } from './goals.ts';
 import type { IdleSessionsFigures } from './idle-sessions.ts';
 import type { MachineInfo } from './machine.ts';
 import type { RunFigures, TargetName } from './measure.ts';
-import type { BenchPlan, Scenario } from './scenarios.ts';
+import { benchPlan, type BenchPlan, type Scenario } from './scenarios.ts';
 import { median, ratio } from './stats.ts';
 
 export type RelayName = Exclude<TargetName, 'ceiling'>;
@@ -250,7 +250,7 @@ function renderGoals(report: BenchReport): string[] {
     return runs === undefined || runs.length === 0 ? undefined : scenarioMedians(runs);
   };
   const judged = judgeGoals({
-    title: (id) => scenario(id)?.scenario.title ?? id,
+    title: (id) => benchPlan(false).scenarios.find((known) => known.id === id)?.title ?? id,
     delivered: (id, relay) => medianOf(id, relay)?.deliveredPerSecond,
     cpuPerMessage: (id, relay) => medianOf(id, relay)?.cpuMillisecondsPerMessage,
     mailfleetP50Ms: (id) => medianOf(id, 'mailfleet')?.latencyP50Ms,
@@ -325,7 +325,11 @@ export function renderBenchmarks(report: BenchReport): string {
     ...renderBacklog(report.backlog),
     '## Running it',
     '',
-    '- `make bench` — the full run (about 10–20 minutes), rewrites this file. `BENCH_QUICK=1 make bench` — a smoke run with small counts (under a minute on an idle machine; its figures are not for comparison). `BENCH_OUTPUT=<file>` writes elsewhere.',
+    '- `make bench` — the full run (about 10–20 minutes), rewrites this file. `BENCH_QUICK=1 make bench` — a smoke run with small counts (under a minute on an idle machine; its figures are not for comparison). `BENCH_OUTPUT=<file>` writes elsewhere. `BENCH_SCENARIOS=new-connection-2k BENCH_REPEATS=15 BENCH_OUTPUT=<file> make bench` — only the scenarios named (ids: ' +
+      benchPlan(false)
+        .scenarios.map((scenario) => `\`${scenario.id}\``)
+        .join(', ') +
+      '), each repeated 15 times, without idle sessions and the backlog: a closer median for one goal on a noisy machine.',
     '- mailfleet is measured when `node relay/main.ts --config <file>` starts, takes a plain message from 127.0.0.1 and delivers it to the sink (a one-message preflight); otherwise this file says why it was not, and shows no mailfleet figures.',
     "- `node --test 'test/integration/bench/*.test.ts'` checks the harness itself: one quick scenario through Postfix and through the bare sink with every accepted message delivered, Postfix stopped cleanly, and Postfix's fsync per message.",
     '',

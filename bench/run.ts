@@ -148,6 +148,30 @@ async function idleSessionsOnFreshRelays(
   return idle;
 }
 
+function notMeasuredBacklog(notMeasured: string): BenchReport['backlog'] {
+  return { postfix: { notMeasured }, mailfleet: { notMeasured } };
+}
+
+async function bothBacklogs(
+  plan: BenchPlan,
+  mailfleet: { status: MailfleetStatus; stop?: () => Promise<void> },
+  cleanups: Cleanups,
+  progress: Progress,
+): Promise<BenchReport['backlog']> {
+  const backlog: Partial<Record<RelayName, BacklogOutcome>> = {};
+  backlog.postfix = await postfixBacklog(plan, cleanups);
+  progress('backlog postfix: done');
+  if (mailfleet.status.runnable) {
+    await mailfleet.stop?.();
+    backlog.mailfleet = await mailfleetBacklog(plan, cleanups);
+    progress('backlog mailfleet: done');
+  } else {
+    backlog.mailfleet = { notMeasured: 'the relay is not runnable' };
+  }
+
+  return backlog;
+}
+
 export interface BenchRun {
   readonly plan: BenchPlan;
   readonly machine: MachineInfo;
@@ -175,13 +199,9 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
     ...(mailfleet.started === undefined ? [] : [mailfleet.started]),
   ];
 
-  const idleSessions = await idleSessionsOnFreshRelays(
-    plan,
-    mailfleet.status,
-    postfixSink,
-    mailfleetSink,
-    cleanups,
-  );
+  const idleSessions = plan.focused
+    ? {}
+    : await idleSessionsOnFreshRelays(plan, mailfleet.status, postfixSink, mailfleetSink, cleanups);
   progress(
     `idle sessions: ${JSON.stringify(Object.fromEntries(Object.entries(idleSessions).map(([name, idle]) => [name, idle.opened])))} open`,
   );
@@ -212,16 +232,9 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
 
   await stopPostfix();
 
-  const backlog: Partial<Record<RelayName, BacklogOutcome>> = {};
-  backlog.postfix = await postfixBacklog(plan, cleanups);
-  progress('backlog postfix: done');
-  if (mailfleet.status.runnable) {
-    await mailfleet.stop?.();
-    backlog.mailfleet = await mailfleetBacklog(plan, cleanups);
-    progress('backlog mailfleet: done');
-  } else {
-    backlog.mailfleet = { notMeasured: 'the relay is not runnable' };
-  }
+  const backlog = plan.focused
+    ? notMeasuredBacklog('this run measured only the scenarios BENCH_SCENARIOS names')
+    : await bothBacklogs(plan, mailfleet, cleanups, progress);
 
   await cleanups.runAll();
   return {

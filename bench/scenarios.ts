@@ -61,6 +61,8 @@ const fullScenarios: readonly Scenario[] = [
 
 export interface BenchPlan {
   readonly quick: boolean;
+  /** Only some scenarios, without idle sessions and the backlog (BENCH_SCENARIOS). */
+  readonly focused: boolean;
   readonly repeats: number;
   /**
    * Run once through every relay before the first scenario and not counted: Postfix forks its
@@ -84,12 +86,36 @@ function warmUpOf(messages: number): Scenario {
   return { ...first, id: 'warm-up', title: `warm-up: ${first.title}`, messages };
 }
 
+/** Narrows a plan to some scenarios, more or fewer repeats (BENCH_SCENARIOS, BENCH_REPEATS); pure. */
+export function focusPlan(
+  plan: BenchPlan,
+  scenarioIds: readonly string[] | undefined,
+  repeats: number | undefined,
+): BenchPlan {
+  const unknown = (scenarioIds ?? []).filter((id) => !plan.scenarios.some((scenario) => scenario.id === id));
+  if (unknown.length > 0) {
+    const known = plan.scenarios.map((scenario) => scenario.id).join(', ');
+    throw new Error(`BENCH_SCENARIOS: no scenario ${unknown.join(', ')} (there are: ${known})`);
+  }
+  if (repeats !== undefined && !(Number.isInteger(repeats) && repeats >= 1)) {
+    throw new Error(`BENCH_REPEATS: expected a whole number of at least 1, got ${String(repeats)}`);
+  }
+  return {
+    ...plan,
+    ...(repeats === undefined ? {} : { repeats }),
+    ...(scenarioIds === undefined
+      ? {}
+      : { focused: true, scenarios: plan.scenarios.filter((scenario) => scenarioIds.includes(scenario.id)) }),
+  };
+}
+
 export function benchPlan(quick: boolean): BenchPlan {
   if (!quick) {
     return {
       quick,
+      focused: false,
       repeats: 5,
-      warmUp: warmUpOf(2000),
+      warmUp: warmUpOf(5000),
       scenarios: fullScenarios,
       idleSessions: 1000,
       backlogMessages: 100_000,
@@ -100,6 +126,7 @@ export function benchPlan(quick: boolean): BenchPlan {
   }
   return {
     quick,
+    focused: false,
     repeats: 1,
     warmUp: warmUpOf(50),
     scenarios: fullScenarios.map((scenario) => ({

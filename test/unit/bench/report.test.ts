@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { RunFigures } from '../../../bench/measure.ts';
 import type { BenchReport } from '../../../bench/report.ts';
 import { renderBenchmarks, scenarioMedians } from '../../../bench/report.ts';
-import { benchPlan } from '../../../bench/scenarios.ts';
+import { benchPlan, focusPlan } from '../../../bench/scenarios.ts';
 
 function run(acceptedPerSecond: number, overrides: Partial<RunFigures> = {}): RunFigures {
   return {
@@ -94,4 +94,40 @@ test('the goals section judges what was measured and says "not measured" for the
     /\| 2 KB, 20 sessions, new connection per message: delivered msg\/s at least 3× Postfix's \| 4\.00× \| yes \| 1\.00× \|/,
   );
   assert.match(markdown, /\| 1,000 idle sessions: RSS under 150 MB \| not measured \| not measured \| {2}\|/);
+});
+
+test('focusPlan keeps the scenarios named, sets the repeats, and refuses unknown ids', () => {
+  const full = benchPlan(false);
+  const focused = focusPlan(full, ['new-connection-2k'], 15);
+  assert.equal(focused.focused, true);
+  assert.equal(focused.repeats, 15);
+  assert.deepEqual(
+    focused.scenarios.map((scenario) => scenario.id),
+    ['new-connection-2k'],
+  );
+  assert.deepEqual(focusPlan(full, undefined, undefined), full);
+  assert.deepEqual(focusPlan(full, undefined, 7).scenarios, full.scenarios);
+  assert.equal(focusPlan(full, undefined, 7).focused, false);
+  assert.throws(
+    () => focusPlan(full, ['no-such'], undefined),
+    /BENCH_SCENARIOS: no scenario no-such \(there are: new-connection-2k, /,
+  );
+  assert.throws(
+    () => focusPlan(full, undefined, 0),
+    /BENCH_REPEATS: expected a whole number of at least 1, got 0/,
+  );
+  assert.throws(() => focusPlan(full, undefined, Number('x')), /BENCH_REPEATS/);
+});
+
+test('a focused report says what it left out', () => {
+  const focused = focusPlan(plan, ['new-connection-2k'], 2);
+  const text = renderBenchmarks(
+    report({
+      plan: focused,
+      idleSessions: {},
+      backlog: { postfix: { notMeasured: 'focused' }, mailfleet: { notMeasured: 'focused' } },
+    }),
+  );
+  assert.match(text, /Each figure is the median of 2 run\(s\)/);
+  assert.match(text, /Postfix: not measured — focused/);
 });
