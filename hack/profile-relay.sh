@@ -5,6 +5,8 @@
 # DKIM signing), user and system, and how idle the machine stayed. Options, as environment variables:
 #   PROFILE_BYTES=2048 PROFILE_MESSAGES=3000 PROFILE_SESSIONS=20  the load (smtp-source -l -m -s)
 #   PROFILE_REUSE=1          reuse connections (smtp-source -d)
+#   PROFILE_WARMUP=3000      messages of the same load sent first and not measured (the JIT compiles
+#                            the hot paths, as in a relay that has been running); 0 measures from cold
 #   PROFILE_RECEIVE_ONLY=1   the next hop never greets: the relay only receives (what delivery costs
 #                            is the difference)
 #   PROFILE_DKIM=rsa-sha256  sign every message (or ed25519-sha256) with a key made for the run
@@ -85,32 +87,48 @@ threads() {
 }
 # busy: user nice system irq softirq steal; idle: idle iowait.
 machine() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat; }
+reuse=()
+[[ ${PROFILE_REUSE:-} == 1 ]] && reuse=(-d)
+load() {
+  /usr/sbin/smtp-source -4 "${reuse[@]}" -s "$sessions" -m "$1" -l "$bytes" -N -M source.profile.example \
+    -f sender@source.profile.example -t rcpt@sink.profile.example "127.0.0.1:$relay_port"
+}
+# Waits until the sink has counted this many messages (every one, when the relay delivers at all).
+sink_reached() {
+  [[ ${PROFILE_RECEIVE_ONLY:-} == 1 ]] && return 0
+  for _ in $(seq 600); do
+    grep -q "mesg=$1\b" <(tr '\r' '\n' <"$work/sink.out") && return 0
+    sleep 0.05
+  done
+}
+warmup=${PROFILE_WARMUP:-3000}
+if ((warmup > 0)); then
+  load "$warmup"
+  sink_reached "$warmup"
+else
+  warmup=0
+fi
 if [[ ${PROFILE_SYSCALLS:-} == 1 ]]; then
   strace -c -f -p "$relay" -o "$work/strace.txt" &
   strace_pid=$!
   pids+=("$strace_pid")
   sleep 1
 fi
+signatures() {
+  node -e "fetch('http://127.0.0.1:$metrics_port/metrics').then((r) => r.text()).then((t) => console.log((t.match(/^mailfleet_relay_dkim_signatures_total\{[^}]*result=\"signed\"[^}]*\} (\d+)/m) ?? [])[1] ?? 0))"
+}
+[[ -n ${PROFILE_DKIM:-} ]] && signed_before=$(signatures)
 threads >"$work/before"
 read -r busy_before idle_before < <(machine)
 started=$(date +%s%N)
-reuse=()
-[[ ${PROFILE_REUSE:-} == 1 ]] && reuse=(-d)
-/usr/sbin/smtp-source -4 "${reuse[@]}" -s "$sessions" -m "$messages" -l "$bytes" -N -M source.profile.example \
-  -f sender@source.profile.example -t rcpt@sink.profile.example "127.0.0.1:$relay_port"
+load "$messages"
 sent=$(date +%s%N)
-if [[ ${PROFILE_RECEIVE_ONLY:-} != 1 ]]; then
-  for _ in $(seq 600); do
-    grep -q "mesg=$messages" <(tr '\r' '\n' <"$work/sink.out") && break
-    sleep 0.05
-  done
-fi
+sink_reached $((warmup + messages))
 finished=$(date +%s%N)
 read -r busy_after idle_after < <(machine)
 threads >"$work/after"
 if [[ -n ${PROFILE_DKIM:-} ]]; then
-  signed=$(node -e "fetch('http://127.0.0.1:$metrics_port/metrics').then((r) => r.text()).then((t) => console.log((t.match(/^mailfleet_relay_dkim_signatures_total\{[^}]*result=\"signed\"[^}]*\} (\d+)/m) ?? [])[1] ?? 0))")
-  echo "DKIM signatures made: $signed"
+  echo "DKIM signatures made: $(($(signatures) - signed_before))"
 fi
 if [[ ${PROFILE_SYSCALLS:-} == 1 ]]; then
   kill -INT "$strace_pid"

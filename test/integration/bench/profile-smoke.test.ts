@@ -14,7 +14,10 @@ function profile(env: Record<string, string>): Promise<string> {
     execFile(
       'bash',
       [script],
-      { env: { ...process.env, PROFILE_MESSAGES: '60', PROFILE_SESSIONS: '4', ...env }, timeout: 60_000 },
+      {
+        env: { ...process.env, PROFILE_MESSAGES: '60', PROFILE_SESSIONS: '4', PROFILE_WARMUP: '20', ...env },
+        timeout: 60_000,
+      },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`${error.message}\n${stderr}`));
         else resolve(stdout);
