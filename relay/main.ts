@@ -10,7 +10,7 @@ import { loadRelaySettings, referencedFiles } from './config/load.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
 import { createReadinessMetric, startHealthServer, type HealthState } from './health.ts';
-import { createLogger } from './log.ts';
+import { batchedLines, createLogger } from './log.ts';
 import { createRelayMetrics, createTlsCertificateMetrics } from './metrics.ts';
 import { createQueueMetrics } from './queue/metrics.ts';
 import { openSpool } from './queue/spool.ts';
@@ -69,7 +69,11 @@ function queueCommand(argv: readonly string[]): Promise<number> {
 
 async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
   const config = initial.config;
-  const logger = createLogger(config.log.level);
+  const lines = batchedLines(process.stdout);
+  process.on('exit', () => {
+    lines.flush();
+  });
+  const logger = createLogger(config.log.level, lines);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mailfleet_relay_' });
   const metrics = createRelayMetrics(registry);
