@@ -27,7 +27,7 @@ export interface BatchedLines extends pino.DestinationStream {
   flush(): void;
 }
 
-/** Lines held at most, in bytes, before they are written without waiting for the turn to end. */
+/** Characters of lines held at most before they are written without waiting for the turn to end. */
 const batchBytes = 64 * 1024;
 
 /**
