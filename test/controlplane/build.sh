@@ -29,13 +29,9 @@ mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS
-minor=$(echo "$k8s_version" | cut -d. -f2)
-pkg=k8s.io/component-base/version
-client=k8s.io/client-go/pkg/version
-stamp="-X $pkg.gitVersion=v$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-stamp+=" -X $client.gitVersion=v$k8s_version -X $client.gitMajor=1 -X $client.gitMinor=$minor -X $client.gitTreeState=clean"
+source "$here/version-stamp.sh"
 echo "building kube-apiserver, kube-controller-manager, kubectl v$k8s_version and etcd v$etcd_version into $cache (first run on this machine only)" >&2
-(cd "$here/kube" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $stamp" -o "$tmp/" ./cmd/...) >&2
+(cd "$here/kube" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(version_stamp "$k8s_version")" -o "$tmp/" ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kubectl) >&2
 (cd "$here/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" .) >&2
 mv "$tmp"/* "$cache/"
 echo "built in $((SECONDS - start)) s" >&2

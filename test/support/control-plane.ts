@@ -34,6 +34,14 @@ export interface ControlPlaneOptions {
   readonly controllerManager?: boolean;
   readonly extraUsers?: readonly string[];
   readonly crdDir?: string;
+  /** Where the API server listens and what it advertises (default 127.0.0.1: no pod reaches it). */
+  readonly address?: string;
+  /**
+   * A control plane for a real node (test/node/): ServiceAccount admission (pods get their tokens),
+   * the Node authorizer and NodeRestriction, every default controller, and these extra API server
+   * arguments (the kubelet client certificate).
+   */
+  readonly forNode?: { readonly apiServerArgs: readonly string[]; readonly nodeName: string };
 }
 
 interface Component {
@@ -70,7 +78,7 @@ async function tail(path: string, lines = 40): Promise<string> {
   return text.split('\n').slice(-lines).join('\n');
 }
 
-function startComponent(name: string, bin: string, args: readonly string[], logPath: string): Component {
+export function startComponent(name: string, bin: string, args: readonly string[], logPath: string): Component {
   const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
@@ -78,7 +86,7 @@ function startComponent(name: string, bin: string, args: readonly string[], logP
   return { name, process: child, logPath };
 }
 
-async function stopComponent(component: Component): Promise<void> {
+export async function stopComponent(component: Component): Promise<void> {
   const child = component.process;
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((done) =>
@@ -94,7 +102,7 @@ async function stopComponent(component: Component): Promise<void> {
   }
 }
 
-async function waitFor(
+export async function waitFor(
   component: Component,
   what: string,
   check: () => Promise<boolean>,
@@ -165,6 +173,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     userTokens[user] = randomBytes(24).toString('hex');
     tokenLines.push(`${userTokens[user]},${user},${user}`);
   }
+  if (options.forNode) {
+    // The kubelet's identity, as the Node authorizer and NodeRestriction expect it.
+    const nodeUser = `system:node:${options.forNode.nodeName}`;
+    userTokens[nodeUser] = randomBytes(24).toString('hex');
+    tokenLines.push(`${userTokens[nodeUser]},${nodeUser},${nodeUser},system:nodes`);
+  }
   await writeFile(join(dir, 'tokens.csv'), tokenLines.join('\n') + '\n', { mode: 0o600 });
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -197,22 +211,29 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     throw error;
   }
 
-  const server = `https://127.0.0.1:${apiPort}`;
+  const address = options.address ?? '127.0.0.1';
+  const server = `https://${address}:${apiPort}`;
   const apiArgs = [
     `--etcd-servers=http://127.0.0.1:${etcdClientPort}`,
     `--secure-port=${apiPort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--cert-dir=${join(dir, 'pki')}`,
     `--token-auth-file=${join(dir, 'tokens.csv')}`,
-    '--authorization-mode=RBAC',
     '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${join(dir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
     '--service-cluster-ip-range=10.96.0.0/24',
     '--allow-privileged=true',
-    '--disable-admission-plugins=ServiceAccount',
     '--enable-priority-and-fairness=false',
+    ...(options.forNode
+      ? [
+          '--authorization-mode=Node,RBAC',
+          '--enable-admission-plugins=NodeRestriction',
+          '--kubelet-preferred-address-types=InternalIP',
+          ...options.forNode.apiServerArgs,
+        ]
+      : ['--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount']),
   ];
   let apiServer = startComponent(
     'kube-apiserver',
@@ -259,7 +280,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       join(binDir, 'kube-controller-manager'),
       [
         `--kubeconfig=${kubeconfigPath}`,
-        '--controllers=garbagecollector,namespace,statefulset,serviceaccount-token,serviceaccount',
+        options.forNode
+          ? `--root-ca-file=${caPath}`
+          : '--controllers=garbagecollector,namespace,statefulset,serviceaccount-token,serviceaccount',
         '--bind-address=127.0.0.1',
         `--secure-port=${await freePort()}`,
         `--service-account-private-key-file=${join(dir, 'sa.key')}`,
