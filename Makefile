@@ -14,7 +14,7 @@ NODE_STAMP := $(NODE_BIN)/node
 DEPS_STAMP := node_modules/.package-lock.json
 TEST_CONCURRENCY ?= 4
 
-.PHONY: help deps system-deps control-plane lint typecheck generate test test-unit test-integration demo bench clean
+.PHONY: help deps system-deps control-plane images cluster lint typecheck generate test test-unit test-integration test-node demo bench clean
 
 help: ## list the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,8 +34,9 @@ deps: $(DEPS_STAMP) ## install Node 24 (when the machine's is older) and the npm
 system-deps: ## install the Debian packages the tests use as real peers (Postfix, swaks, dnsmasq, ...)
 	@bash hack/system-deps.sh
 
-control-plane: ## build (once, cached) kube-apiserver, etcd, kube-controller-manager and kubectl
+control-plane: ## build (once, cached) kube-apiserver, etcd, kube-controller-manager, kubectl, and the oldest supported kube-apiserver
 	@bash test/controlplane/build.sh >/dev/null
+	@bash test/controlplane/build-oldest-apiserver.sh >/dev/null
 
 lint: deps ## eslint (type-checked rules) and prettier
 	eslint .
@@ -55,7 +56,16 @@ test-unit: deps ## pure, table-driven tests (no network but loopback)
 test-integration: deps system-deps control-plane ## tests against a real kube-apiserver and real SMTP peers
 	node test/with-control-plane.ts -- node --test --test-concurrency=$(TEST_CONCURRENCY) 'test/integration/**/*.test.ts'
 
-test: lint typecheck test-unit test-integration ## everything CI runs
+images: deps system-deps ## build the relay, operator and test images with buildah from the Dockerfiles (test/node/images.sh)
+	@bash test/node/images.sh >/dev/null
+
+cluster: deps system-deps control-plane ## a real single-node cluster (containerd, runc, kubelet, kube-proxy, CoreDNS, local-path) until Ctrl-C
+	node hack/cluster.ts
+
+test-node: deps system-deps control-plane ## end to end on a real node: images, helm install, pods, mail sent pod to pod (needs root)
+	node test/with-cluster.ts -- node --test --test-concurrency=1 'test/e2e-node/**/*.test.ts'
+
+test: lint typecheck test-unit test-integration test-node ## everything CI runs
 
 demo: deps system-deps control-plane ## the main job on local defaults: control plane, operator, relays, a signed message end to end
 	node hack/demo.ts

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (Postfix and its smtp-source/smtp-sink,
-# swaks, openssl, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd). Only what is missing is
+# swaks, openssl, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd),
+# and what the real test node runs on (containerd, runc, the CNI plugins, buildah, skopeo, mmdebstrap). Only what is missing is
 # installed; apt-get update runs only when something is.
 set -euo pipefail
 declare -A wanted=(
@@ -15,6 +16,17 @@ declare -A wanted=(
   [strace]=strace
   [argon2]=argon2
   [htpasswd]=apache2-utils
+  # The real node (test/node/): containerd with runc, the CNI bridge, buildah and skopeo for the images,
+  # mmdebstrap for the Debian base images, kube-proxy's iptables and conntrack, gcc for the pause image.
+  [containerd]=containerd
+  [runc]=runc
+  [buildah]=buildah
+  [skopeo]=skopeo
+  [mmdebstrap]=mmdebstrap
+  [/usr/lib/cni/bridge]=containernetworking-plugins
+  [iptables]=iptables
+  [conntrack]=conntrack
+  [gcc]=gcc
 )
 # Libraries found by what loads them rather than by a command (swaks does TLS through these).
 declare -A wanted_perl=(
@@ -23,7 +35,7 @@ declare -A wanted_perl=(
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${wanted[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || [[ -x $cmd ]] || missing+=("${wanted[$cmd]}")
 done
 for module in "${!wanted_perl[@]}"; do
   perl -M"$module" -e 1 >/dev/null 2>&1 || missing+=("${wanted_perl[$module]}")
@@ -38,6 +50,6 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the services it installs; the tests run their own instances on loopback.
-for svc in postfix dnsmasq prometheus; do
+for svc in postfix dnsmasq prometheus containerd; do
   $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -31,9 +31,12 @@ export interface ControlPlane {
 }
 
 export interface ControlPlaneOptions {
+  /** Runs the kube-apiserver of this directory (an older release) with the etcd of build.sh. */
+  readonly apiServerBinDir?: string;
   readonly controllerManager?: boolean;
   readonly extraUsers?: readonly string[];
-  readonly crdDir?: string;
+  /** The CRDs installed before the control plane is handed out; null installs none. */
+  readonly crdDir?: string | null;
   /** Where the API server listens and what it advertises (default 127.0.0.1: no pod reaches it). */
   readonly address?: string;
   /**
@@ -78,7 +81,12 @@ async function tail(path: string, lines = 40): Promise<string> {
   return text.split('\n').slice(-lines).join('\n');
 }
 
-export function startComponent(name: string, bin: string, args: readonly string[], logPath: string): Component {
+export function startComponent(
+  name: string,
+  bin: string,
+  args: readonly string[],
+  logPath: string,
+): Component {
   const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
@@ -165,6 +173,7 @@ export async function kubeRequest(
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binDir = await controlPlaneBinaries();
+  const apiServerBinary = join(options.apiServerBinDir ?? binDir, 'kube-apiserver');
   const dir = await mkdtemp(join(tmpdir(), 'mailfleet-cp-'));
   const adminToken = randomBytes(24).toString('hex');
   const userTokens: Record<string, string> = {};
@@ -235,12 +244,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         ]
       : ['--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount']),
   ];
-  let apiServer = startComponent(
-    'kube-apiserver',
-    join(binDir, 'kube-apiserver'),
-    apiArgs,
-    join(dir, 'kube-apiserver.log'),
-  );
+  let apiServer = startComponent('kube-apiserver', apiServerBinary, apiArgs, join(dir, 'kube-apiserver.log'));
   components.push(apiServer);
   const caPath = join(dir, 'pki', 'apiserver.crt');
   const target = { server, caPath, adminToken };
@@ -306,12 +310,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     },
     async startApiServer() {
       const index = components.indexOf(apiServer);
-      apiServer = startComponent(
-        'kube-apiserver',
-        join(binDir, 'kube-apiserver'),
-        apiArgs,
-        join(dir, 'kube-apiserver.log'),
-      );
+      apiServer = startComponent('kube-apiserver', apiServerBinary, apiArgs, join(dir, 'kube-apiserver.log'));
       components[index] = apiServer;
       await waitReady(apiServer);
     },
@@ -321,7 +320,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     },
   };
   try {
-    await installCrds(controlPlane, options.crdDir ?? join(repoRoot, 'crds'));
+    if (options.crdDir !== null) await installCrds(controlPlane, options.crdDir ?? join(repoRoot, 'crds'));
   } catch (error) {
     await controlPlane.stop();
     throw error;
