@@ -51,6 +51,10 @@ export const hostPattern = `^${dnsLabel}(\\.${dnsLabel})*$`;
 /** A Kubernetes object name (RFC 1123 subdomain). */
 export const objectNamePattern = `^${dnsLabel}(\\.${dnsLabel})*$`;
 
+/** A label-style qualified name: an optional DNS subdomain and `/`, then a name (`example.com/lb`). */
+export const qualifiedNamePattern =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$';
+
 export function objectName(description: string): Schema {
   return string(description, { maxLength: 253, minLength: 1, pattern: objectNamePattern });
 }
@@ -162,8 +166,7 @@ export function conditions(typesDescription: string): Schema {
       {
         type: string('The aspect this condition describes, in CamelCase.', {
           maxLength: 316,
-          pattern:
-            '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+          pattern: qualifiedNamePattern,
         }),
         status: oneOf('Whether the condition holds.', ['True', 'False', 'Unknown']),
         observedGeneration: integer('The `.metadata.generation` the condition was computed from.', {

@@ -15,6 +15,7 @@ import {
 } from './common.ts';
 import { boolean, integer, list, object, oneOf, string, type Schema } from './schema.ts';
 import { delivery } from './smtp-relay-delivery.ts';
+import { service } from './smtp-relay-service.ts';
 import { monitoring, networkPolicy, pod, queue } from './smtp-relay-workload.ts';
 
 const listener = object(
@@ -195,6 +196,7 @@ export const smtpRelaySpec: Schema = object(
       default: 2,
     }),
     listeners,
+    service,
     tls,
     auth,
     clientNetworks: cidrList(
@@ -229,6 +231,11 @@ export const smtpRelaySpec: Schema = object(
         message: 'auth (usersSecretRef) is required when a listener offers AUTH',
         fieldPath: '.auth',
         reason: 'FieldValueRequired',
+      },
+      {
+        rule: '!has(self.service) || !has(self.service.nodePorts) || self.service.nodePorts.all(name, self.listeners.exists(l, l.name == name))',
+        message: 'every key of nodePorts must be the name of a listener (spec.listeners[].name)',
+        fieldPath: '.service.nodePorts',
       },
       {
         rule: '!self.listeners.exists(l, l.proxyProtocol) || (has(self.trustedProxies) && size(self.trustedProxies) > 0)',

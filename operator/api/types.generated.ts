@@ -59,6 +59,67 @@ export interface SmtpListener {
   readonly proxyProtocol: boolean;
 }
 
+/**
+ * How clients reach the relay: the client Service `<relay>` (one port per listener). The headless
+ * `<relay>-peers` Service used for drain handoff stays internal whatever is set here.
+ */
+export interface RelayService {
+  /**
+   * `ClusterIP`: reachable inside the cluster only. `NodePort`: also on a port of every node.
+   * `LoadBalancer`: also through a load balancer the cluster provisions (a cloud controller,
+   * MetalLB, …), with node ports unless `allocateLoadBalancerNodePorts` is false.
+   */
+  readonly type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  /**
+   * Extra annotations on the client Service, e.g. for a cloud load balancer controller
+   * (`service.beta.kubernetes.io/aws-load-balancer-type: nlb`).
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+  /**
+   * Extra labels on the client Service. The operator's own labels (`app.kubernetes.io/name`,
+   * `app.kubernetes.io/instance`, `app.kubernetes.io/managed-by`, `mailfleet.dev/service`) take
+   * precedence.
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * With `NodePort` or `LoadBalancer` (refused with `ClusterIP`). `Local`: a node forwards only to
+   * relay pods on itself, and the relay sees the real client address, so `clientNetworks`,
+   * `limits.connectionsPerClient` and `limits.ratePerClient` apply per client. `Cluster`: any node
+   * forwards to any pod, but with its own address as the source: the relay sees node addresses, so
+   * every external client shares their limits, and a `clientNetworks` entry that covers the nodes
+   * lets every external client relay without AUTH. When absent: `Local` (Kubernetes would default to
+   * `Cluster`).
+   */
+  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+  /**
+   * `Cluster` (the Kubernetes default): traffic from inside the cluster reaches any relay pod.
+   * `Local`: only pods on the sending node, and nothing when that node runs none.
+   */
+  readonly internalTrafficPolicy?: 'Cluster' | 'Local';
+  /**
+   * The load balancer implementation that provisions the Service (`type: LoadBalancer` only), a
+   * label-style name such as `service.k8s.aws/nlb`; the cluster default when absent. It cannot
+   * change while the type stays `LoadBalancer`.
+   */
+  readonly loadBalancerClass?: string;
+  /**
+   * Client networks the load balancer admits (`type: LoadBalancer` only), where the implementation
+   * supports it; every source when empty.
+   */
+  readonly loadBalancerSourceRanges?: readonly string[];
+  /**
+   * `type: LoadBalancer` only. `false` when the load balancer reaches the pods directly and needs no
+   * node ports; node ports are allocated when absent.
+   */
+  readonly allocateLoadBalancerNodePorts?: boolean;
+  /**
+   * A fixed node port (1–65535; the cluster admits its node port range, 30000–32767 by default) for
+   * some listeners, by listener name, e.g. `smtp: 30025`. With `NodePort` or `LoadBalancer`; a
+   * listener not named gets a port the cluster picks.
+   */
+  readonly nodePorts?: Readonly<Record<string, number>>;
+}
+
 /** A Secret in the relay namespace holding a PEM certificate chain and its private key. */
 export interface TlsSecretReference {
   /** The Secret name. */
@@ -369,6 +430,11 @@ export interface SmtpRelaySpec {
   readonly replicas: number;
   /** The ports the relay accepts SMTP on. */
   readonly listeners: readonly SmtpListener[];
+  /**
+   * How clients reach the relay: the client Service `<relay>` (one port per listener). The headless
+   * `<relay>-peers` Service used for drain handoff stays internal whatever is set here.
+   */
+  readonly service: RelayService;
   /**
    * The certificate the listeners present. Set exactly one of `secretRef` (a certificate you manage)
    * and `issuerRef` (cert-manager issues and renews it).

@@ -120,6 +120,7 @@ export function exampleSecrets(): Map<string, SecretObject> {
       data,
     });
   add('outbound-smtp-users', { users: base64('billing-app:$2b$10$abcdefghijklmnopqrstuv\n') });
+  add('submission-smtp-users', { users: base64('office-scanner:$2b$10$abcdefghijklmnopqrstuv\n') });
   add('outbound-smarthost', { username: base64('relay@example.com'), password: base64('s3cret\n') });
   add('outbound-tls', {
     'tls.crt': base64('-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n'),
