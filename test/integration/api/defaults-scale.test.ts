@@ -67,6 +67,8 @@ const documentedRelayDefaults: readonly (readonly [path: string, expected: unkno
   ['listeners.0.proxyProtocol', false],
   ['clientNetworks', undefined],
   ['trustedProxies', undefined],
+  ['service.type', 'ClusterIP'],
+  ['service.externalTrafficPolicy', undefined],
   ['tls.secretRef.certificateKey', 'tls.crt'],
   ['tls.secretRef.privateKeyKey', 'tls.key'],
   ['tls.minVersion', 'TLSv1.2'],

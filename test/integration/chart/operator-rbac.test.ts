@@ -164,9 +164,10 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
 
   // The SmtpRelay reconciler under the chart RBAC: it applies the StatefulSet, Services,
   // ConfigMap, its own Secret and a PDB, writes the status, records a Warning Event for the missing
-  // users Secret and deletes the PDB when scaled to one replica. The namespace enforces the
-  // restricted Pod Security level, so the StatefulSet's pods being admitted checks the pod template.
-  const relay = (replicas: number) =>
+  // users Secret, deletes the PDB when scaled to one replica and switches the Service's type. The
+  // namespace enforces the restricted Pod Security level, so the StatefulSet's pods being admitted
+  // checks the pod template.
+  const relay = (replicas: number, service: Record<string, unknown> = {}) =>
     JSON.stringify({
       apiVersion: 'mailfleet.dev/v1alpha1',
       kind: 'SmtpRelay',
@@ -177,6 +178,7 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
         tls: { secretRef: { name: 'rbac-relay-tls' } },
         auth: { usersSecretRef: { name: 'rbac-relay-users' } },
         senderDomainSelector: { matchLabels: { none: 'none' } },
+        service,
       },
     });
   await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(2));
@@ -222,6 +224,17 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
   await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(1));
   await until('the PDB is deleted at one replica', async () =>
     (await get('poddisruptionbudget', 'rbac-relay')).code !== 0 ? true : undefined,
+  );
+  // Exposure under the chart RBAC: each switch of the client Service's type is one apply (patch).
+  const clientService = async () =>
+    (await get('service', 'rbac-relay', '{.spec.type} {.spec.ports[0].nodePort}')).stdout.trim();
+  await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(1, { type: 'LoadBalancer' }));
+  await until('the client Service is a LoadBalancer with a node port', async () =>
+    /^LoadBalancer \d+$/.test(await clientService()) ? true : undefined,
+  );
+  await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(1, { type: 'ClusterIP' }));
+  await until('the client Service is ClusterIP without a node port', async () =>
+    (await clientService()) === 'ClusterIP' ? true : undefined,
   );
 
   operator.kill('SIGTERM');
