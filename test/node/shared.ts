@@ -31,8 +31,8 @@ export async function kubectl(cluster: ClusterAccess, args: readonly string[], i
   try {
     return (await child).stdout;
   } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || String(error)}`);
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || String(error)}\n${stdout}`);
   }
 }
 
