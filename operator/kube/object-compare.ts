@@ -24,10 +24,13 @@ export function contentHash(value: unknown): string {
 /**
  * Whether every field set in `desired` has the same value in `live`. Fields the server added
  * (defaults, status, metadata) do not count; arrays must have the same length and match element by
- * element; a desired `null` means the field must be absent.
+ * element; a desired `null` means the field must be absent. An empty object or array matches an
+ * absent field: the apiserver does not store empty maps and lists (a Secret's `data: {}`), so
+ * applying it again would change nothing.
  */
 export function isSubset(desired: unknown, live: unknown): boolean {
   if (desired === null) return live === null || live === undefined;
+  if (live === undefined && typeof desired === 'object' && Object.keys(desired).length === 0) return true;
   if (Array.isArray(desired)) {
     return (
       Array.isArray(live) &&

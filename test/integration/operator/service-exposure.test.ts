@@ -2,12 +2,14 @@
 // type, and a switch of type is one server-side apply with nothing left behind. LoadBalancer →
 // ClusterIP drops the node ports (fixed and allocated), the health check node port, the traffic
 // policy, the class and the source ranges, and keeps the cluster IP; NodePort → LoadBalancer keeps
-// the node port the cluster allocated. The headless peers Service never changes.
+// the node port the cluster allocated. The headless peers Service never changes, and a settled
+// LoadBalancer is not written again.
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { smtpRelayResource } from '../../../operator/api/kinds.ts';
-import { coreResources, type KubeObject } from '../../../operator/kube/resource.ts';
+import { coreResources, objectPath, type KubeObject } from '../../../operator/kube/resource.ts';
 import {
   admin,
   applyAsUser,
@@ -16,6 +18,7 @@ import {
   privateNamespace,
   readExample,
   relayCondition,
+  smtpRelayReconciles,
   startRelayOperator,
   type OperatorUnderTest,
 } from './smtp-relay-support.ts';
@@ -62,6 +65,24 @@ async function clientServiceOfType(type: string): Promise<ServiceView> {
   });
   assert.ok(found);
   return found;
+}
+
+/** A reconcile of the settled LoadBalancer writes nothing: what the apiserver adds does not count. */
+async function settledWithoutWrites(): Promise<void> {
+  await sleep(2_000);
+  const writes = running.writes();
+  const reconciles = await smtpRelayReconciles(running);
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { annotations: { 'test.mailfleet.dev/touch': String(Date.now()) } } },
+  });
+  await eventually(
+    'the relay is reconciled again',
+    async () => (await smtpRelayReconciles(running)) > reconciles,
+  );
+  assert.equal(running.writes() - writes, 0, 'writes after a reconcile that changed nothing');
 }
 
 async function peersService(): Promise<unknown> {
@@ -117,6 +138,7 @@ test('a relay Service switches LoadBalancer → ClusterIP → NodePort → LoadB
   assert.equal(again.spec.healthCheckNodePort, undefined);
 
   assert.deepEqual(await peersService(), peers, 'the peers Service never changed');
+  await settledWithoutWrites();
   const degraded = await relayCondition(ns, 'internal', 'Degraded');
   assert.doesNotMatch(degraded?.message ?? '', /applying Service/);
 });

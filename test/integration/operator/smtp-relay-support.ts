@@ -12,6 +12,7 @@ import {
   type ResourceType,
 } from '../../../operator/kube/resource.ts';
 import { silentLog } from '../../../operator/log.ts';
+import { metricNames } from '../../../operator/metrics.ts';
 import { startOperator, type RunningOperator } from '../../../operator/main.ts';
 import { parseOptions } from '../../../operator/options.ts';
 import { smtpRelayController } from '../../../operator/reconcile/smtp-relay.ts';
@@ -56,6 +57,20 @@ export async function startRelayOperator(namespace: string): Promise<OperatorUnd
 }
 
 export { eventually, privateNamespace };
+
+/** Successful reconciles of the SmtpRelay controller, from the operator's /metrics. */
+export async function smtpRelayReconciles(running: OperatorUnderTest): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${running.operator.httpPort}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (entry) =>
+        entry.startsWith(`${metricNames.reconciles}{`) &&
+        entry.includes('controller="smtp-relay"') &&
+        entry.includes('result="success"'),
+    );
+  return Number(line?.split(' ').at(-1) ?? 0);
+}
 
 export async function readExample(file: string): Promise<KubeObject> {
   return parse(await readFile(join(examplesDir, file), 'utf8')) as KubeObject;

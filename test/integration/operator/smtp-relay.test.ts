@@ -11,7 +11,6 @@ import { parse } from 'yaml';
 import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
 import { appliedHashAnnotation } from '../../../operator/kube/apply.ts';
 import { coreResources, objectPath, type KubeObject } from '../../../operator/kube/resource.ts';
-import { metricNames } from '../../../operator/metrics.ts';
 import { relayResources } from '../../../operator/render/relay-resources.ts';
 import { restartHashAnnotation } from '../../../operator/render/relay-stateful-set.ts';
 import { dkimActiveSelectorAnnotation } from '../../../operator/render/sender-domain-binding.ts';
@@ -26,6 +25,7 @@ import {
   privateNamespace,
   readExample,
   relayCondition,
+  smtpRelayReconciles,
   startRelayOperator,
   type OperatorUnderTest,
   type RelayView,
@@ -68,20 +68,6 @@ async function ownedObjects(relay: string): Promise<string[]> {
       found.push(`${kind.kind}/${object.metadata?.name ?? ''}`);
   }
   return found.sort();
-}
-
-/** Successful reconciles of the SmtpRelay controller, from the operator's /metrics. */
-async function smtpRelayReconciles(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${running.operator.httpPort}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find(
-      (entry) =>
-        entry.startsWith(`${metricNames.reconciles}{`) &&
-        entry.includes('controller="smtp-relay"') &&
-        entry.includes('result="success"'),
-    );
-  return Number(line?.split(' ').at(-1) ?? 0);
 }
 
 before(async () => {
@@ -188,14 +174,17 @@ test('nothing is written when nothing changed', async () => {
   // Let every pending reconcile finish, then touch the relay so it is reconciled again.
   await sleep(2_000);
   const writes = running.writes();
-  const reconciles = await smtpRelayReconciles();
+  const reconciles = await smtpRelayReconciles(running);
   await admin.request({
     verb: 'patch',
     path: objectPath(smtpRelayResource, { namespace: ns, name: 'internal' }),
     contentType: 'application/merge-patch+json',
     body: { metadata: { annotations: { 'test.mailfleet.dev/touch': String(Date.now()) } } },
   });
-  await eventually('the relay is reconciled again', async () => (await smtpRelayReconciles()) > reconciles);
+  await eventually(
+    'the relay is reconciled again',
+    async () => (await smtpRelayReconciles(running)) > reconciles,
+  );
   await sleep(1_000);
   assert.equal(running.writes() - writes, 0, 'writes after a reconcile that changed nothing');
 });

@@ -21,6 +21,9 @@ test('isSubset: desired fields must be in live with the same value; server addit
     ['array order differs', { c: [1, 2] }, { c: [2, 1] }, false],
     ['null means absent', { a: null }, {}, true],
     ['null but present', { a: null }, { a: 1 }, false],
+    ['empty map not stored', { data: {} }, {}, true],
+    ['empty list not stored', { spec: { c: [] } }, { spec: {} }, true],
+    ['empty map vs scalar', { a: {} }, { a: 'x' }, false],
     ['object vs array', { a: {} }, { a: [] }, false],
     ['object vs scalar', { a: { b: 1 } }, { a: 'x' }, false],
   ];
