@@ -142,3 +142,17 @@ test('a relay Service switches LoadBalancer → ClusterIP → NodePort → LoadB
   const degraded = await relayCondition(ns, 'internal', 'Degraded');
   assert.doesNotMatch(degraded?.message ?? '', /applying Service/);
 });
+
+test('a node port outside the cluster range: Ready=False ApplyFailed with the apiserver refusal naming the port', async () => {
+  await exposeAs({ type: 'NodePort', nodePorts: { smtp: 80 } });
+  await eventually(
+    'Ready=False with ApplyFailed',
+    async () => (await relayCondition(ns, 'internal', 'Ready'))?.reason === 'ApplyFailed',
+  );
+  const ready = await relayCondition(ns, 'internal', 'Ready');
+  assert.match(
+    ready?.message ?? '',
+    /applying Service .*\/internal failed: .*spec\.ports\[0\]\.nodePort: Invalid value: 80/,
+  );
+  assert.match(ready?.message ?? '', /30000-32767/);
+});
