@@ -15,6 +15,7 @@ import { verifyWithDkimpy } from '../support/dkimpy.ts';
 import { startDnsmasq } from '../support/dnsmasq.ts';
 import {
   applyObjects,
+  loadScript,
   dumpMessage,
   helm,
   localImageValues,
@@ -37,20 +38,46 @@ const work = await mkdtemp(join(tmpdir(), 'mailfleet-e2e-'));
 after(() => rm(work, { recursive: true, force: true }));
 const { namespace, relay } = fleet;
 const relayHost = `${relay}.${namespace}.svc.cluster.local`;
-const condition = (object: { status?: { conditions?: { type: string; status: string }[] } }, type: string) =>
-  object.status?.conditions?.find((c) => c.type === type)?.status;
+const condition = (
+  object: {
+    readonly status?: { readonly conditions?: readonly { type: string; status: string }[] } | undefined;
+  },
+  type: string,
+) => object.status?.conditions?.find((c) => c.type === type)?.status;
 
 before(async () => {
   await restrictedNamespace(cluster, operatorNamespace);
 });
 
 test('helm install as docs/install.md says: two operator replicas under the restricted profile, one leads', async () => {
-  const output = await helm(cluster, ['install', release, 'charts/mailfleet', '--namespace', operatorNamespace, ...localImageValues(cluster.images)]);
+  const output = await helm(cluster, [
+    'install',
+    release,
+    'charts/mailfleet',
+    '--namespace',
+    operatorNamespace,
+    ...localImageValues(cluster.images),
+  ]);
   assert.match(output, /STATUS: deployed/);
-  await kubectl(cluster, ['-n', operatorNamespace, 'rollout', 'status', `deployment/${release}`, '--timeout=180s']);
+  await kubectl(cluster, [
+    '-n',
+    operatorNamespace,
+    'rollout',
+    'status',
+    `deployment/${release}`,
+    '--timeout=180s',
+  ]);
   await waitPodsReady(cluster, operatorNamespace, 'app.kubernetes.io/name=mailfleet', 2);
   await eventually('a leader holds the Lease', async () => {
-    const holder = await kubectl(cluster, ['-n', operatorNamespace, 'get', 'lease', release, '-o', 'jsonpath={.spec.holderIdentity}']);
+    const holder = await kubectl(cluster, [
+      '-n',
+      operatorNamespace,
+      'get',
+      'lease',
+      release,
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ]);
     return holder.startsWith(release);
   });
   await kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev']);
@@ -59,18 +86,32 @@ test('helm install as docs/install.md says: two operator replicas under the rest
 test('an SmtpRelay with TLS, AUTH and a Persistent queue and its SenderDomain become Ready on the node', async () => {
   await restrictedNamespace(cluster, namespace);
   await relaySecrets(cluster, namespace, relay, work);
+  await kubectl(cluster, [
+    '-n',
+    namespace,
+    'create',
+    'configmap',
+    'load-script',
+    `--from-file=load.py=${loadScript}`,
+  ]);
   await applyObjects(cluster, [
     ...sinkObjects(namespace, cluster.images.TOOLS_IMAGE),
     toolsPod('client-auth', namespace, cluster.images.TOOLS_IMAGE, ['relay-ca']),
-    toolsPod('client-trusted', namespace, cluster.images.TOOLS_IMAGE),
+    toolsPod('client-trusted', namespace, cluster.images.TOOLS_IMAGE, ['load-script']),
     relayObject(),
     senderDomainObject(),
   ]);
   await waitPodsReady(cluster, namespace, 'app.kubernetes.io/instance=relay', fleet.replicas);
-  await eventually('SmtpRelay Ready', async () => {
-    const current = JSON.parse(await kubectl(cluster, ['-n', namespace, 'get', 'smtprelay', relay, '-o', 'json'])) as SmtpRelay;
-    return condition(current, 'Ready') === 'True';
-  }, 180_000);
+  await eventually(
+    'SmtpRelay Ready',
+    async () => {
+      const current = JSON.parse(
+        await kubectl(cluster, ['-n', namespace, 'get', 'smtprelay', relay, '-o', 'json']),
+      ) as SmtpRelay;
+      return condition(current, 'Ready') === 'True';
+    },
+    180_000,
+  );
   const pvcs = JSON.parse(await kubectl(cluster, ['-n', namespace, 'get', 'pvc', '-o', 'json'])) as {
     items: { status: { phase: string }; spec: { storageClassName: string } }[];
   };
@@ -85,20 +126,49 @@ test('an SmtpRelay with TLS, AUTH and a Persistent queue and its SenderDomain be
 test('mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetworks on 25, DKIM verified by dkimpy', async () => {
   const common = ['--from', 'app@demo.example', '--h-Subject', 'real node'];
   const submitted = await swaks(cluster, namespace, 'client-auth', [
-    '--server', `${relayHost}:587`, '--tls', '--tls-verify', '--tls-ca-path', '/etc/relay-ca/ca.crt',
-    '--auth', 'PLAIN', '--auth-user', 'app', '--auth-password', password,
-    '--to', 'someone@dest.example', '--header', 'X-E2e: authenticated', ...common,
+    '--server',
+    `${relayHost}:587`,
+    '--tls',
+    '--tls-verify',
+    '--tls-ca-path',
+    '/etc/relay-ca/ca.crt',
+    '--auth',
+    'PLAIN',
+    '--auth-user',
+    'app',
+    '--auth-password',
+    password,
+    '--to',
+    'someone@dest.example',
+    '--header',
+    'X-E2e: authenticated',
+    ...common,
   ]);
   assert.ok(submitted.ok, submitted.output);
   assert.match(submitted.output, /<~ {2}250 [\s\S]*queued/i);
   const trusted = await swaks(cluster, namespace, 'client-trusted', [
-    '--server', `${relayHost}:25`, '--to', 'other@dest.example', '--header', 'X-E2e: trusted', ...common,
+    '--server',
+    `${relayHost}:25`,
+    '--to',
+    'other@dest.example',
+    '--header',
+    'X-E2e: trusted',
+    ...common,
   ]);
   assert.ok(trusted.ok, trusted.output);
 
   const plaintextAuth = await swaks(cluster, namespace, 'client-auth', [
-    '--server', `${relayHost}:587`, '--auth', 'PLAIN', '--auth-user', 'app', '--auth-password', password,
-    '--to', 'someone@dest.example', ...common,
+    '--server',
+    `${relayHost}:587`,
+    '--auth',
+    'PLAIN',
+    '--auth-user',
+    'app',
+    '--auth-password',
+    password,
+    '--to',
+    'someone@dest.example',
+    ...common,
   ]);
   assert.ok(!plaintextAuth.ok, 'no AUTH over plaintext');
 
@@ -108,18 +178,26 @@ test('mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetwor
     return dumps.length >= 2;
   });
   assert.equal(dumps.length, 2);
-  const domain = JSON.parse(await kubectl(cluster, ['-n', namespace, 'get', 'senderdomain', fleet.senderDomain, '-o', 'json'])) as SenderDomain;
+  const domain = JSON.parse(
+    await kubectl(cluster, ['-n', namespace, 'get', 'senderdomain', fleet.senderDomain, '-o', 'json']),
+  ) as SenderDomain;
   const records = (domain.status?.dnsRecords ?? []).filter((r) => r.type === 'TXT');
-  assert.ok(records.some((r) => r.value.includes('v=DKIM1')), 'status lists the DKIM records');
-  const dns = await startDnsmasq({ localDomains: ['demo.example'], txt: records.map((r) => ({ name: r.name, text: r.value })) });
+  assert.ok(
+    records.some((r) => r.value.includes('v=DKIM1')),
+    'status lists the DKIM records',
+  );
+  const dns = await startDnsmasq({
+    localDomains: ['demo.example'],
+    txt: records.map((r) => ({ name: r.name, text: r.value })),
+  });
   try {
     for (const dump of dumps) {
       const verdicts = (await verifyWithDkimpy(dumpMessage(dump), dns.server)).trim().split('\n');
       assert.equal(verdicts.length, 2, `an RSA and an Ed25519 signature: ${verdicts.join('; ')}`);
-      assert.deepEqual(
-        verdicts.map((v) => v.split(' ').slice(1).join(' ')).sort(),
-        ['demo.example e2e-ed25519 pass', 'demo.example e2e-rsa pass'],
-      );
+      assert.deepEqual(verdicts.map((v) => v.split(' ').slice(1).join(' ')).sort(), [
+        'demo.example e2e-ed25519 pass',
+        'demo.example e2e-rsa pass',
+      ]);
     }
   } finally {
     await dns.stop();
@@ -127,8 +205,25 @@ test('mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetwor
 });
 
 test('`kubectl exec <relay-pod> -- mailfleet-relay queue list` works as the docs write it', async () => {
-  const output = await kubectl(cluster, ['-n', namespace, 'exec', `${relay}-0`, '--', 'mailfleet-relay', 'queue', 'list']);
+  const output = await kubectl(cluster, [
+    '-n',
+    namespace,
+    'exec',
+    `${relay}-0`,
+    '--',
+    'mailfleet-relay',
+    'queue',
+    'list',
+  ]);
   assert.doesNotMatch(output, /error|usage/i);
-  const version = await kubectl(cluster, ['-n', namespace, 'exec', `${relay}-0`, '--', 'mailfleet-relay', '--help']);
+  const version = await kubectl(cluster, [
+    '-n',
+    namespace,
+    'exec',
+    `${relay}-0`,
+    '--',
+    'mailfleet-relay',
+    '--help',
+  ]);
   assert.match(version, /usage: mailfleet-relay/);
 });

@@ -16,9 +16,25 @@ import {
   waitFor,
   type ControlPlane,
 } from '../support/control-plane.ts';
-import { cniNetwork, containerdConfig, corefile, kubeletConfig, kubeProxyConfig, localPath, localPathObjects } from './config.ts';
+import {
+  cniNetwork,
+  containerdConfig,
+  corefile,
+  kubeletConfig,
+  kubeProxyConfig,
+  localPath,
+  localPathObjects,
+} from './config.ts';
 import { setUpHost, tearDownHost } from './host.ts';
-import { cniConfDir, containerdRoot, containerdSocket, kubeletRoot, nodeIp, nodeName, persistentDir } from './layout.ts';
+import {
+  cniConfDir,
+  containerdRoot,
+  containerdSocket,
+  kubeletRoot,
+  nodeIp,
+  nodeName,
+  persistentDir,
+} from './layout.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -57,7 +73,9 @@ async function script(path: string, env: Record<string, string> = {}): Promise<s
 export const nodeBinaries = () => script('test/node/build.sh');
 
 /** Builds the images (cached) and returns where their archives are, with what images.env names. */
-export async function buildImages(env: Record<string, string> = {}): Promise<{ dir: string; images: NodeImages }> {
+export async function buildImages(
+  env: Record<string, string> = {},
+): Promise<{ dir: string; images: NodeImages }> {
   const dir = await script('test/node/images.sh', env);
   const entries = (await readFile(join(dir, 'images.env'), 'utf8'))
     .split('\n')
@@ -96,9 +114,48 @@ async function kubeletClientPki(dir: string): Promise<{ ca: string; cert: string
   const key = join(dir, 'kubelet-client.key');
   const csr = join(dir, 'kubelet-client.csr');
   const openssl = (args: string[]) => run('openssl', args);
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca, '-days', '2', '-subj', '/CN=mailfleet-node-kubelet-client-ca']);
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client']);
-  await openssl(['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2']);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    ca,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=mailfleet-node-kubelet-client-ca',
+  ]);
+  await openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    csr,
+    '-subj',
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+  ]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    '2',
+  ]);
   return { ca, cert, key };
 }
 
@@ -127,7 +184,11 @@ async function httpOk(url: string): Promise<boolean> {
 }
 
 export async function startCluster(): Promise<Cluster> {
-  const [binDir, nodeBinDir, built] = [await controlPlaneBinaries(), await nodeBinaries(), await buildImages()];
+  const [binDir, nodeBinDir, built] = [
+    await controlPlaneBinaries(),
+    await nodeBinaries(),
+    await buildImages(),
+  ];
   await tearDownHost();
   const dir = await mkdtemp(join(tmpdir(), 'mailfleet-node-'));
   await setUpHost();
@@ -137,9 +198,13 @@ export async function startCluster(): Promise<Cluster> {
     for (const component of [...components].reverse()) {
       if (component.name === 'containerd') {
         // Pod sandboxes go through the CRI, so their networks are torn down by the CNI plugins.
-        await run(join(nodeBinDir, 'crictl'), ['--runtime-endpoint', `unix://${containerdSocket}`, 'rmp', '--all', '--force'], {
-          timeout: 120_000,
-        }).catch(() => undefined);
+        await run(
+          join(nodeBinDir, 'crictl'),
+          ['--runtime-endpoint', `unix://${containerdSocket}`, 'rmp', '--all', '--force'],
+          {
+            timeout: 120_000,
+          },
+        ).catch(() => undefined);
       }
       await stopComponent(component);
     }
@@ -161,7 +226,9 @@ export async function startCluster(): Promise<Cluster> {
     const cp = controlPlane;
     const adminKubeconfig = cp.kubeconfigPath;
     const kubectl = async (args: readonly string[], input?: string): Promise<string> => {
-      const child = run(join(binDir, 'kubectl'), [`--kubeconfig=${adminKubeconfig}`, ...args], { maxBuffer: 64 << 20 });
+      const child = run(join(binDir, 'kubectl'), [`--kubeconfig=${adminKubeconfig}`, ...args], {
+        maxBuffer: 64 << 20,
+      });
       if (input !== undefined) child.child.stdin?.end(input);
       return (await child).stdout;
     };
@@ -171,19 +238,30 @@ export async function startCluster(): Promise<Cluster> {
     await mkdir(containerdRoot, { recursive: true });
     await writeFile(join(cniConfDir, '10-mailfleet-node.conflist'), cniNetwork());
     await writeFile(join(dir, 'containerd.toml'), containerdConfig(built.images.PAUSE_IMAGE));
-    const containerd = startComponent('containerd', 'containerd', ['--config', join(dir, 'containerd.toml')], join(dir, 'containerd.log'));
+    const containerd = startComponent(
+      'containerd',
+      'containerd',
+      ['--config', join(dir, 'containerd.toml')],
+      join(dir, 'containerd.log'),
+    );
     components.push(containerd);
     await waitFor(containerd, 'its socket', async () => (await ctr(['version'])).includes('Server'));
     await importImages(built.dir, built.images);
 
     // The kubelet, as system:node:<name>.
     const nodeToken = cp.userTokens[`system:node:${nodeName}`] ?? '';
-    await writeFile(join(dir, 'kubelet.kubeconfig'), kubeconfig(cp.server, cp.caPath, nodeToken), { mode: 0o600 });
+    await writeFile(join(dir, 'kubelet.kubeconfig'), kubeconfig(cp.server, cp.caPath, nodeToken), {
+      mode: 0o600,
+    });
     await writeFile(join(dir, 'resolv.conf'), '');
     const kubeletHealthz = await freePort();
     await writeFile(
       join(dir, 'kubelet.yaml'),
-      kubeletConfig({ clientCaFile: pki.ca, resolvConf: join(dir, 'resolv.conf'), healthzPort: kubeletHealthz }),
+      kubeletConfig({
+        clientCaFile: pki.ca,
+        resolvConf: join(dir, 'resolv.conf'),
+        healthzPort: kubeletHealthz,
+      }),
     );
     const kubelet = startComponent(
       'kubelet',
@@ -203,7 +281,12 @@ export async function startCluster(): Promise<Cluster> {
     const scheduler = startComponent(
       'kube-scheduler',
       join(nodeBinDir, 'kube-scheduler'),
-      [`--kubeconfig=${adminKubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`],
+      [
+        `--kubeconfig=${adminKubeconfig}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${await freePort()}`,
+      ],
       join(dir, 'kube-scheduler.log'),
     );
     components.push(scheduler);
@@ -211,17 +294,36 @@ export async function startCluster(): Promise<Cluster> {
     const proxyHealthz = await freePort();
     await writeFile(
       join(dir, 'kube-proxy.yaml'),
-      kubeProxyConfig({ kubeconfig: adminKubeconfig, healthzPort: proxyHealthz, metricsPort: await freePort() }),
+      kubeProxyConfig({
+        kubeconfig: adminKubeconfig,
+        healthzPort: proxyHealthz,
+        metricsPort: await freePort(),
+      }),
     );
-    const proxy = startComponent('kube-proxy', join(nodeBinDir, 'kube-proxy'), [`--config=${join(dir, 'kube-proxy.yaml')}`], join(dir, 'kube-proxy.log'));
+    const proxy = startComponent(
+      'kube-proxy',
+      join(nodeBinDir, 'kube-proxy'),
+      [`--config=${join(dir, 'kube-proxy.yaml')}`],
+      join(dir, 'kube-proxy.log'),
+    );
     components.push(proxy);
 
     const dnsReady = await freePort();
     await writeFile(join(dir, 'Corefile'), corefile(adminKubeconfig, dnsReady));
-    const coredns = startComponent('coredns', join(nodeBinDir, 'coredns'), ['-conf', join(dir, 'Corefile')], join(dir, 'coredns.log'));
+    const coredns = startComponent(
+      'coredns',
+      join(nodeBinDir, 'coredns'),
+      ['-conf', join(dir, 'Corefile')],
+      join(dir, 'coredns.log'),
+    );
     components.push(coredns);
 
-    await kubectl(['apply', '--server-side', '-f', '-'], localPathObjects(built.images.TOOLS_IMAGE).map((o) => JSON.stringify(o)).join('\n'));
+    await kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      localPathObjects(built.images.TOOLS_IMAGE)
+        .map((o) => JSON.stringify(o))
+        .join('\n'),
+    );
     const provisioner = startComponent(
       'local-path-provisioner',
       join(nodeBinDir, 'local-path-provisioner'),
@@ -239,7 +341,9 @@ export async function startCluster(): Promise<Cluster> {
     components.push(provisioner);
 
     await waitFor(kubelet, 'node Ready', async () => {
-      const conditions = JSON.parse(await kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions}'])) as {
+      const conditions = JSON.parse(
+        await kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions}']),
+      ) as {
         type: string;
         status: string;
       }[];
@@ -261,4 +365,3 @@ export async function startCluster(): Promise<Cluster> {
     throw error;
   }
 }
-

@@ -13,6 +13,7 @@ import {
   localPathDir,
   nodeIp,
   nodeName,
+  outsideCidr,
   podCidr,
   podLogsDir,
   serviceCidr,
@@ -51,7 +52,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 /**
  * The pod network: Debian's bridge and host-local plugins. Pods route only to the pod and Service
- * ranges (no default route) and nothing is masqueraded.
+ * ranges and to the tests' outside hosts (no default route), and nothing is masqueraded.
  */
 export function cniNetwork(): string {
   return JSON.stringify(
@@ -70,7 +71,7 @@ export function cniNetwork(): string {
             type: 'host-local',
             dataDir: cniIpamDir,
             ranges: [[{ subnet: podCidr, gateway: nodeIp }]],
-            routes: [{ dst: serviceCidr }],
+            routes: [{ dst: serviceCidr }, { dst: outsideCidr }],
           },
         },
       ],
@@ -121,6 +122,9 @@ export function kubeletConfig(paths: KubeletPaths): string {
     rotateCertificates: false,
     serverTLSBootstrap: false,
     maxPods: 60,
+    // Secret and ConfigMap volumes are refreshed on each pod sync: 10 s instead of 1 min keeps the
+    // rotation tests short (a real cluster takes up to a minute or two).
+    syncFrequency: '10s',
   });
 }
 

@@ -16,6 +16,8 @@ import {
   kubeletRoot,
   localPathDir,
   nodeIp,
+  outsideCidr,
+  outsideNetns,
   persistentDir,
   podCidr,
   podLogsDir,
@@ -50,13 +52,18 @@ export async function setUpHost(): Promise<void> {
   // Nothing from a pod leaves by another interface than the bridge: pods have no default route, and
   // this holds even for a pod that adds one.
   await run('iptables', ['-N', forwardChain]);
+  await run('iptables', ['-A', forwardChain, '-s', podCidr, '-d', outsideCidr, '-j', 'RETURN']);
   await run('iptables', ['-A', forwardChain, '-s', podCidr, '!', '-o', bridge, '-j', 'DROP']);
   await run('iptables', ['-I', 'FORWARD', '1', '-j', forwardChain]);
 }
 
 /** Chains created by the node: the kubelet's, kube-proxy's (KUBE-*) and ours. */
 function isNodeChain(chain: string): boolean {
-  return chain.startsWith('KUBE-') || chain === forwardChain || (kubeletChains as readonly string[]).includes(chain);
+  return (
+    chain.startsWith('KUBE-') ||
+    chain === forwardChain ||
+    (kubeletChains as readonly string[]).includes(chain)
+  );
 }
 
 async function removeIptablesChains(): Promise<void> {
@@ -151,6 +158,8 @@ export async function tearDownHost(): Promise<void> {
   await unmountAll([kubeletRoot, runDir, join(persistentDir, 'containerd')]);
   for (const name of await podNetworkNamespaces()) await quiet('ip', ['netns', 'delete', name]);
   await quiet('ip', ['link', 'delete', bridge]);
+  await quiet('ip', ['link', 'delete', `${outsideNetns}-h`]);
+  await quiet('ip', ['netns', 'delete', outsideNetns]);
   await removeIptablesChains();
   for (const dir of await kubepodsCgroups()) await rmdir(dir).catch(() => undefined);
   const saved = await readFile(savedSysctls, 'utf8').catch(() => '');
@@ -188,7 +197,8 @@ export async function hostState(): Promise<HostState> {
     for (const table of iptablesTables) {
       const saved = await run(`${command}-save`, ['-t', table]).catch(() => ({ stdout: '' }));
       for (const line of saved.stdout.split('\n')) {
-        if (line.startsWith('-A') || line.startsWith(':')) iptables.push(`${command} ${table} ${line.replace(/\[\d+:\d+\]/, '')}`);
+        if (line.startsWith('-A') || line.startsWith(':'))
+          iptables.push(`${command} ${table} ${line.replace(/\[\d+:\d+\]/, '')}`);
       }
     }
   }
@@ -205,7 +215,9 @@ export async function hostState(): Promise<HostState> {
     links,
     iptables,
     cgroups: await kubepodsCgroups(),
-    sysctls: await Promise.all(sysctls.map(async (k) => `${k}=${(await readFile(`/proc/sys/${k}`, 'utf8')).trim()}`)),
+    sysctls: await Promise.all(
+      sysctls.map(async (k) => `${k}=${(await readFile(`/proc/sys/${k}`, 'utf8')).trim()}`),
+    ),
   };
 }
 

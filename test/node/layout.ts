@@ -4,7 +4,7 @@
 // Addresses: pods get 10.244.0.0/24 on the bridge mfnode0, whose own address 10.244.0.1 is the node's
 // (kubelet, API server, CoreDNS and NodePorts listen there). Services get 10.96.0.0/24. A pod has a
 // route to those two ranges and no default route; the host drops anything from the pod range that would
-// leave by another interface. Nothing reaches past this machine.
+// leave by another interface, except answers to the tests' outside hosts. Nothing reaches past this machine.
 import { join } from 'node:path';
 
 export const nodeName = 'mailfleet-node';
@@ -12,6 +12,13 @@ export const bridge = 'mfnode0';
 export const podCidr = '10.244.0.0/24';
 export const nodeIp = '10.244.0.1';
 export const serviceCidr = '10.96.0.0/24';
+/**
+ * Addresses of the test's own "outside" hosts: network namespaces a test makes to reach the node as a
+ * client from outside the cluster would (through a NodePort). Pods may answer them and nothing else.
+ */
+export const outsideCidr = '10.245.0.0/24';
+/** The network namespace of the outside host (test/node/outside-host.ts). */
+export const outsideNetns = 'mfoutside';
 export const clusterDomain = 'cluster.local';
 /** The iptables chain of our own FORWARD rules (the pod range's egress guard). */
 export const forwardChain = 'MAILFLEET-NODE-FORWARD';

@@ -19,10 +19,14 @@ export const password = 'e2e-password-1';
 export async function helm(cluster: ClusterAccess, args: readonly string[]): Promise<string> {
   const helmPath = (await run('bash', [join(repoRoot, 'hack/helm.sh')])).stdout.trim();
   try {
-    const { stdout } = await run(helmPath, [...args, `--kubeconfig=${cluster.kubeconfigPath}`], { maxBuffer: 16 << 20 });
+    const { stdout } = await run(helmPath, [...args, `--kubeconfig=${cluster.kubeconfigPath}`], {
+      maxBuffer: 16 << 20,
+    });
     return stdout;
   } catch (error) {
-    throw new Error(`helm ${args.join(' ')}: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+    throw new Error(`helm ${args.join(' ')}: ${(error as { stderr?: string }).stderr ?? String(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -53,7 +57,12 @@ const restrictedContainer = {
 };
 
 /** A pod of the tools image that sleeps, for `kubectl exec` (swaks, Python, openssl). */
-export function toolsPod(name: string, namespace: string, image: string, configMaps: readonly string[] = []): unknown {
+export function toolsPod(
+  name: string,
+  namespace: string,
+  image: string,
+  configMaps: readonly string[] = [],
+): unknown {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -66,10 +75,16 @@ export function toolsPod(name: string, namespace: string, image: string, configM
           image,
           command: ['sleep', 'infinity'],
           securityContext: restrictedContainer,
-          volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...configMaps.map((c) => ({ name: c, mountPath: `/etc/${c}` }))],
+          volumeMounts: [
+            { name: 'tmp', mountPath: '/tmp' },
+            ...configMaps.map((c) => ({ name: c, mountPath: `/etc/${c}` })),
+          ],
         },
       ],
-      volumes: [{ name: 'tmp', emptyDir: {} }, ...configMaps.map((c) => ({ name: c, configMap: { name: c } }))],
+      volumes: [
+        { name: 'tmp', emptyDir: {} },
+        ...configMaps.map((c) => ({ name: c, configMap: { name: c } })),
+      ],
     },
   };
 }
@@ -107,19 +122,39 @@ export function sinkObjects(namespace: string, image: string): unknown[] {
 }
 
 export async function applyObjects(cluster: ClusterAccess, objects: readonly unknown[]): Promise<void> {
-  await kubectl(cluster, ['apply', '--server-side', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+  await kubectl(
+    cluster,
+    ['apply', '--server-side', '-f', '-'],
+    objects.map((o) => JSON.stringify(o)).join('\n'),
+  );
 }
 
-export async function waitPodsReady(cluster: ClusterAccess, namespace: string, selector: string, count: number): Promise<void> {
-  await eventually(`${count} pods ${selector} in ${namespace} Ready`, async () => {
-    const pods = JSON.parse(await kubectl(cluster, ['-n', namespace, 'get', 'pods', '-l', selector, '-o', 'json'])) as {
-      items: { metadata: { deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[];
-    };
-    const ready = pods.items.filter(
-      (p) => !p.metadata.deletionTimestamp && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
-    return ready.length === count && pods.items.length === count;
-  }, 180_000);
+export async function waitPodsReady(
+  cluster: ClusterAccess,
+  namespace: string,
+  selector: string,
+  count: number,
+): Promise<void> {
+  await eventually(
+    `${count} pods ${selector} in ${namespace} Ready`,
+    async () => {
+      const pods = JSON.parse(
+        await kubectl(cluster, ['-n', namespace, 'get', 'pods', '-l', selector, '-o', 'json']),
+      ) as {
+        items: {
+          metadata: { deletionTimestamp?: string };
+          status: { conditions?: { type: string; status: string }[] };
+        }[];
+      };
+      const ready = pods.items.filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return ready.length === count && pods.items.length === count;
+    },
+    180_000,
+  );
 }
 
 export interface Dump {
@@ -146,12 +181,41 @@ export interface FleetSecrets {
 }
 
 /** The relay's TLS Secret (a certificate for the Service name), its users Secret and the CA as a ConfigMap. */
-export async function relaySecrets(cluster: ClusterAccess, namespace: string, relay: string, dir: string): Promise<FleetSecrets> {
+export async function relaySecrets(
+  cluster: ClusterAccess,
+  namespace: string,
+  relay: string,
+  dir: string,
+): Promise<FleetSecrets> {
   const names = [`${relay}.${namespace}.svc.cluster.local`, `${relay}.${namespace}.svc`];
   const certificates = await makeTestCertificates(names, dir, relay);
-  await kubectl(cluster, ['-n', namespace, 'create', 'secret', 'tls', `${relay}-tls`, `--cert=${certificates.certFile}`, `--key=${certificates.keyFile}`]);
-  await kubectl(cluster, ['-n', namespace, 'create', 'secret', 'generic', `${relay}-users`, `--from-literal=users=app:${bcrypt.hashSync(password, 10)}`]);
-  await kubectl(cluster, ['-n', namespace, 'create', 'configmap', 'relay-ca', `--from-file=ca.crt=${certificates.caFile}`]);
+  await kubectl(cluster, [
+    '-n',
+    namespace,
+    'create',
+    'secret',
+    'tls',
+    `${relay}-tls`,
+    `--cert=${certificates.certFile}`,
+    `--key=${certificates.keyFile}`,
+  ]);
+  await kubectl(cluster, [
+    '-n',
+    namespace,
+    'create',
+    'secret',
+    'generic',
+    `${relay}-users`,
+    `--from-literal=users=app:${bcrypt.hashSync(password, 10)}`,
+  ]);
+  await kubectl(cluster, [
+    '-n',
+    namespace,
+    'create',
+    'configmap',
+    'relay-ca',
+    `--from-file=ca.crt=${certificates.caFile}`,
+  ]);
   return { caPem: await readFile(certificates.caFile, 'utf8') };
 }
 
@@ -161,11 +225,108 @@ export interface SwaksResult {
 }
 
 /** swaks in a client pod; resolves with its transcript whatever the outcome. */
-export async function swaks(cluster: ClusterAccess, namespace: string, pod: string, args: readonly string[]): Promise<SwaksResult> {
+export async function swaks(
+  cluster: ClusterAccess,
+  namespace: string,
+  pod: string,
+  args: readonly string[],
+): Promise<SwaksResult> {
   try {
-    const output = await kubectl(cluster, ['-n', namespace, 'exec', pod, '--', 'swaks', '--timeout', '30', ...args]);
+    const output = await kubectl(cluster, [
+      '-n',
+      namespace,
+      'exec',
+      pod,
+      '--',
+      'swaks',
+      '--timeout',
+      '30',
+      ...args,
+    ]);
     return { ok: true, output };
   } catch (error) {
     return { ok: false, output: String(error) };
   }
+}
+
+/** The load generator of the scenarios (test/node/scripts/load.py), mounted in client-trusted. */
+export const loadScript = join(repoRoot, 'test/node/scripts/load.py');
+
+export interface LoadResult {
+  readonly sent: number;
+  readonly accepted: readonly number[];
+  readonly refused: Readonly<Record<string, number>>;
+}
+
+/** A steady load on port 25 of the relay Service from client-trusted (clientNetworks, no AUTH). */
+export async function runLoad(
+  cluster: ClusterAccess,
+  namespace: string,
+  relayHost: string,
+  runId: string,
+  seconds: number,
+): Promise<LoadResult> {
+  const out = await kubectl(cluster, [
+    '-n',
+    namespace,
+    'exec',
+    'client-trusted',
+    '--',
+    'python3',
+    '/etc/load-script/load.py',
+    relayHost,
+    '25',
+    runId,
+    String(seconds),
+  ]);
+  return JSON.parse(out) as LoadResult;
+}
+
+export interface DeliveryCount {
+  readonly delivered: number;
+  readonly duplicates: number;
+  readonly missing: readonly number[];
+}
+
+/** How the sink's copies of a load run compare with what the relay accepted. */
+export async function countDelivered(
+  cluster: ClusterAccess,
+  namespace: string,
+  runId: string,
+  accepted: readonly number[],
+): Promise<DeliveryCount> {
+  const copies = new Map<number, number>();
+  for (const dump of await sinkDumps(cluster, namespace)) {
+    const seq = new RegExp(`^X-E2e-Seq: ${runId}-(\\d+)\\r?$`, 'm').exec(dump.raw)?.[1];
+    if (seq !== undefined) copies.set(Number(seq), (copies.get(Number(seq)) ?? 0) + 1);
+  }
+  const duplicates = [...copies.values()].reduce((sum, n) => sum + n - 1, 0);
+  return { delivered: copies.size, duplicates, missing: accepted.filter((n) => !copies.has(n)) };
+}
+
+/** Waits until every accepted message of the run is at the sink, then counts copies. */
+export async function waitAllDelivered(
+  cluster: ClusterAccess,
+  namespace: string,
+  runId: string,
+  accepted: readonly number[],
+  timeoutMs = 180_000,
+): Promise<DeliveryCount> {
+  let count: DeliveryCount = { delivered: 0, duplicates: 0, missing: [...accepted] };
+  await eventually(
+    `every accepted message of ${runId} at the sink`,
+    async () => {
+      count = await countDelivered(cluster, namespace, runId, accepted);
+      return count.missing.length === 0;
+    },
+    timeoutMs,
+  ).catch((error: unknown) => {
+    throw new Error(
+      `${String(error)}; missing ${count.missing.length}: ${count.missing.slice(0, 20).join(',')}`,
+      {
+        cause: error,
+      },
+    );
+  });
+  return count;
 }

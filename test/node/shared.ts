@@ -20,33 +20,48 @@ export function exportCluster(cluster: ClusterAccess): Record<string, string> {
 /** The run's cluster; fails clearly when a test is run without test/with-cluster.ts. */
 export function sharedCluster(): ClusterAccess {
   const json = process.env['MAILFLEET_TEST_CLUSTER'];
-  if (!json) throw new Error('no cluster: run real-node tests through `make test-node` (node test/with-cluster.ts -- ...)');
+  if (!json)
+    throw new Error(
+      'no cluster: run real-node tests through `make test-node` (node test/with-cluster.ts -- ...)',
+    );
   return JSON.parse(json) as ClusterAccess;
 }
 
 /** kubectl against the cluster; rejects with kubectl's stderr in the message when it fails. */
-export async function kubectl(cluster: ClusterAccess, args: readonly string[], input?: string): Promise<string> {
-  const child = run(cluster.kubectlPath, [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], { maxBuffer: 64 << 20 });
+export async function kubectl(
+  cluster: ClusterAccess,
+  args: readonly string[],
+  input?: string,
+): Promise<string> {
+  const child = run(cluster.kubectlPath, [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], {
+    maxBuffer: 64 << 20,
+  });
   if (input !== undefined) child.child.stdin?.end(input);
   try {
     return (await child).stdout;
   } catch (error) {
     const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-    throw new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || String(error)}\n${stdout}`);
+    throw new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || String(error)}\n${stdout}`, {
+      cause: error,
+    });
   }
 }
 
 /** Polls until check() holds, or fails naming what was awaited and the last error seen. */
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last: Error | undefined;
   while (Date.now() < deadline) {
     try {
       if (await check()) return;
     } catch (error) {
-      last = error;
+      last = error instanceof Error ? error : new Error(String(error));
     }
     await sleep(500);
   }
-  throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+  throw new Error(`${what}: not reached in ${timeoutMs} ms${last ? ` (last error: ${last.message})` : ''}`);
 }

@@ -35,7 +35,17 @@ for (const { program, dockerfile } of images) {
     const { preamble, stages } = await readDockerfile(dockerfile);
     const runtime = stages.at(-1);
     assert.ok(stages.length >= 2 && runtime, 'multi-stage');
-    assert.match(runtime.from, /^gcr\.io\/distroless\/nodejs24-debian\d+(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/);
+    // The base images are build arguments (the real-node tests pass local equivalents); their defaults
+    // are what a release builds on.
+    const argDefault = (name: string) =>
+      preamble.find((i) => i.keyword === 'ARG' && i.args.startsWith(`${name}=`))?.args.slice(name.length + 1);
+    assert.equal(runtime.from, '${RUNTIME_IMAGE}');
+    assert.match(
+      argDefault('RUNTIME_IMAGE') ?? '',
+      /^gcr\.io\/distroless\/nodejs24-debian\d+(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/,
+    );
+    assert.equal(stages[0]?.from, '${BUILDER_IMAGE}');
+    assert.equal(argDefault('BUILDER_IMAGE'), 'docker.io/library/node:${NODE_VERSION}-bookworm-slim');
     const builds = stages.slice(0, -1).flatMap((stage) => stage.instructions);
     assert.ok(
       builds.some((i) => i.keyword === 'RUN' && /\bnpm ci\b.*--omit=dev/.test(i.args)),

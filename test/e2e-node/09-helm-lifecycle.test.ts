@@ -1,0 +1,82 @@
+// Real node: `helm upgrade` and `helm uninstall` do what docs/install.md says. The upgrade applies the
+// CRDs first, then rolls the operator with maxUnavailable 0 (a Ready operator at every moment) and the
+// changed value reaches it. The uninstall removes the operator and its RBAC, keeps the CRDs, and the
+// relays it created keep running and delivering, unmanaged. Runs last: it uninstalls the release.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fleet } from '../node/fleet.ts';
+import { helm, operatorNamespace, release, swaks, waitAllDelivered } from '../node/mail-fleet.ts';
+import { isReady, pods } from '../node/pods.ts';
+import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
+
+const cluster = sharedCluster();
+const operatorSelector = 'app.kubernetes.io/name=mailfleet';
+
+test('helm upgrade: CRDs applied first, the operator rolls with a Ready replica throughout', async () => {
+  await kubectl(cluster, ['apply', '--server-side', '--force-conflicts', '-f', 'charts/mailfleet/crds/']);
+  const upgrading = helm(cluster, [
+    'upgrade',
+    release,
+    'charts/mailfleet',
+    '--namespace',
+    operatorNamespace,
+    '--reuse-values',
+    '--set',
+    'operator.logLevel=debug',
+  ]);
+  let fewestReady = Infinity;
+  let done = false;
+  void upgrading.finally(() => {
+    done = true;
+  });
+  await eventually(
+    'every operator pod runs with --log-level=debug',
+    async () => {
+      const current = await pods(cluster, operatorNamespace, operatorSelector);
+      fewestReady = Math.min(fewestReady, current.filter(isReady).length);
+      const deployment = JSON.parse(
+        await kubectl(cluster, ['-n', operatorNamespace, 'get', 'deployment', release, '-o', 'json']),
+      ) as {
+        spec: { template: { spec: { containers: { args: string[] }[] } } };
+        status: { updatedReplicas?: number; readyReplicas?: number; replicas?: number };
+      };
+      const args = deployment.spec.template.spec.containers[0]?.args ?? [];
+      const { updatedReplicas, readyReplicas, replicas } = deployment.status;
+      return (
+        done &&
+        args.includes('--log-level=debug') &&
+        updatedReplicas === 2 &&
+        readyReplicas === 2 &&
+        replicas === 2
+      );
+    },
+    180_000,
+  );
+  assert.match(await upgrading, /STATUS: deployed/);
+  assert.ok(fewestReady >= 1, `a Ready operator throughout the roll (fewest seen: ${fewestReady})`);
+});
+
+test('helm uninstall: the operator and its RBAC go, the CRDs stay, the relays keep delivering', async () => {
+  await helm(cluster, ['uninstall', release, '--namespace', operatorNamespace, '--wait']);
+  await eventually(
+    'no operator pod left',
+    async () => (await pods(cluster, operatorNamespace, operatorSelector)).length === 0,
+  );
+  await assert.rejects(kubectl(cluster, ['get', 'clusterrole', release]), /NotFound/);
+  await kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev']);
+  const relays = await pods(cluster, fleet.namespace, `app.kubernetes.io/instance=${fleet.relay}`);
+  assert.ok(relays.length > 0 && relays.every(isReady), 'the relay pods still run');
+  const runId = `unmanaged-${Date.now()}`;
+  const sent = await swaks(cluster, fleet.namespace, 'client-trusted', [
+    '--server',
+    `${fleet.relay}.${fleet.namespace}.svc.cluster.local:25`,
+    '--from',
+    'app@demo.example',
+    '--to',
+    'after@dest.example',
+    '--header',
+    `X-E2e-Seq: ${runId}-1`,
+  ]);
+  assert.ok(sent.ok, sent.output);
+  await waitAllDelivered(cluster, fleet.namespace, runId, [1], 60_000);
+});
