@@ -61,7 +61,7 @@ const images = [
 ];
 
 for (const { program, image } of images) {
-  test(`${program} image: non-root, entrypoint, OCI labels`, async () => {
+  test(`real node: ${program} image: non-root, entrypoint, OCI labels`, async () => {
     const { config } = (await inspect(image)).OCIv1;
     assert.equal(config.User, '65532:65532');
     assert.deepEqual(config.Entrypoint, ['/nodejs/bin/node', `${program}/main.ts`]);
@@ -74,7 +74,7 @@ for (const { program, image } of images) {
     assert.ok(!(config.Env ?? []).some((e) => /npm|registry/i.test(e)), 'no npm setting in the environment');
   });
 
-  test(`${program} image: no shell, no package manager, no npm settings, Node 24, a bounded size`, async () => {
+  test(`real node: ${program} image: no shell, no package manager, no npm settings, Node 24, a bounded size`, async () => {
     const root = await rootfs(image);
     for (const shell of ['bin/sh', 'bin/bash', 'bin/dash', 'usr/bin/sh', 'usr/bin/bash', 'bin/busybox']) {
       assert.ok(!(await exists(join(root, shell))), `${shell} is not in the image`);
@@ -98,7 +98,7 @@ for (const { program, image } of images) {
   });
 }
 
-test('relay image: mailfleet-relay is on PATH and runs without a shell', async () => {
+test('real node: relay image: mailfleet-relay is on PATH and runs without a shell', async () => {
   const { config } = (await inspect(cluster.images.RELAY_IMAGE)).OCIv1;
   const path =
     config.Env?.find((e) => e.startsWith('PATH='))

@@ -49,7 +49,7 @@ before(async () => {
   await restrictedNamespace(cluster, operatorNamespace);
 });
 
-test('helm install as docs/install.md says: two operator replicas under the restricted profile, one leads', async () => {
+test('real node: helm install as docs/install.md says: two operator replicas under the restricted profile, one leads', async () => {
   const output = await helm(cluster, [
     'install',
     release,
@@ -83,7 +83,7 @@ test('helm install as docs/install.md says: two operator replicas under the rest
   await kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev']);
 });
 
-test('an SmtpRelay with TLS, AUTH and a Persistent queue and its SenderDomain become Ready on the node', async () => {
+test('real node: an SmtpRelay with TLS, AUTH and a Persistent queue and its SenderDomain become Ready on the node', async () => {
   await restrictedNamespace(cluster, namespace);
   await relaySecrets(cluster, namespace, relay, work);
   await kubectl(cluster, [
@@ -123,7 +123,7 @@ test('an SmtpRelay with TLS, AUTH and a Persistent queue and its SenderDomain be
   await waitPodsReady(cluster, namespace, 'app in (sink,client-auth,client-trusted)', 3);
 });
 
-test('mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetworks on 25, DKIM verified by dkimpy', async () => {
+test('real node: mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetworks on 25, DKIM verified by dkimpy', async () => {
   const common = ['--from', 'app@demo.example', '--h-Subject', 'real node'];
   const submitted = await swaks(cluster, namespace, 'client-auth', [
     '--server',
@@ -204,7 +204,7 @@ test('mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetwor
   }
 });
 
-test('`kubectl exec <relay-pod> -- mailfleet-relay queue list` works as the docs write it', async () => {
+test('real node: `kubectl exec <relay-pod> -- mailfleet-relay queue list` works as the docs write it', async () => {
   const output = await kubectl(cluster, [
     '-n',
     namespace,

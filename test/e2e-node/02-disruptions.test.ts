@@ -14,7 +14,7 @@ const cluster = sharedCluster();
 const { namespace, relay } = fleet;
 const relaySelector = `app.kubernetes.io/instance=${relay}`;
 
-test('an eviction that would break the relay PodDisruptionBudget is refused', async () => {
+test('real node: an eviction that would break the relay PodDisruptionBudget is refused', async () => {
   await waitPodsReady(cluster, namespace, relaySelector, fleet.replicas);
   await eventually('the PDB allows one disruption', async () => {
     const allowed = await kubectl(cluster, [
@@ -36,7 +36,7 @@ test('an eviction that would break the relay PodDisruptionBudget is refused', as
   await waitPodsReady(cluster, namespace, relaySelector, fleet.replicas);
 });
 
-test('the leading operator killed: the standby leads within the lease and the fleet converges', async () => {
+test('real node: the leading operator killed: the standby leads within the lease and the fleet converges', async () => {
   const holder = async () =>
     kubectl(cluster, [
       '-n',

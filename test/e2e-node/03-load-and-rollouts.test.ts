@@ -53,7 +53,7 @@ function report(
   );
 }
 
-test('scale 3 → 1 under a steady load: every accepted message delivered once', async () => {
+test('real node: scale 3 → 1 under a steady load: every accepted message delivered once', async () => {
   await waitPodsReady(cluster, namespace, relaySelector, 3);
   const runId = `scale-${Date.now()}`;
   const loading = runLoad(cluster, namespace, relayHost, runId, 40);
@@ -103,7 +103,7 @@ async function selectSink(app: string): Promise<void> {
   await sleep(3_000);
 }
 
-test('a relay pod holding a deferred message is deleted: the message is delivered after it returns', async (t) => {
+test('real node: a relay pod holding a deferred message is deleted: the message is delivered after it returns', async (t) => {
   // The next hop goes away (its Service selects nothing): deliveries are refused and deferred.
   await selectSink('nowhere');
   t.after(() => selectSink('sink'));
@@ -164,7 +164,7 @@ test('a relay pod holding a deferred message is deleted: the message is delivere
   assert.equal(count.duplicates, 0);
 });
 
-test('the relay image rolled to a rebuilt tag under load: one pod at a time, no mail lost', async () => {
+test('real node: the relay image rolled to a rebuilt tag under load: one pod at a time, no mail lost', async () => {
   const rebuilt = await buildImages({ MAILFLEET_IMAGE_TAG: 'e2e-2', MAILFLEET_IMAGE_VERSION: 'e2e-2' });
   await importImages(rebuilt.dir, rebuilt.images);
   assert.notEqual(rebuilt.images.RELAY_IMAGE, cluster.images.RELAY_IMAGE);

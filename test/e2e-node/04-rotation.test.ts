@@ -43,7 +43,7 @@ async function replaceSecret(args: readonly string[]): Promise<void> {
   );
 }
 
-test('the users Secret rotated: a new user authenticates on every pod, none restarts', async () => {
+test('real node: the users Secret rotated: a new user authenticates on every pod, none restarts', async () => {
   const before = identities(await pods(cluster, namespace, relaySelector));
   const opsPassword = 'e2e-ops-password';
   await replaceSecret([
@@ -83,7 +83,7 @@ test('the users Secret rotated: a new user authenticates on every pod, none rest
   assert.deepEqual(identities(await pods(cluster, namespace, relaySelector)), before, 'no pod restarted');
 });
 
-test('the TLS Secret rotated: every pod serves the new certificate, none restarts', async () => {
+test('real node: the TLS Secret rotated: every pod serves the new certificate, none restarts', async () => {
   const before = identities(await pods(cluster, namespace, relaySelector));
   const names = [`${relay}.${namespace}.svc.cluster.local`, `${relay}.${namespace}.svc`];
   const rotated = await makeTestCertificates(names, work, 'rotated');

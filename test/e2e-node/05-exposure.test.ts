@@ -27,7 +27,7 @@ after(async () => {
   ]).catch(() => undefined);
 });
 
-test('a NodePort relay reached from outside the cluster sees the client address: no relaying without AUTH, mail with STARTTLS + AUTH', async () => {
+test('real node: a NodePort relay reached from outside the cluster sees the client address: no relaying without AUTH, mail with STARTTLS + AUTH', async () => {
   await kubectl(cluster, [
     '-n',
     namespace,

@@ -1,18 +1,24 @@
 // Real node: `helm upgrade` and `helm uninstall` do what docs/install.md says. The upgrade applies the
 // CRDs first, then rolls the operator with maxUnavailable 0 (a Ready operator at every moment) and the
 // changed value reaches it. The uninstall removes the operator and its RBAC, keeps the CRDs, and the
-// relays it created keep running and delivering, unmanaged. Runs last: it uninstalls the release.
+// relays it created keep running and delivering, unmanaged. Then the plain manifests of deploy/ as the
+// same page applies and deletes them. Runs last: it removes the operator, the CRDs and the relays.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import { fleet } from '../node/fleet.ts';
-import { helm, operatorNamespace, release, swaks, waitAllDelivered } from '../node/mail-fleet.ts';
+import { helm, operatorNamespace, release, repoRoot, swaks, waitAllDelivered } from '../node/mail-fleet.ts';
 import { isReady, pods } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
 const cluster = sharedCluster();
 const operatorSelector = 'app.kubernetes.io/name=mailfleet';
+const work = await mkdtemp(join(tmpdir(), 'mailfleet-deploy-'));
+after(() => rm(work, { recursive: true, force: true }));
 
-test('helm upgrade: CRDs applied first, the operator rolls with a Ready replica throughout', async () => {
+test('real node: helm upgrade: CRDs applied first, the operator rolls with a Ready replica throughout', async () => {
   await kubectl(cluster, ['apply', '--server-side', '--force-conflicts', '-f', 'charts/mailfleet/crds/']);
   const upgrading = helm(cluster, [
     'upgrade',
@@ -56,7 +62,7 @@ test('helm upgrade: CRDs applied first, the operator rolls with a Ready replica 
   assert.ok(fewestReady >= 1, `a Ready operator throughout the roll (fewest seen: ${fewestReady})`);
 });
 
-test('helm uninstall: the operator and its RBAC go, the CRDs stay, the relays keep delivering', async () => {
+test('real node: helm uninstall: the operator and its RBAC go, the CRDs stay, the relays keep delivering', async () => {
   await helm(cluster, ['uninstall', release, '--namespace', operatorNamespace, '--wait']);
   await eventually(
     'no operator pod left',
@@ -79,4 +85,66 @@ test('helm uninstall: the operator and its RBAC go, the CRDs stay, the relays ke
   ]);
   assert.ok(sent.ok, sent.output);
   await waitAllDelivered(cluster, fleet.namespace, runId, [1], 60_000);
+});
+
+test('real node: without Helm: deploy/ applied as docs/install.md says runs the operator; deleting it deletes the CRDs and the relays', async () => {
+  const relayImage = await kubectl(cluster, [
+    '-n',
+    fleet.namespace,
+    'get',
+    'statefulset',
+    fleet.relay,
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}',
+  ]);
+  // The file names the release images; this node has only the ones built here.
+  const manifest = (await readFile(join(repoRoot, 'deploy/mailfleet.yaml'), 'utf8'))
+    .replace(/image: ghcr\.io\/mailfleet\/operator:\S+/, `image: ${cluster.images.OPERATOR_IMAGE}`)
+    .replace(/--relay-image=ghcr\.io\/mailfleet\/relay:\S+/, `--relay-image=${relayImage}`);
+  const local = join(work, 'mailfleet.yaml');
+  await writeFile(local, manifest);
+  await kubectl(cluster, [
+    'apply',
+    '--server-side',
+    '-f',
+    join(repoRoot, 'deploy/namespace.yaml'),
+    '-f',
+    local,
+  ]);
+  await kubectl(cluster, [
+    '-n',
+    operatorNamespace,
+    'rollout',
+    'status',
+    'deployment/mailfleet',
+    '--timeout=180s',
+  ]);
+  await kubectl(cluster, [
+    '-n',
+    fleet.namespace,
+    'patch',
+    'smtprelay',
+    fleet.relay,
+    '--type=merge',
+    '-p',
+    '{"spec":{"delivery":{"retrySchedule":["5s","10s","30s"]}}}',
+  ]);
+  await eventually('the operator from deploy/ reconciles the relay', async () => {
+    const view = JSON.parse(
+      await kubectl(cluster, ['-n', fleet.namespace, 'get', 'smtprelay', fleet.relay, '-o', 'json']),
+    ) as {
+      metadata: { generation: number };
+      status?: { observedGeneration?: number };
+    };
+    return view.status?.observedGeneration === view.metadata.generation;
+  });
+
+  await kubectl(cluster, ['delete', '-f', local, '--wait=true', '--timeout=180s']);
+  await assert.rejects(kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev']), /NotFound/);
+  await eventually(
+    'the relay pods are gone with their SmtpRelay',
+    async () =>
+      (await pods(cluster, fleet.namespace, `app.kubernetes.io/instance=${fleet.relay}`)).length === 0,
+    180_000,
+  );
 });

@@ -18,7 +18,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('make demo: a signed message end to end, conditions and metrics shown, Ctrl-C stops it all', async (t) => {
+test('make demo (stand-in kubelet, relay pods as local processes): a signed message end to end, conditions and metrics shown, Ctrl-C stops it all', async (t) => {
   const child = spawn(process.execPath, [demo], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
