@@ -46,6 +46,7 @@ export async function setUpHost(): Promise<void> {
   for (const key of sysctls) saved[key] = (await readFile(`/proc/sys/${key}`, 'utf8')).trim();
   await writeFile(savedSysctls, JSON.stringify(saved));
   for (const key of sysctls) await writeFile(`/proc/sys/${key}`, '1');
+  await shareNetnsDir();
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await run('ip', ['addr', 'add', `${nodeIp}/24`, 'dev', bridge]);
   await run('ip', ['link', 'set', bridge, 'up']);
@@ -55,6 +56,28 @@ export async function setUpHost(): Promise<void> {
   await run('iptables', ['-A', forwardChain, '-s', podCidr, '-d', outsideCidr, '-j', 'RETURN']);
   await run('iptables', ['-A', forwardChain, '-s', podCidr, '!', '-o', bridge, '-j', 'DROP']);
   await run('iptables', ['-I', 'FORWARD', '1', '-j', forwardChain]);
+}
+
+const netnsDir = '/run/netns';
+const madeNetnsMount = join(runDir, 'netns-mount-made');
+
+async function isMountPoint(path: string): Promise<boolean> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').some((line) => line.split(' ')[4] === path);
+}
+
+/**
+ * Makes /run/netns the shared mount point `ip netns` makes of it on first use, before any pod's network
+ * namespace is mounted there. Otherwise a later `ip netns add` (the exposure tests' outside host) binds
+ * the directory over itself, each namespace mount already there gets a second copy underneath, and
+ * containerd can no longer remove a pod's namespace (EBUSY): the pod stays Terminating.
+ */
+async function shareNetnsDir(): Promise<void> {
+  await mkdir(netnsDir, { recursive: true });
+  if (await isMountPoint(netnsDir)) return;
+  await run('mount', ['--rbind', netnsDir, netnsDir]);
+  await run('mount', ['--make-rshared', netnsDir]);
+  await writeFile(madeNetnsMount, '');
 }
 
 /** Chains created by the node: the kubelet's, kube-proxy's (KUBE-*) and ours. */
@@ -156,10 +179,21 @@ export async function tearDownHost(): Promise<void> {
     }
   }
   await unmountAll([kubeletRoot, runDir, join(persistentDir, 'containerd')]);
-  for (const name of await podNetworkNamespaces()) await quiet('ip', ['netns', 'delete', name]);
-  await quiet('ip', ['link', 'delete', bridge]);
+  // A namespace file can be mounted more than once, and copies can hide beneath our bind mount of
+  // /run/netns (see shareNetnsDir): unmount every copy, then the bind mount, then what it hid.
+  const clearNamespaces = async () => {
+    for (const name of await podNetworkNamespaces()) {
+      const path = join(netnsDir, name);
+      for (let copies = 0; copies < 8 && (await isMountPoint(path)); copies++) await quiet('umount', [path]);
+      await rm(path, { force: true }).catch(() => undefined);
+    }
+  };
   await quiet('ip', ['link', 'delete', `${outsideNetns}-h`]);
   await quiet('ip', ['netns', 'delete', outsideNetns]);
+  await clearNamespaces();
+  if ((await readFile(madeNetnsMount).catch(() => null)) !== null) await quiet('umount', [netnsDir]);
+  await clearNamespaces();
+  await quiet('ip', ['link', 'delete', bridge]);
   await removeIptablesChains();
   for (const dir of await kubepodsCgroups()) await rmdir(dir).catch(() => undefined);
   const saved = await readFile(savedSysctls, 'utf8').catch(() => '');
