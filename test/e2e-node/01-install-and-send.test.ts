@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { SenderDomain, SmtpRelay } from '../../operator/api/types.generated.ts';
+import type { SenderDomain } from '../../operator/api/types.generated.ts';
 import { verifyWithDkimpy } from '../support/dkimpy.ts';
 import { startDnsmasq } from '../support/dnsmasq.ts';
 import {
@@ -30,20 +30,20 @@ import {
   toolsPod,
   waitPodsReady,
 } from '../node/mail-fleet.ts';
-import { fleet, relayObject, senderDomainObject } from '../node/fleet.ts';
+import {
+  authArgs,
+  fleet,
+  relayHost,
+  relayObject,
+  relayReconciled,
+  senderDomainObject,
+} from '../node/fleet.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
 const cluster = sharedCluster();
 const work = await mkdtemp(join(tmpdir(), 'mailfleet-e2e-'));
 after(() => rm(work, { recursive: true, force: true }));
 const { namespace, relay } = fleet;
-const relayHost = `${relay}.${namespace}.svc.cluster.local`;
-const condition = (
-  object: {
-    readonly status?: { readonly conditions?: readonly { type: string; status: string }[] } | undefined;
-  },
-  type: string,
-) => object.status?.conditions?.find((c) => c.type === type)?.status;
 
 before(async () => {
   await restrictedNamespace(cluster, operatorNamespace);
@@ -102,16 +102,7 @@ test('real node: an SmtpRelay with TLS, AUTH and a Persistent queue and its Send
     senderDomainObject(),
   ]);
   await waitPodsReady(cluster, namespace, 'app.kubernetes.io/instance=relay', fleet.replicas);
-  await eventually(
-    'SmtpRelay Ready',
-    async () => {
-      const current = JSON.parse(
-        await kubectl(cluster, ['-n', namespace, 'get', 'smtprelay', relay, '-o', 'json']),
-      ) as SmtpRelay;
-      return condition(current, 'Ready') === 'True';
-    },
-    180_000,
-  );
+  await eventually('SmtpRelay reconciled and Ready', () => relayReconciled(cluster), 180_000);
   const pvcs = JSON.parse(await kubectl(cluster, ['-n', namespace, 'get', 'pvc', '-o', 'json'])) as {
     items: { status: { phase: string }; spec: { storageClassName: string } }[];
   };
@@ -125,50 +116,27 @@ test('real node: an SmtpRelay with TLS, AUTH and a Persistent queue and its Send
 
 test('real node: mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetworks on 25, DKIM verified by dkimpy', async () => {
   const common = ['--from', 'app@demo.example', '--h-Subject', 'real node'];
+  const verified = ['--tls', '--tls-verify', '--tls-ca-path', '/etc/relay-ca/ca.crt'];
   const submitted = await swaks(cluster, namespace, 'client-auth', [
-    '--server',
-    `${relayHost}:587`,
-    '--tls',
-    '--tls-verify',
-    '--tls-ca-path',
-    '/etc/relay-ca/ca.crt',
-    '--auth',
-    'PLAIN',
-    '--auth-user',
-    'app',
-    '--auth-password',
-    password,
-    '--to',
-    'someone@dest.example',
-    '--header',
-    'X-E2e: authenticated',
-    ...common,
+    ...['--server', `${relayHost}:587`, ...verified, ...authArgs('app', password)],
+    ...['--to', 'someone@dest.example', '--header', 'X-E2e: authenticated', ...common],
   ]);
   assert.ok(submitted.ok, submitted.output);
   assert.match(submitted.output, /<~ {2}250 [\s\S]*queued/i);
   const trusted = await swaks(cluster, namespace, 'client-trusted', [
-    '--server',
-    `${relayHost}:25`,
-    '--to',
-    'other@dest.example',
-    '--header',
-    'X-E2e: trusted',
-    ...common,
+    ...['--server', `${relayHost}:25`, '--to', 'other@dest.example', '--header', 'X-E2e: trusted', ...common],
   ]);
   assert.ok(trusted.ok, trusted.output);
 
   const plaintextAuth = await swaks(cluster, namespace, 'client-auth', [
-    '--server',
-    `${relayHost}:587`,
-    '--auth',
-    'PLAIN',
-    '--auth-user',
-    'app',
-    '--auth-password',
-    password,
-    '--to',
-    'someone@dest.example',
-    ...common,
+    ...[
+      '--server',
+      `${relayHost}:587`,
+      ...authArgs('app', password),
+      '--to',
+      'someone@dest.example',
+      ...common,
+    ],
   ]);
   assert.ok(!plaintextAuth.ok, 'no AUTH over plaintext');
 

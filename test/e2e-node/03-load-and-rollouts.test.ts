@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildImages, importImages } from '../node/cluster.ts';
-import { fleet } from '../node/fleet.ts';
+import { fleet, patchRelaySpec, relayHost, sendSequenced } from '../node/fleet.ts';
 import {
   helm,
   localImageValues,
   operatorNamespace,
   release,
   runLoad,
-  swaks,
   waitAllDelivered,
   waitPodsReady,
   countDelivered,
@@ -25,20 +24,10 @@ import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
 const cluster = sharedCluster();
 const { namespace, relay } = fleet;
-const relayHost = `${relay}.${namespace}.svc.cluster.local`;
 const relaySelector = `app.kubernetes.io/instance=${relay}`;
 
 async function scale(replicas: number): Promise<void> {
-  await kubectl(cluster, [
-    '-n',
-    namespace,
-    'patch',
-    'smtprelay',
-    relay,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { replicas } }),
-  ]);
+  await patchRelaySpec(cluster, { replicas });
 }
 
 function report(
@@ -108,16 +97,7 @@ test('real node: a relay pod holding a deferred message is deleted: the message 
   await selectSink('nowhere');
   t.after(() => selectSink('sink'));
   const runId = `deferred-${Date.now()}`;
-  const sent = await swaks(cluster, namespace, 'client-trusted', [
-    '--server',
-    `${relayHost}:25`,
-    '--from',
-    'app@demo.example',
-    '--to',
-    'held@dest.example',
-    '--header',
-    `X-E2e-Seq: ${runId}-1`,
-  ]);
+  const sent = await sendSequenced(cluster, runId, 'held@dest.example');
   assert.ok(sent.ok, sent.output);
   let holder = '';
   await eventually(

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { fleet } from '../node/fleet.ts';
+import { authArgs, fleet, relayHost } from '../node/fleet.ts';
 import { password, swaks } from '../node/mail-fleet.ts';
 import { pods, type PodView } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
@@ -17,7 +17,6 @@ const cluster = sharedCluster();
 const work = await mkdtemp(join(tmpdir(), 'mailfleet-rotate-'));
 after(() => rm(work, { recursive: true, force: true }));
 const { namespace, relay } = fleet;
-const relayHost = `${relay}.${namespace}.svc.cluster.local`;
 const relaySelector = `app.kubernetes.io/instance=${relay}`;
 
 const identities = (list: readonly PodView[]) =>
@@ -53,21 +52,8 @@ test('real node: the users Secret rotated: a new user authenticates on every pod
   ]);
   const started = Date.now();
   const asOps = [
-    '--server',
-    `${relayHost}:587`,
-    '--tls',
-    '--auth',
-    'PLAIN',
-    '--auth-user',
-    'ops',
-    '--auth-password',
-    opsPassword,
-    '--from',
-    'app@demo.example',
-    '--to',
-    'x@dest.example',
-    '--quit-after',
-    'AUTH',
+    ...['--server', `${relayHost}:587`, '--tls', ...authArgs('ops', opsPassword)],
+    ...['--from', 'app@demo.example', '--to', 'x@dest.example', '--quit-after', 'AUTH'],
   ];
   // Each connection lands on some pod: ten successes in a row cover the fleet with high probability.
   await eventually(

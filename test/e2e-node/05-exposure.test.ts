@@ -4,7 +4,7 @@
 // without AUTH although clientNetworks holds the pod range, and takes its mail with STARTTLS + AUTH.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { fleet } from '../node/fleet.ts';
+import { authArgs, fleet, patchRelaySpec } from '../node/fleet.ts';
 import { nodeIp } from '../node/layout.ts';
 import { password, waitAllDelivered } from '../node/mail-fleet.ts';
 import { addOutsideHost } from '../node/outside-host.ts';
@@ -28,18 +28,9 @@ after(async () => {
 });
 
 test('real node: a NodePort relay reached from outside the cluster sees the client address: no relaying without AUTH, mail with STARTTLS + AUTH', async () => {
-  await kubectl(cluster, [
-    '-n',
-    namespace,
-    'patch',
-    'smtprelay',
-    relay,
-    '--type=merge',
-    '-p',
-    JSON.stringify({
-      spec: { service: { type: 'NodePort', nodePorts: { smtp: 30025, submission: 30587 } } },
-    }),
-  ]);
+  await patchRelaySpec(cluster, {
+    service: { type: 'NodePort', nodePorts: { smtp: 30025, submission: 30587 } },
+  });
   await eventually('the relay Service is a NodePort with the fixed ports', async () => {
     const service = JSON.parse(
       await kubectl(cluster, ['-n', namespace, 'get', 'service', relay, '-o', 'json']),
@@ -77,20 +68,8 @@ test('real node: a NodePort relay reached from outside the cluster sees the clie
 
   const runId = `outside-${Date.now()}`;
   const authenticated = await outside.exec('swaks', [
-    '--server',
-    `${nodeIp}:30587`,
-    '--tls',
-    '--auth',
-    'PLAIN',
-    '--auth-user',
-    'app',
-    '--auth-password',
-    password,
-    '--to',
-    'someone@dest.example',
-    '--header',
-    `X-E2e-Seq: ${runId}-1`,
-    ...common,
+    ...['--server', `${nodeIp}:30587`, '--tls', ...authArgs('app', password)],
+    ...['--to', 'someone@dest.example', '--header', `X-E2e-Seq: ${runId}-1`, ...common],
   ]);
   assert.ok(authenticated.ok, authenticated.output);
   await waitAllDelivered(cluster, namespace, runId, [1], 60_000);

@@ -8,8 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fleet } from '../node/fleet.ts';
-import { helm, operatorNamespace, release, repoRoot, swaks, waitAllDelivered } from '../node/mail-fleet.ts';
+import { fleet, patchRelaySpec, relayReconciled, sendSequenced } from '../node/fleet.ts';
+import { helm, operatorNamespace, release, repoRoot, waitAllDelivered } from '../node/mail-fleet.ts';
 import { isReady, pods } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
@@ -73,16 +73,7 @@ test('real node: helm uninstall: the operator and its RBAC go, the CRDs stay, th
   const relays = await pods(cluster, fleet.namespace, `app.kubernetes.io/instance=${fleet.relay}`);
   assert.ok(relays.length > 0 && relays.every(isReady), 'the relay pods still run');
   const runId = `unmanaged-${Date.now()}`;
-  const sent = await swaks(cluster, fleet.namespace, 'client-trusted', [
-    '--server',
-    `${fleet.relay}.${fleet.namespace}.svc.cluster.local:25`,
-    '--from',
-    'app@demo.example',
-    '--to',
-    'after@dest.example',
-    '--header',
-    `X-E2e-Seq: ${runId}-1`,
-  ]);
+  const sent = await sendSequenced(cluster, runId, 'after@dest.example');
   assert.ok(sent.ok, sent.output);
   await waitAllDelivered(cluster, fleet.namespace, runId, [1], 60_000);
 });
@@ -119,25 +110,8 @@ test('real node: without Helm: deploy/ applied as docs/install.md says runs the 
     'deployment/mailfleet',
     '--timeout=180s',
   ]);
-  await kubectl(cluster, [
-    '-n',
-    fleet.namespace,
-    'patch',
-    'smtprelay',
-    fleet.relay,
-    '--type=merge',
-    '-p',
-    '{"spec":{"delivery":{"retrySchedule":["5s","10s","30s"]}}}',
-  ]);
-  await eventually('the operator from deploy/ reconciles the relay', async () => {
-    const view = JSON.parse(
-      await kubectl(cluster, ['-n', fleet.namespace, 'get', 'smtprelay', fleet.relay, '-o', 'json']),
-    ) as {
-      metadata: { generation: number };
-      status?: { observedGeneration?: number };
-    };
-    return view.status?.observedGeneration === view.metadata.generation;
-  });
+  await patchRelaySpec(cluster, { delivery: { retrySchedule: ['5s', '10s', '30s'] } });
+  await eventually('the operator from deploy/ reconciles the relay', () => relayReconciled(cluster));
 
   await kubectl(cluster, ['delete', '-f', local, '--wait=true', '--timeout=180s']);
   await assert.rejects(kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev']), /NotFound/);

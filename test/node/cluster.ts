@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import {
   controlPlaneBinaries,
   freePort,
+  httpOk,
+  kubeconfigFor,
   startComponent,
   startControlPlane,
   stopComponent,
@@ -159,30 +161,6 @@ async function kubeletClientPki(dir: string): Promise<{ ca: string; cert: string
   return { ca, cert, key };
 }
 
-function kubeconfig(server: string, caPath: string, token: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: mailfleet-node`,
-    `  cluster: { server: "${server}", certificate-authority: "${caPath}" }`,
-    'users:',
-    `- name: user`,
-    `  user: { token: "${token}" }`,
-    'contexts:',
-    '- name: mailfleet-node',
-    '  context: { cluster: mailfleet-node, user: user, namespace: default }',
-    'current-context: mailfleet-node',
-    '',
-  ].join('\n');
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  const response = await fetch(url);
-  await response.body?.cancel();
-  return response.ok;
-}
-
 export async function startCluster(): Promise<Cluster> {
   const [binDir, nodeBinDir, built] = [
     await controlPlaneBinaries(),
@@ -250,7 +228,7 @@ export async function startCluster(): Promise<Cluster> {
 
     // The kubelet, as system:node:<name>.
     const nodeToken = cp.userTokens[`system:node:${nodeName}`] ?? '';
-    await writeFile(join(dir, 'kubelet.kubeconfig'), kubeconfig(cp.server, cp.caPath, nodeToken), {
+    await writeFile(join(dir, 'kubelet.kubeconfig'), kubeconfigFor(cp.server, cp.caPath, nodeToken), {
       mode: 0o600,
     });
     await writeFile(join(dir, 'resolv.conf'), '');

@@ -1,6 +1,9 @@
 // The mail fleet the real-node tests run: one SmtpRelay with TLS, AUTH and a Persistent queue that
 // delivers through the in-cluster smtp-sink, and a SenderDomain with RSA and Ed25519 DKIM keys.
+import type { ClusterAccess } from './cluster.ts';
 import { podCidr } from './layout.ts';
+import { swaks, type SwaksResult } from './mail-fleet.ts';
+import { kubectl } from './shared.ts';
 
 export const fleet = {
   namespace: 'mail',
@@ -46,4 +49,48 @@ export function senderDomainObject(): unknown {
       dnsVerification: { enabled: false },
     },
   };
+}
+
+/** The relay's Service name, as clients in the cluster reach it. */
+export const relayHost = `${fleet.relay}.${fleet.namespace}.svc.cluster.local`;
+
+/** swaks arguments for AUTH PLAIN. */
+export function authArgs(user: string, secret: string): string[] {
+  return ['--auth', 'PLAIN', '--auth-user', user, '--auth-password', secret];
+}
+
+/** A merge patch of the SmtpRelay's spec. */
+export async function patchRelaySpec(cluster: ClusterAccess, spec: Record<string, unknown>): Promise<void> {
+  await kubectl(cluster, [
+    '-n',
+    fleet.namespace,
+    'patch',
+    'smtprelay',
+    fleet.relay,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec }),
+  ]);
+}
+
+/** The operator has reconciled the relay's current spec and reports it Ready. */
+export async function relayReconciled(cluster: ClusterAccess): Promise<boolean> {
+  const view = JSON.parse(
+    await kubectl(cluster, ['-n', fleet.namespace, 'get', 'smtprelay', fleet.relay, '-o', 'json']),
+  ) as {
+    metadata: { generation: number };
+    status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] };
+  };
+  return (
+    view.status?.observedGeneration === view.metadata.generation &&
+    (view.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+/** One message with the sequence header `<runId>-1`, from client-trusted on port 25 (no AUTH). */
+export async function sendSequenced(cluster: ClusterAccess, runId: string, to: string): Promise<SwaksResult> {
+  return swaks(cluster, fleet.namespace, 'client-trusted', [
+    ...['--server', `${relayHost}:25`, '--from', 'app@demo.example', '--to', to],
+    ...['--header', `X-E2e-Seq: ${runId}-1`],
+  ]);
 }

@@ -131,7 +131,26 @@ export async function waitFor(
   );
 }
 
-async function httpOk(url: string): Promise<boolean> {
+/** A kubeconfig for one bearer token against the test API server. */
+export function kubeconfigFor(server: string, caPath: string, token: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: mailfleet-test`,
+    `  cluster: { server: "${server}", certificate-authority: "${caPath}" }`,
+    'users:',
+    `- name: user`,
+    `  user: { token: "${token}" }`,
+    'contexts:',
+    '- name: mailfleet-test',
+    '  context: { cluster: mailfleet-test, user: user, namespace: default }',
+    'current-context: mailfleet-test',
+    '',
+  ].join('\n');
+}
+
+export async function httpOk(url: string): Promise<boolean> {
   const response = await fetch(url);
   await response.body?.cancel();
   return response.ok;
@@ -258,25 +277,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 
   const kubeconfigPath = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfigPath,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: mailfleet-test`,
-      `  cluster: { server: "${server}", certificate-authority: "${caPath}" }`,
-      'users:',
-      `- name: admin`,
-      `  user: { token: "${adminToken}" }`,
-      'contexts:',
-      '- name: mailfleet-test',
-      '  context: { cluster: mailfleet-test, user: admin, namespace: default }',
-      'current-context: mailfleet-test',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  await writeFile(kubeconfigPath, kubeconfigFor(server, caPath, adminToken), { mode: 0o600 });
 
   if (options.controllerManager) {
     const controllerManager = startComponent(
