@@ -118,6 +118,15 @@ function crossFieldErrors(config: RelayConfig): string[] {
   if (config.auth && !config.tls) {
     errors.push('/auth: AUTH is only offered over TLS, so /tls (a certificate) is required with it');
   }
+  const smarthost = config.delivery.mode === 'smarthost' ? config.delivery.smarthost : undefined;
+  if (
+    typeof smarthost?.credentialsFile === 'string' &&
+    (smarthost.tls === 'opportunistic' || smarthost.tls === 'none')
+  ) {
+    errors.push(
+      `/delivery/smarthost/credentialsFile: credentials are only sent inside TLS, but /delivery/smarthost/tls "${smarthost.tls}" can end in plaintext; use tls "required" or "implicit", or drop credentialsFile`,
+    );
+  }
   for (const [index, domain] of config.policy.senderDomains.entries()) {
     if (domain.users && domain.users.length > 0 && !config.auth) {
       errors.push(`/policy/senderDomains/${index}/users: users are listed but /auth is not configured`);

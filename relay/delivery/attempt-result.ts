@@ -3,6 +3,8 @@ export type AttemptResult =
   | { readonly kind: 'reply'; readonly code: number; readonly text: string }
   | { readonly kind: 'network'; readonly text: string }
   | { readonly kind: 'tls'; readonly text: string }
+  /** Credentials are configured but the session is not encrypted: AUTH was not sent (case 28). */
+  | { readonly kind: 'auth-withheld'; readonly text: string }
   | { readonly kind: 'dns'; readonly permanent: boolean; readonly text: string }
   | { readonly kind: 'forbidden-destination'; readonly text: string }
   /** The relay itself cut the attempt short (it is stopping): no fault of the destination. */
@@ -20,6 +22,8 @@ export function replyLine(result: AttemptResult): string {
         return `451 4.4.1 connection failed: ${result.text}`;
       case 'tls':
         return `451 4.7.5 TLS failed, not sent in plaintext: ${result.text}`;
+      case 'auth-withheld':
+        return `451 4.7.0 credentials withheld: ${result.text}`;
       case 'dns':
         return result.permanent
           ? `550 5.1.2 no mail exchanger: ${result.text}`

@@ -9,6 +9,7 @@ export function classify(result: AttemptResult): Verdict {
       return 'deferred';
     case 'network':
     case 'tls':
+    case 'auth-withheld':
     case 'interrupted':
       return 'deferred';
     case 'dns':

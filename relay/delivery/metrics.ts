@@ -31,6 +31,12 @@ export function createDeliveryMetrics(registry: Registry) {
       labelNames: ['result', 'mode'] as const,
       registers,
     }),
+    authWithheld: new Counter({
+      name: 'mailfleet_relay_delivery_auth_withheld_total',
+      help: 'Sessions to a next hop that did not end up encrypted, so the configured credentials were not sent (AUTH only inside TLS).',
+      labelNames: ['mode'] as const,
+      registers,
+    }),
     dkimSignatures: new Counter({
       name: 'mailfleet_relay_dkim_signatures_total',
       help: 'DKIM signatures added to outgoing messages, or failed.',

@@ -25,6 +25,8 @@ export interface SendContext {
   readonly signingPool: SigningPool;
   readonly smarthostAuth: { readonly user: string; readonly pass: string } | undefined;
   readonly metrics: DeliveryMetrics;
+  /** Whether auth-withheld was logged already (once per service; every occurrence is counted). */
+  readonly authWithheldLogged: { value: boolean };
   readonly logger: Logger;
   readonly now: () => number;
   /** Aborted when delivery stops for good: sessions in progress end at once (drain). */
@@ -64,7 +66,19 @@ export async function sendGroup(
   );
   if (outcome.ok) return outcome.value;
   if (outcome.result.kind === 'tls') context.metrics.tlsSessions.inc({ result: 'failed', mode });
+  if (outcome.result.kind === 'auth-withheld') withheldAuth(context, group.destination);
   return recipients.map(() => outcome.result);
+}
+
+/** Counted every time; logged once per delivery service, as the cause is the next hop or the path to it. */
+function withheldAuth(context: SendContext, destination: string): void {
+  context.metrics.authWithheld.inc({ mode: context.delivery.mode });
+  if (context.authWithheldLogged.value) return;
+  context.authWithheldLogged.value = true;
+  context.logger.error(
+    { event: 'auth-withheld', destination },
+    'the next hop did not establish TLS (STARTTLS not offered or stripped): credentials withheld, mail deferred',
+  );
 }
 
 async function openSession(context: SendContext, destination: string): Promise<SessionOpening> {

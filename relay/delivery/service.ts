@@ -94,6 +94,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     signingPool,
     smarthostAuth: options.secrets.smarthostAuth,
     metrics,
+    authWithheldLogged: { value: false },
     logger,
     now,
     signal: stopping.signal,

@@ -53,6 +53,7 @@ export type SessionOpening =
   | { readonly ok: false; readonly result: AttemptResult };
 
 const INTERRUPTED = 'EINTERRUPTED';
+const authWithheld = 'the next hop did not establish TLS; credentials are never sent outside TLS';
 
 function interruption(): NodemailerError {
   return Object.assign(new Error('delivery interrupted: the relay is stopping'), { code: INTERRUPTED });
@@ -117,6 +118,12 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
   if (connected !== undefined) {
     connection.close();
     return { ok: false, result: errorResult(connected) };
+  }
+  if (options.auth !== undefined && !connection.secure) {
+    // Postfix's smtp_sasl_security_options = noplaintext: whatever the TLS setting, a session that
+    // did not end up encrypted (no STARTTLS offered, or stripped on the way) never carries AUTH.
+    connection.close();
+    return { ok: false, result: { kind: 'auth-withheld', text: authWithheld } };
   }
   if (options.auth !== undefined) {
     const auth = options.auth;

@@ -56,6 +56,8 @@ export interface HarnessOptions {
   readonly reportsFrom?: string;
   /** Where DKIM signing runs (the service's own worker threads when absent). */
   readonly signingPool?: SigningPool;
+  /** Smarthost credentials, as read from delivery.smarthost.credentialsFile. */
+  readonly smarthostAuth?: { readonly user: string; readonly pass: string };
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -85,7 +87,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       },
       delivery: { ...defaultDelivery, ...options.delivery },
     },
-    secrets: { dkimKeys: options.dkimKeys ?? new Map() },
+    secrets: {
+      dkimKeys: options.dkimKeys ?? new Map(),
+      ...(options.smarthostAuth === undefined ? {} : { smarthostAuth: options.smarthostAuth }),
+    },
     spool,
     logger,
     metrics: createDeliveryMetrics(registry),

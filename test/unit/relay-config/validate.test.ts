@@ -99,6 +99,21 @@ const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
     config: { ...minimal, auth: { usersFile: '/secrets/users' } },
     expected: [/\/auth: AUTH is only offered over TLS/],
   },
+  ...(['opportunistic', 'none'] as const).map((tls) => ({
+    name: `case 28: smarthost credentials with tls ${tls}, which can end in plaintext`,
+    config: {
+      ...minimal,
+      delivery: {
+        mode: 'smarthost',
+        smarthost: { host: 'smtp.example.net', port: 587, tls, credentialsFile: '/secrets/smarthost' },
+      },
+    },
+    expected: [
+      new RegExp(
+        `^relay\\.yaml: /delivery/smarthost/credentialsFile: credentials are only sent inside TLS, but /delivery/smarthost/tls "${tls}" can end in plaintext; use tls "required" or "implicit"`,
+      ),
+    ],
+  })),
   {
     name: 'missing required fields',
     config: {},

@@ -22,6 +22,7 @@ const classifications: readonly [string, AttemptResult, string][] = [
   ['554', { kind: 'reply', code: 554, text: '5.7.1 rejected' }, 'bounced'],
   ['network', { kind: 'network', text: 'ECONNREFUSED' }, 'deferred'],
   ['tls', { kind: 'tls', text: 'certificate expired' }, 'deferred'],
+  ['auth withheld', { kind: 'auth-withheld', text: 'no TLS' }, 'deferred'],
   ['dns temporary', { kind: 'dns', permanent: false, text: 'SERVFAIL' }, 'deferred'],
   ['dns permanent', { kind: 'dns', permanent: true, text: 'NXDOMAIN' }, 'bounced'],
   ['forbidden', { kind: 'forbidden-destination', text: '127.0.0.1' }, 'bounced'],
@@ -38,6 +39,7 @@ test('replyLine gives synthetic enhanced codes and never keeps CR or LF', () => 
   const table: readonly [AttemptResult, string][] = [
     [{ kind: 'forbidden-destination', text: '10.0.0.1' }, '550 5.4.4 destination not allowed: 10.0.0.1'],
     [{ kind: 'tls', text: 'bad\r\ncert' }, '451 4.7.5 TLS failed, not sent in plaintext: bad cert'],
+    [{ kind: 'auth-withheld', text: 'no TLS' }, '451 4.7.0 credentials withheld: no TLS'],
     [{ kind: 'reply', code: 550, text: '5.1.1 a\nb' }, '550 5.1.1 a b'],
     [{ kind: 'interrupted', text: 'delivery interrupted' }, '451 4.3.2 delivery interrupted'],
   ];
