@@ -7,7 +7,9 @@
 //  - AUTH is neither advertised nor accepted before TLS, answered `538 5.7.11` (RFC 7817 / 4954);
 //  - a message body that arrived before the 354 reply is flagged (pipelining sync check, case 14);
 //  - a whole-session deadline, which upstream lacks (its socketTimeout is an idle timeout);
-//  - the DATA parser finds line-start dots with indexOf, not a loop over every byte (data-parser.ts).
+//  - the DATA parser finds line-start dots with indexOf, not a loop over every byte (data-parser.ts);
+//  - MAIL and RCPT note a source route in the raw command, which upstream strips before the hooks
+//    (source-route.ts, case 32).
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -16,6 +18,7 @@ import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { pooledRandomHex } from '../queue/random-pool.ts';
 import { RelaySmtpParser } from './data-parser.ts';
 import { carriesEnhancedCode, replies } from './replies.ts';
+import { noteSourceRoute } from './source-route.ts';
 
 export interface RelayServerExtras {
   /** Connections open on every listener of the relay (limits.maxConnections counts them all). */
@@ -148,6 +151,16 @@ class RelayConnection extends SMTPConnection {
     } finally {
       this.#advertising = false;
     }
+  }
+
+  override handler_MAIL(command: Buffer, callback: () => void): void {
+    noteSourceRoute(this.session, command);
+    super.handler_MAIL(command, callback);
+  }
+
+  override handler_RCPT(command: Buffer, callback: () => void): void {
+    noteSourceRoute(this.session, command);
+    super.handler_RCPT(command, callback);
   }
 
   override handler_AUTH(command: Buffer, callback: () => void): void {

@@ -40,6 +40,20 @@ export const replies = {
   ),
   recipientDomainDenied: reply(554, '5.7.1', 'Recipient domain not allowed', 'recipient_domain'),
   recipientRouting: reply(501, '5.1.3', 'Source routes, % and ! are not accepted in addresses', 'routing'),
+  // A source route (RFC 5321 appendix C) is valid syntax that the relay refuses to honour: 553
+  // "mailbox name not allowed", with the sender (5.1.7) or destination (5.1.3) address status.
+  senderSourceRoute: reply(
+    553,
+    '5.1.7',
+    'Source routes are not accepted in the sender address',
+    'source_route',
+  ),
+  recipientSourceRoute: reply(
+    553,
+    '5.1.3',
+    'Source routes are not accepted in recipient addresses',
+    'source_route',
+  ),
   badAddress: reply(501, '5.1.3', 'Bad address syntax', 'bad_address'),
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients', 'recipient_limit'),
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed limit', 'size'),

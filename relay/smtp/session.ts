@@ -17,6 +17,7 @@ import type { LiveSettings } from './live-settings.ts';
 import { checkDeclaredSize, checkRecipient, checkSender, type ClientFacts } from './policy.ts';
 import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
+import { commandHadSourceRoute } from './source-route.ts';
 import { verifyPassword } from './users.ts';
 
 export interface SessionDeps {
@@ -169,6 +170,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           const policy = live.config.policy;
           const client = clientFacts(session);
           const size = declaredSize(address);
+          if (commandHadSourceRoute(session)) throw rejection(session, replies.senderSourceRoute);
           const sizeVerdict = checkDeclaredSize(policy, size);
           if (!sizeVerdict.accept) throw rejection(session, sizeVerdict.reply);
           const verdict = checkSender(policy, client, address.address);
@@ -206,6 +208,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     onRcptTo(address: SMTPServerAddress, session, callback) {
       settle(
         async () => {
+          if (commandHadSourceRoute(session)) throw rejection(session, replies.recipientSourceRoute);
           const policy = deps.live().config.policy;
           const verdict = checkRecipient(
             policy,

@@ -172,7 +172,9 @@ for (const address of [
   'user%victim.example@example.com',
   'victim.example!user@example.com',
   '"user@victim.example"@example.com',
-  '@example.com:user@victim.example',
+  // The route names the denied domain and the mailbox does not: only the source-route refusal
+  // (case 32) stops it, not recipientDomainsDenied.
+  '@victim.example:user@example.com',
   'user@victim.example@example.com',
   'user@[192.0.2.7]',
 ]) {
@@ -195,6 +197,40 @@ test('case 6: upper case or a trailing dot cannot dodge the recipient deny list'
   assert.ok((await client.command('RCPT TO:<a@mx.victim.example>')).code >= 500);
   client.close();
 });
+
+const senderRouteRefused = '553 5.1.7 Source routes are not accepted in the sender address';
+const recipientRouteRefused = '553 5.1.3 Source routes are not accepted in recipient addresses';
+
+for (const [name, command, expected] of [
+  ['MAIL with one hop', 'MAIL FROM:<@relay.example:sender@example.org>', senderRouteRefused],
+  ['MAIL with two hops', 'MAIL FROM:<@a.example,@b.example:sender@example.org>', senderRouteRefused],
+  ['MAIL with a space and lower case', 'mail from: <@relay.example:sender@example.org>', senderRouteRefused],
+  ['MAIL with a SIZE parameter', 'MAIL FROM:<@relay.example:sender@example.org> SIZE=10', senderRouteRefused],
+  ['RCPT with one hop', 'RCPT TO:<@relay.example:user@example.com>', recipientRouteRefused],
+  ['RCPT with two hops', 'RCPT TO:<@a.example,@b.example:user@example.com>', recipientRouteRefused],
+  ['RCPT with an address-literal hop', 'RCPT TO:<@[192.0.2.1]:user@example.com>', recipientRouteRefused],
+  ['RCPT in mixed case', 'Rcpt To:<@Relay.EXAMPLE:User@Example.COM>', recipientRouteRefused],
+  [
+    'RCPT with a DSN parameter',
+    'RCPT TO:<@relay.example:user@example.com> NOTIFY=NEVER',
+    recipientRouteRefused,
+  ],
+] as const) {
+  test(`case 32: source route refused, ${name}`, async () => {
+    const client = await session();
+    assert.equal((await client.command('EHLO client.test')).code, 250);
+    if (command.toUpperCase().startsWith('RCPT'))
+      assert.equal((await client.command('MAIL FROM:<sender@example.org>')).code, 250);
+    assert.equal((await client.command(command)).text, expected);
+    if (command.toUpperCase().startsWith('RCPT')) {
+      assert.match((await client.command('DATA')).text, /^503 /, 'the routed recipient was not added');
+      assert.equal((await client.command('RCPT TO:<user@example.com>')).code, 250);
+    } else {
+      assert.equal((await client.command('MAIL FROM:<sender@example.org>')).code, 250);
+    }
+    client.close();
+  });
+}
 
 test('case 8: SIZE above the limit gets 552 5.3.4 at MAIL', async () => {
   const client = await session();
