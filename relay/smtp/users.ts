@@ -1,7 +1,8 @@
 // The AUTH users file: `username:hash` lines, the hash bcrypt or Argon2 (password-hash.ts).
 // Plaintext passwords are refused at load, so a mistaken Secret is a clear error instead of a
-// silent security hole. Parsing is pure.
-import bcrypt from 'bcryptjs';
+// silent security hole. Parsing is pure but for the random bytes of the unknown-user decoy.
+import { randomBytes } from 'node:crypto';
+import { decoyHash } from './decoy-hash.ts';
 import { parsePasswordHash, passwordMatches, type PasswordHash } from './password-hash.ts';
 
 export type UserTable = ReadonlyMap<string, PasswordHash>;
@@ -32,16 +33,28 @@ export function parseUsersFile(text: string, source: string): UsersResult {
       users.set(name, hash);
     }
   });
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, users };
+  if (errors.length > 0) return { ok: false, errors };
+  unknownUserHash(users);
+  return { ok: true, users };
 }
 
-// Compared against when the user is unknown, so a wrong name costs as long as a wrong password.
-// Made on first use: a relay without AUTH, and every start, is spared the hashing.
-let unknownUserHash: PasswordHash | undefined;
+// Compared against when the user is unknown, so a wrong name costs as long as a wrong password
+// (case 30). One per table, made when the file is parsed (a table built elsewhere, like the empty
+// one of a relay without AUTH, gets its decoy on first use): a reload that changes the hashes'
+// cost changes the decoy's with it. Making one hashes nothing, so the first unknown name is not slower.
+const unknownUserHashes = new WeakMap<UserTable, PasswordHash>();
+
+function unknownUserHash(users: UserTable): PasswordHash {
+  let decoy = unknownUserHashes.get(users);
+  if (decoy === undefined) {
+    decoy = decoyHash(users.values(), randomBytes);
+    unknownUserHashes.set(users, decoy);
+  }
+  return decoy;
+}
 
 export async function verifyPassword(users: UserTable, name: string, password: string): Promise<boolean> {
   const hash = users.get(name);
-  unknownUserHash ??= { kind: 'bcrypt', hash: await bcrypt.hash('no such user', 10) };
-  const matches = await passwordMatches(password, hash ?? unknownUserHash);
+  const matches = await passwordMatches(password, hash ?? unknownUserHash(users));
   return hash !== undefined && matches;
 }

@@ -1,9 +1,15 @@
-// An in-process relay with a test certificate and an AUTH users file, for the tests of TLS and
-// AUTH behaviour: the config's listeners, policy and limits come from the test; `tls` and
-// `auth.usersFile` point at the files made here. stop() removes them.
+// A relay (in this process, or as a child process) with a test certificate and an AUTH users file,
+// for the tests of TLS and AUTH behaviour: the config's listeners, policy and limits come from the
+// test; `tls` and `auth.usersFile` point at the files made here. stop() removes them.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startRelayInProcess, type ConfigDocument, type InProcessRelay } from './relay-process.ts';
+import {
+  startRelayInProcess,
+  startRelayProcess,
+  type ConfigDocument,
+  type InProcessRelay,
+  type RelayProcess,
+} from './relay-process.ts';
 import { makeTestCertificates } from './tls.ts';
 
 export interface TlsAuthRelay {
@@ -14,7 +20,7 @@ export interface TlsAuthRelay {
   stop(): Promise<void>;
 }
 
-export async function startTlsAuthRelay(options: {
+export interface TlsAuthOptions {
   /** The users file's lines (`name:hash`). */
   readonly users: readonly string[];
   /** AUTH settings other than the users file; defaults: 3 failures per connection, generous buckets. */
@@ -22,11 +28,15 @@ export async function startTlsAuthRelay(options: {
   readonly config: ConfigDocument;
   /** tls.minVersion; absent: the relay's default. */
   readonly tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
-}): Promise<TlsAuthRelay> {
+}
+
+async function tlsAuthConfig(
+  options: TlsAuthOptions,
+): Promise<{ config: ConfigDocument; dir: string; caFile: string; ca: string }> {
   const certificates = await makeTestCertificates(['relay.test']);
   const usersFile = join(certificates.dir, 'users');
   await writeFile(usersFile, `${options.users.join('\n')}\n`);
-  const relay = await startRelayInProcess({
+  const config = {
     hostname: 'relay.test',
     tls: {
       certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }],
@@ -40,14 +50,37 @@ export async function startTlsAuthRelay(options: {
       failuresPerUser: { perMinute: 10, burst: 10 },
       ...options.auth,
     },
-  });
+  };
+  const ca = await readFile(certificates.caFile, 'utf8');
+  return { config, dir: certificates.dir, caFile: certificates.caFile, ca };
+}
+
+export async function startTlsAuthRelay(options: TlsAuthOptions): Promise<TlsAuthRelay> {
+  const { config, dir, caFile, ca } = await tlsAuthConfig(options);
+  const relay = await startRelayInProcess(config);
   return {
     relay,
-    ca: await readFile(certificates.caFile, 'utf8'),
-    caFile: certificates.caFile,
+    ca,
+    caFile,
     async stop() {
       await relay.stop();
-      await rm(certificates.dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The same relay as a child process (`node relay/main.ts`), for timing and log tests. */
+export async function startTlsAuthRelayProcess(
+  options: TlsAuthOptions,
+): Promise<{ readonly relay: RelayProcess; readonly ca: string; stop(): Promise<void> }> {
+  const { config, dir, ca } = await tlsAuthConfig(options);
+  const relay = await startRelayProcess(config);
+  return {
+    relay,
+    ca,
+    async stop() {
+      await relay.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -21,16 +21,22 @@ export class SmtpTestClient {
 
   static async connect(
     port: number,
-    options: { tls?: { ca: string; servername?: string } } = {},
+    options: {
+      tls?: { ca: string; servername?: string };
+      /** The client's source address: any of 127.0.0.0/8 reaches a relay on 127.0.0.1 (Linux routes it all to lo). */
+      localAddress?: string;
+    } = {},
   ): Promise<SmtpTestClient> {
+    const source = options.localAddress === undefined ? {} : { localAddress: options.localAddress };
     const socket = options.tls
       ? connectTls({
           host: '127.0.0.1',
           port,
+          ...source,
           ca: options.tls.ca,
           servername: options.tls.servername ?? 'relay.test',
         })
-      : connectTcp({ host: '127.0.0.1', port });
+      : connectTcp({ host: '127.0.0.1', port, ...source });
     await new Promise<void>((resolve, reject) => {
       socket.once(options.tls ? 'secureConnect' : 'connect', () => {
         resolve();
