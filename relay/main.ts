@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // mailfleet-relay --config relay.yaml [--check]
-// mailfleet-relay queue [--admin-url http://127.0.0.1:8026] <list|show|retry|delete|drain> ...
+// mailfleet-relay queue [--admin-url http://127.0.0.1:8026] [--admin-token-dir /tmp] <list|show|retry|delete|drain> ...
 // The only place that reads the command line, creates the Registry and wires the pieces together.
 import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { runQueueCommand } from './admin/cli.ts';
+import { queueEndpoint, queueUsage, runQueueCommand } from './admin/cli.ts';
 import { startQueueAdmin } from './admin/server.ts';
+import { defaultAdminTokenDir, readAdminToken } from './admin/token.ts';
 import { loadRelaySettings, referencedFiles } from './config/load.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
@@ -20,7 +21,7 @@ import type { LiveSettings } from './smtp/live-settings.ts';
 import { startRelay } from './smtp/server.ts';
 
 const usage = `usage: mailfleet-relay --config <relay.yaml> [--check]
-       mailfleet-relay queue [--admin-url URL] <command> ...`;
+       mailfleet-relay queue [--admin-url URL] [--admin-token-dir DIR] <command> ...`;
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'queue') return queueCommand(argv.slice(1));
@@ -56,11 +57,28 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** The queue admin client; the endpoint is the running relay's (queue.adminPort, default 8026). */
-function queueCommand(argv: readonly string[]): Promise<number> {
-  const explicit = argv[0] === '--admin-url' ? argv[1] : undefined;
-  return runQueueCommand(explicit === undefined ? argv : argv.slice(2), {
-    adminUrl: explicit ?? 'http://127.0.0.1:8026',
+/**
+ * The queue admin client; the endpoint is the running relay's (queue.adminPort, default 8026), its
+ * token the file the relay wrote (queue.adminTokenDir, default /tmp).
+ */
+async function queueCommand(argv: readonly string[]): Promise<number> {
+  const endpoint = queueEndpoint(argv);
+  if ('problem' in endpoint) {
+    process.stderr.write(`${endpoint.problem}\n${queueUsage}\n`);
+    return 2;
+  }
+  let token: string;
+  try {
+    token = await readAdminToken(endpoint.tokenFile);
+  } catch (error) {
+    process.stderr.write(
+      `cannot read the queue admin token ${endpoint.tokenFile} (the running relay writes it at start; run as the relay's user, or pass --admin-token-dir for another queue.adminTokenDir): ${String(error)}\n`,
+    );
+    return 1;
+  }
+  return runQueueCommand(endpoint.argv, {
+    adminUrl: endpoint.adminUrl,
+    token,
     fetch: globalThis.fetch,
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
@@ -103,6 +121,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     drain: (deadline) => delivery.drain(deadline),
     now: Date.now,
     port: config.queue.adminPort,
+    tokenDir: config.queue.adminTokenDir ?? defaultAdminTokenDir,
     logger,
   });
   const watcher = watchFiles([configPath, ...referencedFiles(config)], () => void reload());

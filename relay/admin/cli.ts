@@ -1,19 +1,54 @@
 // `mailfleet-relay queue <command>`: the queue admin client. It talks to the running relay's admin
-// endpoint on 127.0.0.1 (see server.ts), so it works from `kubectl exec` inside the pod.
+// endpoint on 127.0.0.1 (see server.ts), so it works from `kubectl exec` inside the pod, with the
+// token the relay wrote at start (token.ts).
 export interface QueueCommandIo {
   /** Base URL of the admin endpoint, e.g. http://127.0.0.1:8026 */
   readonly adminUrl: string;
+  /** The bearer token from the relay's token file. */
+  readonly token: string;
   readonly fetch: typeof globalThis.fetch;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
 }
 
-export const queueUsage = `usage: mailfleet-relay queue <command>
+import { adminTokenPath, defaultAdminTokenDir } from './token.ts';
+
+export const queueUsage = `usage: mailfleet-relay queue [--admin-url URL] [--admin-token-dir DIR] <command>
   list [--sender S] [--recipient R] [--status pending|deferred] [--older-than SECONDS]
   show QUEUE_ID
   retry QUEUE_ID | retry --all
   delete QUEUE_ID
   drain [--deadline SECONDS]      deliver until the deadline, then hand the rest to peer relays`;
+
+export interface QueueEndpoint {
+  readonly adminUrl: string;
+  /** The file the relay wrote the token to: `<dir>/mailfleet-admin-<port of adminUrl>.token`. */
+  readonly tokenFile: string;
+  /** The command and its arguments, after the endpoint options. */
+  readonly argv: readonly string[];
+}
+
+/** Reads the leading `--admin-url URL` and `--admin-token-dir DIR` options; pure. */
+export function queueEndpoint(argv: readonly string[]): QueueEndpoint | { readonly problem: string } {
+  let adminUrl = 'http://127.0.0.1:8026';
+  let tokenDir = defaultAdminTokenDir;
+  let rest = argv;
+  while (rest[0] === '--admin-url' || rest[0] === '--admin-token-dir') {
+    const [flag, value] = rest;
+    if (value === undefined) return { problem: `${flag} needs a value` };
+    if (flag === '--admin-url') adminUrl = value;
+    else tokenDir = value;
+    rest = rest.slice(2);
+  }
+  let url: URL;
+  try {
+    url = new URL(adminUrl);
+  } catch {
+    return { problem: `--admin-url ${JSON.stringify(adminUrl)} is not a URL (e.g. http://127.0.0.1:8026)` };
+  }
+  const port = Number(url.port === '' ? '80' : url.port);
+  return { adminUrl, tokenFile: adminTokenPath(tokenDir, port), argv: rest };
+}
 
 type Request = { readonly method: string; readonly path: string } | { readonly problem: string };
 
@@ -81,7 +116,10 @@ export async function runQueueCommand(argv: readonly string[], io: QueueCommandI
   }
   let response: Response;
   try {
-    response = await io.fetch(new URL(request.path, io.adminUrl), { method: request.method });
+    response = await io.fetch(new URL(request.path, io.adminUrl), {
+      method: request.method,
+      headers: { authorization: `Bearer ${io.token}` },
+    });
   } catch (error) {
     io.err(`cannot reach the relay's queue admin endpoint at ${io.adminUrl}: ${String(error)}\n`);
     return 1;

@@ -1,33 +1,55 @@
 // The queue admin HTTP endpoint, bound to 127.0.0.1 only: `mailfleet-relay queue ...` run inside the
 // pod (kubectl exec) talks to it. Going through the running relay, not the spool files, is what
-// keeps admin actions consistent with the in-memory index and with deliveries in flight.
+// keeps admin actions consistent with the in-memory index and with deliveries in flight. Every
+// request needs the token file's bearer token and must not come from a browser (request-guard.ts).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HandoffReport } from '../delivery/handoff.ts';
 import type { QueuedMessage } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
+import { refuseAdminRequest } from './request-guard.ts';
 import { routeAdminRequest, type AdminRoute } from './routes.ts';
+import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from './token.ts';
 
 export interface QueueAdminOptions {
   readonly spool: Spool;
   readonly drain: (deadline: number) => Promise<HandoffReport>;
   readonly now: () => number;
   readonly port: number;
+  /** Where the token file is written (queue.adminTokenDir). */
+  readonly tokenDir: string;
   readonly logger: Logger;
 }
 
 export interface QueueAdmin {
   readonly port: number;
+  /** The file holding the bearer token, mode 0600; removed by close(). */
+  readonly tokenFile: string;
   close(): Promise<void>;
 }
 
 type Reply = readonly [status: number, body: unknown];
 
 export async function startQueueAdmin(options: QueueAdminOptions): Promise<QueueAdmin> {
+  const token = newAdminToken();
+  let port = 0;
   const server: Server = createServer((request, response) => {
-    const route = routeAdminRequest(request.method ?? 'GET', request.url ?? '/');
     request.resume();
+    const refusal = refuseAdminRequest(request.headers, port, token);
+    if (refusal !== undefined) {
+      options.logger.warn(
+        { event: 'queue-admin-refused', status: refusal.status, method: request.method },
+        'queue admin request refused',
+      );
+      response.writeHead(refusal.status, {
+        'content-type': 'application/json',
+        ...(refusal.status === 401 ? { 'www-authenticate': 'Bearer' } : {}),
+      });
+      response.end(`${JSON.stringify({ error: refusal.message })}\n`);
+      return;
+    }
+    const route = routeAdminRequest(request.method ?? 'GET', request.url ?? '/');
     handle(options, route).then(
       ([status, body]) => {
         response.writeHead(status, { 'content-type': 'application/json' });
@@ -44,15 +66,31 @@ export async function startQueueAdmin(options: QueueAdminOptions): Promise<Queue
     server.once('error', failed);
     server.listen(options.port, '127.0.0.1', listening);
   });
+  port = (server.address() as AddressInfo).port;
+  const tokenFile = adminTokenPath(options.tokenDir, port);
+  const closeServer = (): Promise<void> =>
+    new Promise<void>((closed) => {
+      server.close(() => {
+        closed();
+      });
+      server.closeAllConnections();
+    });
+  try {
+    await writeAdminToken(tokenFile, token);
+  } catch (error) {
+    await closeServer();
+    throw new Error(
+      `queue.adminTokenDir: cannot write the queue admin token file ${tokenFile}: ${String(error)}`,
+      { cause: error },
+    );
+  }
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((closed) => {
-        server.close(() => {
-          closed();
-        });
-        server.closeAllConnections();
-      }),
+    port,
+    tokenFile,
+    close: async () => {
+      await closeServer();
+      await removeAdminToken(tokenFile);
+    },
   };
 }
 

@@ -16,6 +16,8 @@ export interface QueueConfig {
   readonly reportsFrom?: string;
   /** The queue admin HTTP endpoint, bound to 127.0.0.1 only; 0 picks a free port. */
   readonly adminPort: number;
+  /** Where the relay writes the admin endpoint's token file at start (/tmp when absent). */
+  readonly adminTokenDir?: string;
 }
 
 export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
@@ -70,6 +72,14 @@ export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
       maximum: 65535,
       default: 8026,
       description: 'Port of the queue admin endpoint on 127.0.0.1 (mailfleet-relay queue ...).',
+    },
+    adminTokenDir: {
+      type: 'string',
+      nullable: true,
+      minLength: 2,
+      pattern: '^/',
+      description:
+        'an absolute path to a writable directory where the relay writes the queue admin token (mailfleet-admin-<port>.token, mode 0600) at start; /tmp when absent',
     },
   },
 };

@@ -1,8 +1,10 @@
 // Queue administration end to end: the CLI against the admin endpoint of a live spool.
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { runQueueCommand } from '../../../relay/admin/cli.ts';
 import { startQueueAdmin } from '../../../relay/admin/server.ts';
+import { readAdminToken } from '../../../relay/admin/token.ts';
 import { freeTcpPort } from '../../support/smtp-sink.ts';
 import { enqueue, envelopeFor, messageText, startHarness } from './harness.ts';
 
@@ -17,12 +19,15 @@ test('list, show, retry, delete and drain through the CLI', async () => {
     drain: (deadline) => harness.service.drain(deadline),
     now: () => Date.now(),
     port: 0,
+    tokenDir: tmpdir(),
     logger,
   });
+  const token = await readAdminToken(admin.tokenFile);
   const output: string[] = [];
   const run = (...argv: string[]) =>
     runQueueCommand(argv, {
       adminUrl: `http://127.0.0.1:${admin.port}`,
+      token,
       fetch: globalThis.fetch,
       out: (text) => output.push(text),
       err: (text) => output.push(`ERR ${text}`),
