@@ -1,7 +1,9 @@
 // The body as it streams through: line-ending policy (case 1), size cap with the excess discarded
-// (case 8), loop detection over the header section (case 16) and the trace headers the relay adds.
+// (case 8), no line over 998 octets (case 34), loop detection over the header section (case 16) and
+// the trace headers the relay adds.
 // Synchronous and free of I/O: chunks in, chunks out, so it is tested without sockets.
 import type { LineEndingPolicy } from '../config/types.ts';
+import { MAX_LINE_OCTETS, scanLineLengths } from './line-length.ts';
 import { replies, type SmtpReply } from './replies.ts';
 
 export interface MessageFilterOptions {
@@ -23,6 +25,8 @@ export class MessageFilter {
   readonly #options: MessageFilterOptions;
   #failure: SmtpReply | undefined;
   #pendingCr = false;
+  /** Octets of the line not yet ended by LF, from earlier chunks. */
+  #lineOctets = 0;
   #bytesIn = 0;
   #headerBuffer: Buffer[] | undefined = [];
   #headerLength = 0;
@@ -45,13 +49,15 @@ export class MessageFilter {
     if (this.#failure) return [];
     if (this.#bytesIn > this.#options.maxBytes) return this.#fail(replies.messageTooBig);
     const normalised = this.#lineEndings(chunk, false);
-    return normalised ? this.#headers(normalised) : [];
+    return normalised && this.#lineLengths(normalised) ? this.#headers(normalised) : [];
   }
 
   end(): Buffer[] {
     if (this.#failure) return [];
     const tail = this.#lineEndings(Buffer.alloc(0), true);
-    if (!tail) return [];
+    if (!tail || !this.#lineLengths(tail)) return [];
+    // The parser ends every body with CRLF; an unterminated last line is judged as it stands.
+    if (this.#lineOctets > MAX_LINE_OCTETS) return this.#fail(replies.lineTooLong);
     const out = this.#headers(tail);
     const rest = this.#headerBuffer ? this.#flushHeaders(false) : [];
     return this.failure ? [] : [...out, ...rest];
@@ -61,6 +67,17 @@ export class MessageFilter {
     this.#failure = reply;
     this.#headerBuffer = undefined;
     return [];
+  }
+
+  /** False, and the message refused, when a line is longer than 998 octets (case 34). */
+  #lineLengths(chunk: Buffer): boolean {
+    const carried = scanLineLengths(chunk, this.#lineOctets);
+    if (carried === -1) {
+      this.#fail(replies.lineTooLong);
+      return false;
+    }
+    this.#lineOctets = carried;
+    return true;
   }
 
   /** Applies the line-ending policy; undefined when the message has just been refused. */

@@ -58,6 +58,14 @@ export const replies = {
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients', 'recipient_limit'),
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed limit', 'size'),
   bareLineEnding: reply(550, '5.5.2', 'Bare CR or LF in message data is not accepted', 'bare_line_ending'),
+  // Like a bare line ending, a line over RFC 5321's 998 octets breaks the DATA syntax (5.5.2); 550
+  // because 500 is not a reply to the end of data (RFC 5321 4.3.2).
+  lineTooLong: reply(
+    550,
+    '5.5.2',
+    'Line longer than 998 octets in message data is not accepted',
+    'line_too_long',
+  ),
   pipeliningViolation: reply(554, '5.5.0', 'Message data sent before the 354 reply', 'pipelining'),
   mailLoop: reply(554, '5.4.6', 'Too many Received headers: mail loop', 'mail_loop'),
   noSpace: reply(452, '4.3.1', 'Insufficient system storage, try again later', 'no_space'),

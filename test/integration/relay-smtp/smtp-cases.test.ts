@@ -252,6 +252,59 @@ test('case 8: an undeclared oversize body gets 552 5.3.4 after the dot; nothing 
   client.close();
 });
 
+const lineTooLong = '550 5.5.2 Line longer than 998 octets in message data is not accepted';
+
+/** Sends the pieces as separate TCP segments (a pause after each), then the final dot. */
+async function sendInSegments(client: SmtpTestClient, pieces: readonly string[]): Promise<void> {
+  for (const piece of pieces) {
+    client.write(piece);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  client.write('.\r\n');
+}
+
+for (const [name, pieces, expected] of [
+  ['a 998-octet line is accepted', [`Subject: 998\r\n\r\n${'x'.repeat(998)}\r\n`], /^250 2\.6\.0 /],
+  ['a 999-octet line is refused', [`Subject: 999\r\n\r\n${'x'.repeat(999)}\r\n`], lineTooLong],
+  ['a 999-octet header line is refused', [`X-Long: ${'h'.repeat(991)}\r\n\r\nbody\r\n`], lineTooLong],
+  [
+    'a 998-octet line split across TCP segments, its CR and LF apart, is accepted',
+    ['Subject: split\r\n\r\n', 'x'.repeat(500), `${'x'.repeat(498)}\r`, '\nend\r\n'],
+    /^250 2\.6\.0 /,
+  ],
+  [
+    'a 999-octet line split across TCP segments is refused',
+    ['Subject: split\r\n\r\n', 'x'.repeat(500), 'x'.repeat(499), '\r\nend\r\n'],
+    lineTooLong,
+  ],
+  [
+    'a dot-stuffed line of 998 octets (999 on the wire) is accepted',
+    [`Subject: dot\r\n\r\n..${'x'.repeat(997)}\r\n`],
+    /^250 2\.6\.0 /,
+  ],
+  ['a 64 KiB line is refused', [`Subject: huge\r\n\r\n${'x'.repeat(65_536)}\r\n`], lineTooLong],
+] as const) {
+  test(`case 34: ${name}`, async () => {
+    const before = queued();
+    const client = await session();
+    await transaction(client);
+    await sendInSegments(client, pieces);
+    const reply = await client.reply();
+    if (typeof expected === 'string') {
+      assert.equal(reply.text, expected);
+      assert.equal(queued(), before, 'nothing was queued');
+    } else {
+      assert.match(reply.text, expected);
+      const queueId = /queued as (\S+)/.exec(reply.text)?.[1] ?? '';
+      const body = await text(relay.spool.openBody(queueId));
+      const longest = Math.max(...body.split('\r\n').map((line) => line.length));
+      assert.equal(longest, 998, 'the longest line is queued whole, unfolded');
+    }
+    assert.match((await client.command('NOOP')).text, /^250 /, 'the session is back in command state');
+    client.close();
+  });
+}
+
 test('case 9: recipients beyond the limit get 452 4.5.3', async () => {
   const client = await session();
   assert.equal((await client.command('EHLO client.test')).code, 250);
