@@ -23,7 +23,7 @@ const readVerbs: ReadonlySet<ApiVerb> = new Set(['get', 'list', 'watch']);
 const defaultTimeoutMs = 60_000;
 
 /** Called once per request: the response code, or 'error' when no response arrived. */
-export type ApiRequestObserver = (verb: ApiVerb, code: string) => void;
+export type ApiRequestObserver = (verb: ApiVerb, code: string, request: ApiRequest) => void;
 
 export interface ApiRequest {
   readonly verb: ApiVerb;
@@ -126,16 +126,16 @@ export class KubeClient {
     if (!readVerbs.has(request.verb)) this.#writes += 1;
     try {
       const response = await this.#http.send(context).toPromise();
-      this.#observe(request.verb, String(response.httpStatusCode));
+      this.#observe(request, String(response.httpStatusCode));
       return response;
     } catch (error) {
-      this.#observe(request.verb, 'error');
+      this.#observe(request, 'error');
       throw error;
     }
   }
 
-  #observe(verb: ApiVerb, code: string): void {
-    for (const observer of this.#observers) observer(verb, code);
+  #observe(request: ApiRequest, code: string): void {
+    for (const observer of this.#observers) observer(request.verb, code, request);
   }
 }
 

@@ -7,8 +7,8 @@ import { errorMessage, type Log } from '../log.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import type { KubeClient } from './client.ts';
 import type { Clock } from './clock.ts';
-import { Informer } from './informer.ts';
-import { keyOf, parseKey, type KubeObject, type ResourceType } from './resource.ts';
+import { InformerGroup } from './informer-group.ts';
+import { keyOf, type KubeObject, type ResourceType } from './resource.ts';
 import type { IndexFunction, ReadonlyStore } from './store.ts';
 import { WorkQueue, type ProcessOutcome, type ProcessResult } from './workqueue.ts';
 
@@ -24,6 +24,18 @@ export interface WatchedKind {
   readonly labelSelector?: string;
   /** Secondary indexes on this kind's cache, by name. */
   readonly indexes?: Readonly<Record<string, IndexFunction<KubeObject>>>;
+  /**
+   * Objects of another watched kind that each object of this kind names (e.g. the Secrets an
+   * SmtpRelay references): those outside that kind's label selector are watched one by one, by name,
+   * while something names them.
+   */
+  readonly references?: readonly ObjectReferences[];
+}
+
+export interface ObjectReferences {
+  readonly resource: ResourceType;
+  /** `namespace/name` of each object of `resource` that `object` names. */
+  keysOf(object: KubeObject): readonly string[];
 }
 
 export interface SecondaryWatch extends WatchedKind {
@@ -55,52 +67,6 @@ export interface ManagerOptions {
   /** Keys reconciled at once by a controller that does not set its own concurrency. */
   readonly defaultConcurrency: number;
   readonly observer?: ReconcileObserver;
-}
-
-/** The informers of one kind: one per watched namespace, or one for all; seen as one cache. */
-class InformerGroup implements ReadonlyStore<KubeObject> {
-  readonly informers: Informer<KubeObject>[];
-  readonly #byNamespace: ReadonlyMap<string, Informer<KubeObject>>;
-
-  constructor(options: ManagerOptions, kind: WatchedKind) {
-    const namespaces = kind.resource.namespaced ? (options.namespaces ?? [undefined]) : [undefined];
-    const byNamespace = new Map<string, Informer<KubeObject>>();
-    this.informers = namespaces.map((namespace) => {
-      const informer = new Informer<KubeObject>({
-        client: options.client,
-        resource: kind.resource,
-        clock: options.clock,
-        log: options.log,
-        ...(namespace === undefined ? {} : { namespace }),
-        ...(kind.labelSelector === undefined ? {} : { labelSelector: kind.labelSelector }),
-      });
-      if (namespace !== undefined) byNamespace.set(namespace, informer);
-      return informer;
-    });
-    this.#byNamespace = byNamespace;
-  }
-
-  get(key: string): KubeObject | undefined {
-    const [only] = this.informers;
-    if (this.#byNamespace.size === 0) return only?.store.get(key);
-    return this.#byNamespace.get(parseKey(key).namespace)?.store.get(key);
-  }
-
-  keys(): string[] {
-    return this.informers.flatMap((informer) => informer.store.keys());
-  }
-
-  list(filter?: Parameters<ReadonlyStore<KubeObject>['list']>[0]): KubeObject[] {
-    return this.informers.flatMap((informer) => informer.store.list(filter));
-  }
-
-  byIndex(index: string, value: string): KubeObject[] {
-    return this.informers.flatMap((informer) => informer.store.byIndex(index, value));
-  }
-
-  get synced(): boolean {
-    return this.informers.every((informer) => informer.hasSynced);
-  }
 }
 
 function kindId(resource: ResourceType): string {
@@ -167,9 +133,9 @@ export class ControllerManager {
   /** Starts every informer and resolves when all have listed (or `signal` aborts). */
   async startInformers(signal?: AbortSignal): Promise<void> {
     this.#informersStarted = true;
-    const informers = [...this.#groups.values()].flatMap((group) => group.informers);
-    for (const informer of informers) informer.start();
-    const synced = Promise.all(informers.map((informer) => informer.waitForSync()));
+    const groups = [...this.#groups.values()];
+    for (const group of groups) group.start();
+    const synced = Promise.all(groups.map((group) => group.waitForSync()));
     await (signal === undefined ? synced : Promise.race([synced, abortion(signal)]));
   }
 
@@ -203,7 +169,11 @@ export class ControllerManager {
       });
       this.#queues.set(controller.name, queue);
       const primaryKeys = () => this.#group(controller.primary.resource).keys();
-      queue.start((key) => controller.reconcile(key, this.#context));
+      queue.start(async (key) => {
+        // A reference made since the last list must be in the cache before the reconcile reads it.
+        await Promise.all([...this.#groups.values()].map((group) => group.waitForReferenced()));
+        return controller.reconcile(key, this.#context);
+      });
       for (const key of primaryKeys()) queue.add(key);
       queue.resyncEvery(resyncPeriodMs, primaryKeys);
     }
@@ -224,9 +194,12 @@ export class ControllerManager {
 
   async stop(): Promise<void> {
     await this.stopWorkers();
-    await Promise.all(
-      [...this.#groups.values()].flatMap((group) => group.informers.map((informer) => informer.stop())),
-    );
+    await Promise.all([...this.#groups.values()].map((group) => group.stop()));
+  }
+
+  /** The cache of a watched kind, as controllers see it. */
+  cache<T extends KubeObject>(resource: ResourceType): ReadonlyStore<T> {
+    return this.#context.cache<T>(resource);
   }
 
   #group(resource: ResourceType): InformerGroup {
@@ -247,19 +220,33 @@ export class ControllerManager {
         `${kind.resource.kind} is already watched with label selector ${JSON.stringify(this.#selectors.get(id) ?? '')}, not ${JSON.stringify(kind.labelSelector ?? '')}: one cache per kind`,
       );
     }
-    for (const informer of group.informers) {
-      for (const [name, indexFunction] of Object.entries(kind.indexes ?? {}))
-        informer.store.addIndex(name, indexFunction);
-      informer.addHandlers({
-        added: onChange,
-        // Both versions: a reference that moved away must reconcile the key it left as well.
-        updated: (previous, current) => {
-          onChange(previous);
-          onChange(current);
+    for (const [name, indexFunction] of Object.entries(kind.indexes ?? {}))
+      group.addIndex(name, indexFunction);
+    // References first: the objects they name are being watched before the change is reconciled.
+    for (const references of kind.references ?? []) {
+      const referrer = (object: KubeObject) => `${id} ${keyOf(object)}`;
+      const target = () => this.#group(references.resource);
+      group.addHandlers({
+        added: (object) => {
+          target().reference(referrer(object), references.keysOf(object));
         },
-        deleted: onChange,
+        updated: (_previous, current) => {
+          target().reference(referrer(current), references.keysOf(current));
+        },
+        deleted: (object) => {
+          target().reference(referrer(object), []);
+        },
       });
     }
+    group.addHandlers({
+      added: onChange,
+      // Both versions: a reference that moved away must reconcile the key it left as well.
+      updated: (previous, current) => {
+        onChange(previous);
+        onChange(current);
+      },
+      deleted: onChange,
+    });
   }
 }
 

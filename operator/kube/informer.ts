@@ -26,6 +26,8 @@ export interface InformerOptions {
   readonly namespace?: string;
   /** A label selector in query-string form. */
   readonly labelSelector?: string;
+  /** A field selector, e.g. `metadata.name=x` to watch one object. */
+  readonly fieldSelector?: string;
   readonly clock: Clock;
   readonly log: Log;
   readonly backoff?: BackoffPolicy;
@@ -129,7 +131,7 @@ export class Informer<T extends KubeObject> {
   }
 
   async #relist(): Promise<void> {
-    const { client, resource, namespace, labelSelector } = this.#options;
+    const { client, resource, namespace, labelSelector, fieldSelector } = this.#options;
     const items: T[] = [];
     let resourceVersion: string;
     let continueToken: string | undefined;
@@ -141,6 +143,7 @@ export class Informer<T extends KubeObject> {
           limit: String(this.#options.pageSize ?? 500),
           continue: continueToken,
           labelSelector,
+          fieldSelector,
         },
         signal: this.#abort.signal,
       });
@@ -188,7 +191,7 @@ export class Informer<T extends KubeObject> {
   }
 
   async #watch(): Promise<void> {
-    const { client, resource, namespace, labelSelector, clock } = this.#options;
+    const { client, resource, namespace, labelSelector, fieldSelector, clock } = this.#options;
     // Spread watch timeouts so many informers do not reconnect in step (client-go does the same).
     const baseSeconds = this.#options.watchTimeoutSeconds ?? 300;
     const timeoutSeconds = baseSeconds + Math.floor(Math.random() * baseSeconds);
@@ -201,6 +204,7 @@ export class Informer<T extends KubeObject> {
         allowWatchBookmarks: 'true',
         timeoutSeconds: String(timeoutSeconds),
         labelSelector,
+        fieldSelector,
       },
       signal: this.#abort.signal,
     });

@@ -39,6 +39,7 @@ import {
 } from '../status/sender-domain.ts';
 import { senderDomainDnsStateOf, type OperatorMetrics } from '../metrics.ts';
 import type { LookupTxt } from './sender-domain-dns-lookup.ts';
+import { ownedSecretSelector, ownKeySecretKey, senderDomainSecretReferences } from './secret-references.ts';
 
 /** SenderDomains by the key of the Secret holding the keys their user brings. */
 export const senderDomainKeySecretIndex = 'senderDomainKeySecret';
@@ -65,12 +66,6 @@ const defaultDnsIntervalMs = 3_600_000;
  * before then computes the wait again.
  */
 export const maxRequeueMs = 12 * 3_600_000;
-
-function ownKeySecretKey(domain: SenderDomain): string | undefined {
-  const ref = domain.spec.dkim.privateKeySecretRef;
-  if (!domain.spec.dkim.enabled || ref === undefined) return undefined;
-  return formatKey({ namespace: domain.metadata.namespace ?? '', name: ref.name });
-}
 
 /** The cache of a kind holds objects of that kind; the runtime types them as KubeObject. */
 function asSenderDomain(object: KubeObject): SenderDomainObject {
@@ -254,10 +249,12 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
           return key === undefined ? [] : [key];
         },
       },
+      references: [senderDomainSecretReferences],
     },
     watches: [
       {
         resource: coreResources.secret,
+        labelSelector: ownedSecretSelector,
         mapToKeys: (secret, context) => {
           const owner = controllerKeyOf(secret, 'SenderDomain');
           const users = context

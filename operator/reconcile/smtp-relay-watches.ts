@@ -1,26 +1,25 @@
 // What the SmtpRelay reconciler watches and how a change maps back to relay keys: the relays
 // (indexed by the Secrets they reference), the objects they own (by owner reference), the
-// SenderDomains (to the relays that select them) and every Secret (referenced ones through the
-// index, DKIM Secrets through the domains that name them, the relay-owned one by owner reference).
+// SenderDomains (to the relays that select them) and the Secrets it caches (secret-references.ts:
+// owned ones by label, referenced ones by name), mapped back to relays: referenced ones through the
+// index, DKIM Secrets through the domains that name them, the relay-owned one by owner reference.
 import { senderDomainResource, smtpRelayResource } from '../api/kinds.ts';
 import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
 import type { ControllerContext, SecondaryWatch, WatchedKind } from '../kube/controller.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
-import { formatKey, keyOf, type KubeObject, type ResourceType } from '../kube/resource.ts';
-import { managedByLabel, operatorName } from '../render/relay-names.ts';
+import { keyOf, type KubeObject, type ResourceType } from '../kube/resource.ts';
 import { relayResources } from '../render/relay-resources.ts';
 import { dkimSecretName, relaySelectsDomain } from '../render/sender-domain-binding.ts';
-import { referencedSecretNames } from '../status/smtp-relay-secrets.ts';
+import {
+  ownedSecretSelector,
+  referencedSecretKeys,
+  senderDomainSecretReferences,
+  smtpRelaySecretReferences,
+} from './secret-references.ts';
 
 export const ownerKind = 'SmtpRelay';
 const secretIndex = 'smtp-relay-secrets';
-const ownedSelector = `${managedByLabel}=${operatorName}`;
-
-/** `namespace/name` of each Secret the relay references (the index behind the Secret watch). */
-function referencedSecretKeys(relay: SmtpRelay): string[] {
-  const namespace = relay.metadata.namespace ?? '';
-  return referencedSecretNames(relay).map((name) => formatKey({ namespace, name }));
-}
+const ownedSelector = ownedSecretSelector;
 
 export function ownedByKey(object: KubeObject): readonly string[] {
   const owner = controllerKeyOf(object, ownerKind);
@@ -38,6 +37,7 @@ export function relaysSelecting(domain: SenderDomain, context: ControllerContext
 export const smtpRelayPrimary: WatchedKind = {
   resource: smtpRelayResource,
   indexes: { [secretIndex]: (object) => referencedSecretKeys(object as unknown as SmtpRelay) },
+  references: [smtpRelaySecretReferences],
 };
 
 function ownedWatch(resource: ResourceType): SecondaryWatch {
@@ -52,12 +52,13 @@ export const smtpRelayWatches: readonly SecondaryWatch[] = [
   ownedWatch(relayResources.networkPolicy),
   {
     resource: senderDomainResource,
+    references: [senderDomainSecretReferences],
     mapToKeys: (object, context) => relaysSelecting(object as unknown as SenderDomain, context),
   },
   {
-    // Every Secret, since the ones users reference carry no label of ours: those a relay
-    // references, the DKIM Secrets of the domains it sends for, and the one it owns.
+    // Those a relay references, the DKIM Secrets of the domains it sends for, and the one it owns.
     resource: relayResources.secret,
+    labelSelector: ownedSecretSelector,
     mapToKeys: (object, context) => {
       const keys = new Set([
         ...ownedByKey(object),

@@ -15,6 +15,7 @@ import type { DkimStatus, SenderDomain } from '../api/types.generated.ts';
 import { controllerReference } from '../kube/owner.ts';
 import { kubeTime } from '../kube/status-diff.ts';
 import { parseDurationSeconds } from './units.ts';
+import { managedByLabel, operatorName } from './relay-names.ts';
 import {
   dkimActiveSelectorAnnotation,
   generatedDkimKeyName,
@@ -295,6 +296,8 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
       metadata: {
         name: generatedDkimSecretName(domain),
         namespace: domain.metadata.namespace ?? '',
+        // The operator caches only the Secrets it labels (or that are named by its objects).
+        labels: { [managedByLabel]: operatorName },
         annotations: secretAnnotations,
         ownerReferences: [
           controllerReference({

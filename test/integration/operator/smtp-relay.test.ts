@@ -13,6 +13,7 @@ import { appliedHashAnnotation } from '../../../operator/kube/apply.ts';
 import { coreResources, objectPath, type KubeObject } from '../../../operator/kube/resource.ts';
 import { relayResources } from '../../../operator/render/relay-resources.ts';
 import { restartHashAnnotation } from '../../../operator/render/relay-stateful-set.ts';
+import { managedByLabel, operatorName } from '../../../operator/render/relay-names.ts';
 import { dkimActiveSelectorAnnotation } from '../../../operator/render/sender-domain-binding.ts';
 import {
   admin,
@@ -137,7 +138,12 @@ test('DKIM keys arrive through the relay-owned Secret and the config, without ro
   await applyAsUser(coreResources.secret, ns, {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: 'example-com-dkim', annotations: { [dkimActiveSelectorAnnotation]: 'mf-1' } },
+    // As the SenderDomain reconciler writes it: labelled, so the operator's Secret cache holds it.
+    metadata: {
+      name: 'example-com-dkim',
+      labels: { [managedByLabel]: operatorName },
+      annotations: { [dkimActiveSelectorAnnotation]: 'mf-1' },
+    },
     data: {
       'mf-1.rsa.pem': base64('-----BEGIN PRIVATE KEY-----\nrsa\n-----END PRIVATE KEY-----\n'),
       'mf-1.ed25519.pem': base64('-----BEGIN PRIVATE KEY-----\ned\n-----END PRIVATE KEY-----\n'),
