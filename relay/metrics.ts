@@ -64,6 +64,13 @@ export function createRelayMetrics(registry: Registry) {
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),
+    authFailureDelay: new Histogram({
+      name: 'mailfleet_relay_auth_failure_delay_seconds',
+      help: 'Delay before a failed AUTH reply, growing with the client address’s recent failures (case 29; undelayed failures are not observed).',
+      labelNames: ['listener'] as const,
+      buckets: [0.25, 0.5, 1, 2, 4],
+      registers,
+    }),
     messagesReceived: new Counter({
       name: 'mailfleet_relay_messages_received_total',
       help: 'Messages accepted and made durable (answered 250).',
@@ -93,7 +100,7 @@ export function createRelayMetrics(registry: Registry) {
     }),
     rateLimitHits: new Counter({
       name: 'mailfleet_relay_rate_limit_hits_total',
-      help: 'Requests refused by a token bucket (key: client_ip, user, sender_domain, auth_ip, auth_user).',
+      help: 'Requests refused by a token bucket (key: client_ip, user, sender_domain, auth_ip, auth_user; auth_user counts per client address and user).',
       labelNames: ['listener', 'key'] as const,
       registers,
     }),

@@ -22,8 +22,10 @@ export interface RateLimiters {
   readonly perClientIp?: TokenBuckets;
   readonly perUser?: TokenBuckets;
   readonly perSenderDomain?: TokenBuckets;
+  /** AUTH failures per client address (auth.failuresPerClientIp), see auth-throttle.ts. */
   readonly authFailuresPerIp: TokenBuckets;
-  readonly authFailuresPerUser: TokenBuckets;
+  /** AUTH failures per (client address, user) (auth.failuresPerUser): never per user alone (case 29). */
+  readonly authFailuresPerIpUser: TokenBuckets;
 }
 
 export interface LiveSettings {
@@ -78,8 +80,8 @@ function carryLimiters(config: RelayConfig, previous: LiveSettings | undefined):
     authFailuresPerIp:
       pick(authIp, old?.auth?.failuresPerClientIp ?? defaultAuthBucket, limiters?.authFailuresPerIp) ??
       new TokenBuckets(authIp),
-    authFailuresPerUser:
-      pick(authUser, old?.auth?.failuresPerUser ?? defaultAuthBucket, limiters?.authFailuresPerUser) ??
+    authFailuresPerIpUser:
+      pick(authUser, old?.auth?.failuresPerUser ?? defaultAuthBucket, limiters?.authFailuresPerIpUser) ??
       new TokenBuckets(authUser),
   };
 }

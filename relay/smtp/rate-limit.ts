@@ -29,6 +29,11 @@ export class TokenBuckets {
     return this.#refilled(key, nowMs).tokens >= 1;
   }
 
+  /** Tokens taken from `key`'s bucket and not yet refilled at `nowMs` (0 for a full or unknown bucket). */
+  spent(key: string, nowMs: number): number {
+    return this.#config.burst - this.#refilled(key, nowMs).tokens;
+  }
+
   #refilled(key: string, nowMs: number): Bucket {
     const existing = this.#buckets.get(key);
     const perMs = this.#config.perMinute / 60_000;

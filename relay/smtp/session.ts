@@ -9,11 +9,13 @@ import type {
   SMTPServerSession,
 } from 'smtp-server';
 import type { TLSSocket } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListenerConfig } from '../config/types.ts';
 import type { RelayLogger } from '../log.ts';
 import { tlsProtocolLabel, type RelayMetrics } from '../metrics.ts';
 import type { DsnNotify, InboundEnvelope, InboundRecipient, MessageSink } from '../queue/message-sink.ts';
 import type { LiveSettings } from './live-settings.ts';
+import { authRefusal, recordAuthFailure, type AuthFailureBuckets } from './auth-throttle.ts';
 import { checkDeclaredSize, checkRecipient, checkSender, type ClientFacts } from './policy.ts';
 import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
@@ -123,13 +125,14 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           const live = deps.live();
           const now = deps.clock();
           const username = auth.username ?? '';
-          const { authFailuresPerIp, authFailuresPerUser } = live.limiters;
-          if (
-            !authFailuresPerIp.peek(session.remoteAddress, now) ||
-            !authFailuresPerUser.peek(username, now)
-          ) {
+          const buckets: AuthFailureBuckets = {
+            perAddress: live.limiters.authFailuresPerIp,
+            perAddressUser: live.limiters.authFailuresPerIpUser,
+          };
+          const refusedBy = authRefusal(buckets, session.remoteAddress, username, now);
+          if (refusedBy !== undefined) {
             metrics.authFailures.inc({ ...labels, reason: 'rate_limited' });
-            metrics.rateLimitHits.inc({ ...labels, key: 'auth_ip' });
+            metrics.rateLimitHits.inc({ ...labels, key: refusedBy });
             throw rejection(session, replies.authRateLimited);
           }
           if (await verifyPassword(live.users, username, auth.password ?? '')) {
@@ -139,12 +142,26 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             );
             return { user: username };
           }
-          authFailuresPerIp.take(session.remoteAddress, now);
-          authFailuresPerUser.take(username, now);
+          const delayMs = recordAuthFailure(buckets, session.remoteAddress, username, deps.clock());
           metrics.authFailures.inc({ ...labels, reason: 'bad_credentials' });
           const failures = (authFailures.get(session) ?? 0) + 1;
           authFailures.set(session, failures);
-          logger.info({ event: 'auth_failed', session: session.id, user: username, failures }, 'AUTH failed');
+          logger.info(
+            {
+              event: 'auth_failed',
+              session: session.id,
+              client: session.remoteAddress,
+              user: username,
+              failures,
+              delayMs,
+            },
+            'AUTH failed',
+          );
+          if (delayMs > 0) {
+            metrics.authFailureDelay.observe(labels, delayMs / 1000);
+            // Not ref'd: a held-back reply never keeps a stopping relay alive.
+            await sleep(delayMs, undefined, { ref: false });
+          }
           const allowed = live.config.auth?.maxFailuresPerConnection ?? 3;
           if (failures >= allowed) {
             metrics.rejections.inc({ ...labels, reason: 'auth_failed' });

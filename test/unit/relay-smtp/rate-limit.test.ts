@@ -26,6 +26,16 @@ test('peek does not consume', () => {
   assert.equal(buckets.peek('k', 0), false);
 });
 
+test('spent counts the tokens taken and not yet refilled', () => {
+  const buckets = new TokenBuckets({ perMinute: 60, burst: 5 });
+  assert.equal(buckets.spent('k', 0), 0);
+  buckets.take('k', 0);
+  buckets.take('k', 0);
+  assert.equal(buckets.spent('k', 0), 2);
+  assert.equal(buckets.spent('k', 500), 1.5, 'half a token back after 500 ms at 1/s');
+  assert.equal(buckets.spent('k', 60_000), 0);
+});
+
 test('memory stays bounded under many keys', () => {
   const buckets = new TokenBuckets({ perMinute: 60, burst: 1 }, 100);
   for (let i = 0; i < 10_000; i++) buckets.take(`k${i}`, i);
