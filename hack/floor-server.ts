@@ -69,7 +69,8 @@ function smtpServer(): Server {
       },
     },
     {
-      openConnections: () => 0,
+      admit: () => ({ admitted: true }),
+      release: () => undefined,
       greetingDelayMs: () => 0,
       sessionTimeoutMs: 60_000,
       onConnectionLimit: () => undefined,

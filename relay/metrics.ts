@@ -26,6 +26,7 @@ export const rejectionReasons = [
   'auth_plaintext',
   'auth_required',
   'session_timeout',
+  'command_timeout',
   'shutdown',
 ] as const;
 
@@ -44,6 +45,11 @@ export function createRelayMetrics(registry: Registry) {
       name: 'mailfleet_relay_sessions_active',
       help: 'SMTP sessions currently open, by listener.',
       labelNames: ['listener'] as const,
+      registers,
+    }),
+    underStress: new Gauge({
+      name: 'mailfleet_relay_under_stress',
+      help: 'Whether the relay is under connection stress (limits.stressThreshold reached): 1 or 0.',
       registers,
     }),
     connectionLimitRefusals: new Counter({

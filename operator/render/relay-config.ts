@@ -253,6 +253,8 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
       maxConnections: spec.limits.connections,
       maxConnectionsPerIp: spec.limits.connectionsPerClient,
       commandTimeoutSeconds: relayDefaults.limits.commandTimeoutSeconds,
+      stressThreshold: relayDefaults.limits.stressThreshold,
+      stressCommandTimeoutSeconds: relayDefaults.limits.stressCommandTimeoutSeconds,
       sessionTimeoutSeconds: relayDefaults.limits.sessionTimeoutSeconds,
       greetingDelayMs: relayDefaults.limits.greetingDelayMs,
       drainTimeoutSeconds: parseDurationSeconds(spec.queue.drainTimeout),

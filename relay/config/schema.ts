@@ -223,8 +223,41 @@ export const relayConfigSchema = {
           description:
             'Concurrent connections across all listeners; the excess get 421 4.7.0 before the banner.',
         },
-        maxConnectionsPerIp: { type: 'integer', minimum: 1, default: 50, description: 'Per client IP.' },
-        commandTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 300, description: 'Idle.' },
+        maxConnectionsPerIp: {
+          type: 'integer',
+          minimum: 1,
+          default: 50,
+          description:
+            'Per client IP; checked first, before maxConnections, from the moment a connection is accepted.',
+        },
+        reservedConnectionsForAllowedNetworks: {
+          type: 'integer',
+          minimum: 0,
+          description:
+            'Of maxConnections, the slots only clients in policy.allowedNetworks may take, so other clients cannot fill the relay; 10% of maxConnections when absent.',
+        },
+        commandTimeoutSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 300,
+          description:
+            'How long a client may take to send its next command: an idle client, or one trickling bytes without ending the line, gets 421 4.4.2 (not while it sends a message body).',
+        },
+        stressThreshold: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 1,
+          default: 0.8,
+          description:
+            'The share of maxConnections open from which the relay is under stress and sessions neither in policy.allowedNetworks nor authenticated get stressCommandTimeoutSeconds.',
+        },
+        stressCommandTimeoutSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 10,
+          description:
+            'The command timeout of untrusted, unauthenticated sessions while the relay is under stress.',
+        },
         sessionTimeoutSeconds: {
           type: 'number',
           exclusiveMinimum: 0,

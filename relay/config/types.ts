@@ -83,7 +83,14 @@ export interface AuthConfig {
 export interface LimitsConfig {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
+  /** Slots kept for clients in policy.allowedNetworks; 10% of maxConnections when absent. */
+  readonly reservedConnectionsForAllowedNetworks?: number;
+  /** Time allowed for the next command line (idle or trickling clients), outside message bodies. */
   readonly commandTimeoutSeconds: number;
+  /** The share of maxConnections from which the relay is under stress. */
+  readonly stressThreshold: number;
+  /** The command timeout of untrusted, unauthenticated sessions under stress. */
+  readonly stressCommandTimeoutSeconds: number;
   readonly sessionTimeoutSeconds: number;
   /** Silence before the banner during which a talking client is refused (early-talker check). */
   readonly greetingDelayMs: number;

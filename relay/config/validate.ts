@@ -127,6 +127,12 @@ function crossFieldErrors(config: RelayConfig): string[] {
       `/delivery/smarthost/credentialsFile: credentials are only sent inside TLS, but /delivery/smarthost/tls "${smarthost.tls}" can end in plaintext; use tls "required" or "implicit", or drop credentialsFile`,
     );
   }
+  const { limits } = config;
+  if ((limits.reservedConnectionsForAllowedNetworks ?? 0) >= limits.maxConnections) {
+    errors.push(
+      `/limits/reservedConnectionsForAllowedNetworks: ${String(limits.reservedConnectionsForAllowedNetworks)} leaves no slot of /limits/maxConnections (${String(limits.maxConnections)}) for other clients; use fewer`,
+    );
+  }
   for (const [index, domain] of config.policy.senderDomains.entries()) {
     if (domain.users && domain.users.length > 0 && !config.auth) {
       errors.push(`/policy/senderDomains/${index}/users: users are listed but /auth is not configured`);

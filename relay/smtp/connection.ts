@@ -8,6 +8,8 @@
 //  - a message body that arrived before the 354 reply is flagged (pipelining sync check, case 14);
 //  - a whole-session deadline, which upstream lacks (its socketTimeout is an idle timeout);
 //  - the DATA parser finds line-start dots with indexOf, not a loop over every byte (data-parser.ts);
+//  - connection slots are taken when a connection is accepted, per address first (connection-slots.ts),
+//    and the time since the last complete command line is exposed for the command deadline;
 //  - MAIL and RCPT note a source route in the raw command, which upstream strips before the hooks
 //    (source-route.ts, case 32).
 import type { Socket } from 'node:net';
@@ -17,17 +19,20 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { pooledRandomHex } from '../queue/random-pool.ts';
 import { RelaySmtpParser } from './data-parser.ts';
-import { carriesEnhancedCode, replies } from './replies.ts';
+import type { SlotVerdict } from './connection-slots.ts';
+import { carriesEnhancedCode, replies, type SmtpReply } from './replies.ts';
 import { noteSourceRoute } from './source-route.ts';
 
 export interface RelayServerExtras {
-  /** Connections open on every listener of the relay (limits.maxConnections counts them all). */
-  readonly openConnections: () => number;
+  /** Takes one of the relay's connection slots for a client address (case 31). */
+  readonly admit: (remoteAddress: string) => SlotVerdict;
+  /** Gives the slot of a closed connection back. */
+  readonly release: (remoteAddress: string) => void;
   /** The early-talker pause before the banner for this client address. */
   readonly greetingDelayMs: (remoteAddress: string) => number;
   readonly sessionTimeoutMs: number;
-  /** Called when the global connection limit refuses a client (case 12). */
-  readonly onConnectionLimit: () => void;
+  /** Called when a connection limit refuses a client (cases 11, 12, 31). */
+  readonly onConnectionLimit: (limit: 'per_ip' | 'global', remoteAddress: string) => void;
   /** Called when a client sent its body before the 354 reply (case 14). */
   readonly onEarlyBody: (session: SMTPServerSession) => void;
 }
@@ -78,9 +83,26 @@ export class RelaySmtpServer extends SMTPServer {
   }
 }
 
-class RelayConnection extends SMTPConnection {
+export class RelayConnection extends SMTPConnection {
   #advertising = false;
   #sessionTimer: NodeJS.Timeout | undefined;
+  /** When the last complete command line arrived (or the connection was accepted). */
+  #lastCommandAt = Date.now();
+
+  /**
+   * How long the client has been composing its next command line: an idle client and one that
+   * trickles bytes without ending the line look the same here. Undefined inside a message body,
+   * where the socket's idle timeout applies instead.
+   */
+  commandWaitMs(now: number): number | undefined {
+    return this._dataStream ? undefined : now - this.#lastCommandAt;
+  }
+
+  /** Ends the session with a reply from the catalogue (send() itself closes after a 421). */
+  closeWith(reply: SmtpReply): void {
+    this.send(reply.code, `${reply.enhancedCode} ${reply.text}`);
+    if (reply.code !== 421) this.close();
+  }
 
   #extras(): RelayServerExtras {
     const extras = extrasOf.get(this._server);
@@ -91,12 +113,18 @@ class RelayConnection extends SMTPConnection {
   override init(): void {
     const extras = this.#extras();
     this._setListeners(() => {
-      const maxClients = this._server.options.maxClients;
-      if (maxClients && extras.openConnections() > maxClients) {
-        extras.onConnectionLimit();
-        this.send(421, `4.7.0 ${this.name} Too many connected clients, try again in a moment`);
+      // Before the early-talker pause: a connection waiting for its banner holds a slot too.
+      const verdict = extras.admit(this.remoteAddress);
+      if (!verdict.admitted) {
+        extras.onConnectionLimit(verdict.limit, this.remoteAddress);
+        if (verdict.limit === 'per_ip') this.closeWith(replies.tooManyConnectionsFromIp);
+        else this.send(421, `4.7.0 ${this.name} Too many connected clients, try again in a moment`);
         return;
       }
+      const address = this.remoteAddress;
+      this._socket.once('close', () => {
+        extras.release(address);
+      });
       // The early-talker window: input before the banner is refused with 421 (case 13). Without
       // a pause the banner goes out before any input can be read.
       const delay = extras.greetingDelayMs(this.remoteAddress);
@@ -122,6 +150,7 @@ class RelayConnection extends SMTPConnection {
   override _createParser(): SMTPStream {
     const parser = new RelaySmtpParser({ maxCommandLength: this._server.options.maxCommandLength });
     parser.oncommand = (command, callback) => {
+      this.#lastCommandAt = Date.now();
       this._onCommand(command, callback);
     };
     parser.on('error', (error: Error) => {

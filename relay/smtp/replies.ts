@@ -100,6 +100,7 @@ export const replies = {
   authRequired: reply(530, '5.7.0', 'Authentication required', 'auth_required'),
   tlsRequired: reply(530, '5.7.0', 'Must issue a STARTTLS command first', 'tls_required'),
   sessionTimeout: reply(421, '4.4.2', 'Session time limit reached, closing connection', 'session_timeout'),
+  commandTimeout: reply(421, '4.4.2', 'Timeout waiting for a command, closing connection', 'command_timeout'),
   shuttingDown: reply(421, '4.3.2', 'Service shutting down', 'shutdown'),
 } as const satisfies Record<string, SmtpReply>;
 

@@ -6,7 +6,10 @@ import type { ListenerConfig } from '../config/types.ts';
 import type { RelayLogger } from '../log.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { MessageSink } from '../queue/message-sink.ts';
-import { RelaySmtpServer } from './connection.ts';
+import { ConnectionSlots } from './connection-slots.ts';
+import { RelayConnection, RelaySmtpServer } from './connection.ts';
+import { commandDeadlineMs } from './command-deadline.ts';
+import { replies } from './replies.ts';
 import type { LiveSettings } from './live-settings.ts';
 import { createSessionHooks } from './session.ts';
 
@@ -34,16 +37,44 @@ const MAX_COMMAND_LENGTH = 4096;
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   let live = options.settings;
   const clock = options.clock ?? Date.now;
-  const connectionsPerIp = new Map<string, number>();
+  const slots = new ConnectionSlots();
   const servers = new Map<string, RelaySmtpServer>();
   const ports = new Map<string, number>();
   const openSessions = (): number =>
     [...servers.values()].reduce((sum, server) => sum + server.connections.size, 0);
   for (const listener of live.config.listeners) {
-    const server = createListener(listener, () => live, options, clock, connectionsPerIp, openSessions);
+    const server = createListener(listener, () => live, options, clock, slots);
     servers.set(listener.name, server);
     ports.set(listener.name, await listen(server, listener));
   }
+  // The command deadline (case 31): idle and trickling clients give their slot back, sooner while
+  // the relay is under stress. Checked once a second over every open connection.
+  const sweeper = setInterval(() => {
+    const { config, allowedNetworks } = live;
+    const underStress = slots.underStress(config.limits);
+    options.metrics.underStress.set(underStress ? 1 : 0);
+    // Date.now, not the injected clock: the connections stamp their commands with it.
+    const now = Date.now();
+    for (const [name, server] of servers) {
+      for (const connection of server.connections) {
+        if (!(connection instanceof RelayConnection)) continue;
+        const waited = connection.commandWaitMs(now);
+        const deadline = commandDeadlineMs(config.limits, {
+          underStress,
+          trusted: allowedNetworks.contains(connection.remoteAddress),
+          authenticated: connection.session.user !== undefined,
+        });
+        if (waited === undefined || waited <= deadline) continue;
+        options.metrics.rejections.inc({ listener: name, reason: replies.commandTimeout.reason });
+        options.logger.info(
+          { event: 'command_timeout', session: connection.id, client: connection.remoteAddress, underStress },
+          'no command in time, closing',
+        );
+        connection.closeWith(replies.commandTimeout);
+      }
+    }
+  }, 1000);
+  sweeper.unref();
   options.logger.info({ event: 'listening', ports: Object.fromEntries(ports) }, 'relay listening');
   return {
     ports,
@@ -58,6 +89,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     },
     openSessions,
     async close(graceMs) {
+      clearInterval(sweeper);
       // smtp-server's own close() answers every further command with 421 at once, so sessions
       // could not finish: stop accepting first, give open sessions the grace period, then close.
       for (const server of servers.values()) server.server.close();
@@ -84,8 +116,7 @@ function createListener(
   live: () => LiveSettings,
   options: StartRelayOptions,
   clock: () => number,
-  connectionsPerIp: Map<string, number>,
-  openConnections: () => number,
+  slots: ConnectionSlots,
 ): RelaySmtpServer {
   const settings = live();
   const config = settings.config;
@@ -99,7 +130,6 @@ function createListener(
     metrics: options.metrics,
     logger: options.logger,
     clock,
-    connectionsPerIp,
   });
   const labels = { listener: listener.name };
   const disabled = [...(hasAuth ? [] : ['AUTH']), ...(offersStartTls ? [] : ['STARTTLS'])];
@@ -135,7 +165,13 @@ function createListener(
     logger: false,
   };
   const server = new RelaySmtpServer(serverOptions, {
-    openConnections,
+    admit: (address) => {
+      const current = live();
+      return slots.admit(address, current.allowedNetworks.contains(address), current.config.limits);
+    },
+    release: (address) => {
+      slots.release(address);
+    },
     greetingDelayMs: (address) => {
       const current = live();
       const limits = current.config.limits;
@@ -145,8 +181,11 @@ function createListener(
         : limits.greetingDelayMs;
     },
     sessionTimeoutMs: config.limits.sessionTimeoutSeconds * 1000,
-    onConnectionLimit: () => {
-      options.metrics.connectionLimitRefusals.inc({ ...labels, limit: 'global' });
+    onConnectionLimit: (limit, address) => {
+      options.metrics.connectionLimitRefusals.inc({ ...labels, limit });
+      if (limit === 'per_ip')
+        options.metrics.rejections.inc({ ...labels, reason: replies.tooManyConnectionsFromIp.reason });
+      options.logger.info({ event: 'connection_limit', limit, client: address }, 'connection refused');
     },
     onEarlyBody: (session) => {
       options.logger.info(

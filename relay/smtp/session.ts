@@ -30,7 +30,6 @@ export interface SessionDeps {
   readonly logger: RelayLogger;
   readonly clock: () => number;
   /** Open sessions per client IP, shared by every listener. */
-  readonly connectionsPerIp: Map<string, number>;
 }
 
 type Hooks = Required<
@@ -83,13 +82,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     onConnect(session, callback) {
       settle(
         async () => {
-          const limit = deps.live().config.limits.maxConnectionsPerIp;
-          const open = deps.connectionsPerIp.get(session.remoteAddress) ?? 0;
-          if (open >= limit) {
-            metrics.connectionLimitRefusals.inc({ ...labels, limit: 'per_ip' });
-            throw rejection(session, replies.tooManyConnectionsFromIp);
-          }
-          deps.connectionsPerIp.set(session.remoteAddress, open + 1);
+          // The connection limits were applied when the connection was accepted (connection-slots.ts).
           counted.add(session);
           metrics.connections.inc(labels);
           metrics.activeSessions.inc(labels);
@@ -104,9 +97,6 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       if (!counted.has(session)) return;
       counted.delete(session);
       metrics.activeSessions.dec(labels);
-      const open = (deps.connectionsPerIp.get(session.remoteAddress) ?? 1) - 1;
-      if (open <= 0) deps.connectionsPerIp.delete(session.remoteAddress);
-      else deps.connectionsPerIp.set(session.remoteAddress, open);
     },
 
     onSecure(socket, session, callback) {

@@ -115,6 +115,13 @@ const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
     ],
   })),
   {
+    name: 'case 31: every connection slot reserved for policy.allowedNetworks',
+    config: { ...minimal, limits: { maxConnections: 20, reservedConnectionsForAllowedNetworks: 20 } },
+    expected: [
+      /\/limits\/reservedConnectionsForAllowedNetworks: 20 leaves no slot of \/limits\/maxConnections \(20\)/,
+    ],
+  },
+  {
     name: 'missing required fields',
     config: {},
     expected: [
