@@ -79,7 +79,10 @@ profile: deps system-deps ## where the relay's CPU goes for one load, per messag
 bench-operator: deps control-plane ## the operator with 200 SmtpRelays and 2,000 SenderDomains → docs/operator-scale.md
 	node bench/operator-scale.ts
 
-.PHONY: bench-operator soak profile
+bench-operator-secrets: deps control-plane ## the operator's RSS and V8 heap with 2,000 unrelated 100 KiB Secrets (case 37; MAILFLEET_SECRETS_* knobs: bench/operator-secrets.ts)
+	node bench/operator-secrets.ts
+
+.PHONY: bench-operator bench-operator-secrets soak profile
 SOAK_CYCLES ?= 500
 soak: deps system-deps ## the kill -9 durability loop (case 19) with hundreds of cycles: SOAK_CYCLES=500, MAILFLEET_SOAK_SEED to replay
 	MAILFLEET_SOAK_CYCLES=$(SOAK_CYCLES) node --test --test-reporter=spec test/integration/reliability/kill-loop.test.ts
