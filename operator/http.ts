@@ -1,5 +1,6 @@
-// The operator's HTTP endpoint: /metrics (Prometheus), /healthz (the process serves), /readyz (the
-// caches are synced).
+// The operator's HTTP endpoint: /healthz (the process serves), /readyz (the caches are synced) for
+// the kubelet's probes, and /metrics (Prometheus) unless the metrics are served over HTTPS with
+// authentication instead (metrics-endpoint.ts).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -13,7 +14,8 @@ export interface HttpEndpoint {
 export interface HttpEndpointOptions {
   readonly host: string;
   readonly port: number;
-  readonly registry: Registry;
+  /** Serves /metrics in plain HTTP; undefined when metrics are served elsewhere. */
+  readonly registry: Registry | undefined;
   readonly ready: () => boolean;
   readonly log: Log;
 }
@@ -31,10 +33,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     } else if (path === '/readyz') {
       if (options.ready()) reply(200, 'text/plain', 'ok\n');
       else reply(503, 'text/plain', 'caches not synced\n');
-    } else if (path === '/metrics') {
-      options.registry.metrics().then(
+    } else if (path === '/metrics' && options.registry !== undefined) {
+      const registry = options.registry;
+      registry.metrics().then(
         (text) => {
-          reply(200, options.registry.contentType, text);
+          reply(200, registry.contentType, text);
         },
         (error: unknown) => {
           options.log.error({ error: errorMessage(error) }, 'collecting metrics failed');

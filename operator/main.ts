@@ -1,8 +1,11 @@
 // The operator's entry point and the one place that wires it together: options → logger → API
-// client → metrics → controller manager (informers, work queues) → leader election → HTTP endpoint,
+// client → metrics → controller manager (informers, work queues) → leader election → HTTP endpoint
+// (probes) and, when secure, the HTTPS metrics endpoint with its certificate (mounted or generated),
 // and a graceful stop on SIGTERM (workers stop, the lease is released, the caches close).
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { startHttpEndpoint } from './http.ts';
 import { Applier } from './kube/apply.ts';
@@ -15,10 +18,12 @@ import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
 import { createLogger, errorMessage, type Log } from './log.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
+import { startSecureMetricsEndpoint } from './metrics-endpoint.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
 import { senderDomainController } from './reconcile/sender-domain.ts';
 import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
 import { smtpRelayController } from './reconcile/smtp-relay.ts';
+import { selfSignedCertificate, type SelfSignedCertificate } from './self-signed-certificate.ts';
 
 /** What a controller is built with: the operator's one metered client and its writers. */
 export interface ControllerTools {
@@ -49,6 +54,8 @@ export const operatorControllers: ControllerFactory = (tools) => [
 
 export interface RunningOperator {
   readonly httpPort: number;
+  /** The HTTPS metrics port, when metrics are secure. */
+  readonly metricsPort: number | undefined;
   readonly manager: ControllerManager;
   stop(): Promise<void>;
 }
@@ -118,16 +125,28 @@ export async function startOperator(
   const http = await startHttpEndpoint({
     host: options.http.host,
     port: options.http.port,
-    registry: metrics.registry,
+    registry: options.metrics.secure ? undefined : metrics.registry,
     ready: () => manager.synced,
     log,
   });
+  const secureMetrics = options.metrics.secure
+    ? await startSecureMetricsEndpoint({
+        host: options.http.host,
+        port: options.metrics.port,
+        ...(await servingCertificate(options.metrics.certDir)),
+        registry: metrics.registry,
+        client,
+        log,
+      })
+    : undefined;
   log.info(
     {
       namespaces: options.namespaces ?? 'all',
       leaderElection: election.enabled,
       identity: election.identity,
       httpPort: http.port,
+      metricsPort: secureMetrics?.port ?? http.port,
+      metricsSecure: options.metrics.secure,
     },
     'operator starting',
   );
@@ -147,6 +166,7 @@ export async function startOperator(
 
   return {
     httpPort: http.port,
+    metricsPort: secureMetrics?.port,
     manager,
     async stop() {
       stopping.abort();
@@ -156,8 +176,25 @@ export async function startOperator(
       await elector?.stop();
       await manager.stop();
       await http.close();
+      await secureMetrics?.close();
       log.info({}, 'operator stopped');
     },
+  };
+}
+
+/** The mounted serving certificate (`tls.crt`, `tls.key` in `certDir`), or a self-signed one. */
+async function servingCertificate(certDir: string | undefined): Promise<SelfSignedCertificate> {
+  if (certDir === undefined) {
+    return selfSignedCertificate({
+      commonName: 'mailfleet-operator',
+      dnsNames: ['mailfleet-operator', 'localhost'],
+      now: new Date(),
+      validityDays: 365,
+    });
+  }
+  return {
+    certificatePem: await readFile(join(certDir, 'tls.crt'), 'utf8'),
+    privateKeyPem: await readFile(join(certDir, 'tls.key'), 'utf8'),
   };
 }
 

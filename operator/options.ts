@@ -12,6 +12,11 @@ export interface OperatorOptions {
   readonly logLevel: LogLevel;
   readonly kubeconfig: string | undefined;
   readonly http: { readonly host: string; readonly port: number };
+  /**
+   * Metrics over HTTPS for callers the API server authenticates and authorizes (case 38), on their
+   * own port; when `secure` is false they are served in plain HTTP on the probes' port.
+   */
+  readonly metrics: { readonly secure: boolean; readonly port: number; readonly certDir: string | undefined };
   readonly leaderElection: {
     readonly enabled: boolean;
     readonly namespace: string;
@@ -41,6 +46,9 @@ const settings = {
   kubeconfig: { env: 'KUBECONFIG', fallback: undefined },
   'http-host': { env: 'MAILFLEET_HTTP_HOST', fallback: '0.0.0.0' },
   'http-port': { env: 'MAILFLEET_HTTP_PORT', fallback: '8080' },
+  'metrics-secure': { env: 'MAILFLEET_METRICS_SECURE', fallback: 'false' },
+  'metrics-port': { env: 'MAILFLEET_METRICS_PORT', fallback: '8443' },
+  'metrics-cert-dir': { env: 'MAILFLEET_METRICS_CERT_DIR', fallback: '' },
   'leader-elect': { env: 'MAILFLEET_LEADER_ELECT', fallback: 'true' },
   'leader-election-namespace': { env: 'MAILFLEET_LEADER_ELECTION_NAMESPACE', fallback: undefined },
   'leader-election-name': { env: 'MAILFLEET_LEADER_ELECTION_NAME', fallback: 'mailfleet-operator' },
@@ -130,6 +138,11 @@ export function parseOptions(
   if (leaderElect !== 'true' && leaderElect !== 'false') {
     errors.push(`${describe('leader-elect')}: "${leaderElect}" is not true or false`);
   }
+  const metricsSecure = raw('metrics-secure') ?? '';
+  if (metricsSecure !== 'true' && metricsSecure !== 'false') {
+    errors.push(`${describe('metrics-secure')}: "${metricsSecure}" is not true or false`);
+  }
+  const metricsCertDir = (raw('metrics-cert-dir') ?? '').trim();
   const leaseNamespace = raw('leader-election-namespace') ?? env['POD_NAMESPACE'] ?? 'mailfleet-system';
   if (!dnsLabel.test(leaseNamespace)) {
     errors.push(
@@ -167,6 +180,11 @@ export function parseOptions(
     logLevel: logLevel as LogLevel,
     kubeconfig: raw('kubeconfig'),
     http: { host: raw('http-host') ?? '', port: integer('http-port', 0, 65_535) },
+    metrics: {
+      secure: metricsSecure === 'true',
+      port: integer('metrics-port', 0, 65_535),
+      certDir: metricsCertDir === '' ? undefined : metricsCertDir,
+    },
     leaderElection: {
       enabled: leaderElect === 'true',
       namespace: leaseNamespace,

@@ -2,6 +2,8 @@
 // as the chart's ServiceAccount (a token from the TokenRequest API), runs on the shared control plane
 // under nothing but the chart's RBAC: its caches sync (every list and watch it makes is allowed), it
 // takes its Lease, nothing it does is forbidden, and on SIGTERM it releases the Lease and exits 0.
+// Its HTTPS metrics (case 38, on by default) refuse a scrape without a token (401), with a token of a
+// ServiceAccount lacking the chart's metrics-reader ClusterRole (403), and serve one that has it.
 // As reconcilers land in the operator, their watches and writes are checked here too.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ import { freePort } from '../../support/control-plane.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { only, parseManifests, renderText, repoRoot } from '../../unit/chart/helm.ts';
 import { kubectl, kubectlOk, restrictedNamespace, serverSideApply } from './kubectl.ts';
+import { scrapeStatus } from './metrics-scrape.ts';
 
 const controlPlane = sharedControlPlane();
 const namespace = `chart-operator-${randomBytes(3).toString('hex')}`;
@@ -54,10 +57,15 @@ async function leaseHolder(name: string): Promise<string> {
 test('the operator runs as the chart configures it, with only the chart RBAC', async () => {
   cleanups.push(await restrictedNamespace(controlPlane, namespace));
   const httpPort = await freePort();
+  const metricsPort = await freePort();
   const manifests = await renderText({
     release: namespace,
     namespace,
-    set: [`operator.httpPort=${httpPort}`, 'operator.extraArgs={--http-host=127.0.0.1}'],
+    set: [
+      `operator.httpPort=${httpPort}`,
+      `metrics.port=${metricsPort}`,
+      'operator.extraArgs={--http-host=127.0.0.1}',
+    ],
   });
   cleanups.push(() =>
     kubectl(controlPlane, ['delete', '--wait=false', '--ignore-not-found', '-f', '-'], manifests),
@@ -235,6 +243,32 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
   await kubectlOk(controlPlane, ['-n', namespace, 'apply', '-f', '-'], relay(1, { type: 'ClusterIP' }));
   await until('the client Service is ClusterIP without a node port', async () =>
     (await clientService()) === 'ClusterIP' ? true : undefined,
+  );
+
+  // Case 38: the metrics endpoint asks the API server, with the chart's RBAC, about each scraper.
+  const reader = only(
+    objects.filter((object) => object.metadata.name.endsWith('-metrics-reader')),
+    'ClusterRole',
+  ).metadata.name;
+  for (const account of ['scraper', 'stranger'])
+    await kubectlOk(controlPlane, ['-n', namespace, 'create', 'serviceaccount', account]);
+  await kubectlOk(controlPlane, [
+    'create',
+    'clusterrolebinding',
+    `${namespace}-scraper`,
+    `--clusterrole=${reader}`,
+    `--serviceaccount=${namespace}:scraper`,
+  ]);
+  cleanups.push(() => kubectl(controlPlane, ['delete', 'clusterrolebinding', `${namespace}-scraper`]));
+  const tokenOf = async (account: string) =>
+    (await kubectlOk(controlPlane, ['-n', namespace, 'create', 'token', account])).trim();
+  assert.equal((await fetch(`http://127.0.0.1:${httpPort}/metrics`)).status, 404, 'no plain metrics');
+  assert.equal(await scrapeStatus(metricsPort, undefined), 401, 'no token');
+  assert.equal(await scrapeStatus(metricsPort, 'not-a-token'), 401, 'a token the API server rejects');
+  assert.equal(await scrapeStatus(metricsPort, await tokenOf('stranger')), 403, 'no metrics-reader role');
+  const scraperToken = await tokenOf('scraper');
+  await until('the metrics reader scrapes (RBAC caches catch up)', async () =>
+    (await scrapeStatus(metricsPort, scraperToken)) === 200 ? true : undefined,
   );
 
   operator.kill('SIGTERM');

@@ -41,8 +41,12 @@ const cases = [
     operatorImage: 'ghcr.io/mailfleet/operator:0.1.0',
     relayImage: 'ghcr.io/mailfleet/relay:0.1.0',
     httpPort: 8080,
+    metricsPort: 8443,
     kinds: [
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
@@ -60,8 +64,12 @@ const cases = [
       'registry.example.com/mailfleet/operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     relayImage: 'registry.example.com/mailfleet/relay:0.1.0-rc.1',
     httpPort: 9090,
+    metricsPort: 9443,
     kinds: [
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
@@ -121,7 +129,12 @@ for (const expected of cases) {
     assert.ok(container.args.includes('--leader-elect=true'));
     assert.ok(container.args.includes('--leader-election-namespace=$(POD_NAMESPACE)'));
     assert.ok(container.args.includes(`--relay-image=${expected.relayImage}`));
-    assert.deepEqual(container.ports, [{ name: 'http', containerPort: expected.httpPort, protocol: 'TCP' }]);
+    assert.deepEqual(container.ports, [
+      { name: 'http', containerPort: expected.httpPort, protocol: 'TCP' },
+      { name: 'metrics', containerPort: expected.metricsPort, protocol: 'TCP' },
+    ]);
+    assert.ok(container.args.includes('--metrics-secure=true'), 'metrics over HTTPS with authentication');
+    assert.ok(container.args.includes(`--metrics-port=${expected.metricsPort}`));
     assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'http' });
     assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'http' });
     assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'http' });
@@ -139,10 +152,43 @@ for (const expected of cases) {
     for (const [key, value] of Object.entries(spec.selector)) assert.equal(podLabels[key], value, key);
     assert.deepEqual(
       spec.ports.map((port) => port.targetPort),
-      ['http'],
+      ['metrics'],
     );
   });
 }
+
+test('metrics.secure=false: plain metrics on the probes port, no review RBAC, no metrics reader', async () => {
+  const manifests = await render({ set: ['metrics.secure=false', 'metrics.serviceMonitor.enabled=true'] });
+  const { pod } = podOf(only(manifests, 'Deployment'));
+  const [container] = pod.containers;
+  assert.ok(container);
+  assert.ok(container.args.includes('--metrics-secure=false'));
+  assert.deepEqual(
+    container.ports.map((port) => port.name),
+    ['http'],
+  );
+  const service = only(manifests, 'Service')['spec'] as { ports: { targetPort: string }[] };
+  assert.deepEqual(
+    service.ports.map((port) => port.targetPort),
+    ['http'],
+  );
+  const endpoint = (only(manifests, 'ServiceMonitor')['spec'] as { endpoints: Record<string, unknown>[] })
+    .endpoints[0];
+  assert.equal(endpoint?.['scheme'], undefined);
+  assert.ok(!manifests.some((manifest) => manifest.metadata.name.includes('-metrics-')));
+});
+
+test('metrics.secure: the ServiceMonitor scrapes over HTTPS with its token; a mounted certificate is used', async () => {
+  const manifests = await render({ valuesFiles: [fullValuesPath] });
+  const endpoint = (only(manifests, 'ServiceMonitor')['spec'] as { endpoints: Record<string, unknown>[] })
+    .endpoints[0];
+  assert.equal(endpoint?.['scheme'], 'https');
+  assert.equal(endpoint['bearerTokenFile'], '/var/run/secrets/kubernetes.io/serviceaccount/token');
+  assert.ok(endpoint['tlsConfig'], 'tlsConfig');
+  const { pod } = podOf(only(manifests, 'Deployment'));
+  assert.ok(pod.containers[0]?.args.includes('--metrics-cert-dir=/var/run/mailfleet/metrics-cert'));
+  assert.ok(JSON.stringify(pod).includes('"secretName":"mailfleet-metrics-tls"'));
+});
 
 test('watchNamespaces is passed to the operator', async () => {
   const { pod } = podOf(only(await render({ set: ['operator.watchNamespaces={a,b}'] }), 'Deployment'));

@@ -19,6 +19,11 @@ test('defaults: all namespaces, leader election on, port 8080, info logs', () =>
   assert.equal(options.namespaces, undefined);
   assert.equal(options.logLevel, 'info');
   assert.deepEqual(options.http, { host: '0.0.0.0', port: 8080 });
+  assert.deepEqual(
+    options.metrics,
+    { secure: false, port: 8443, certDir: undefined },
+    'plain (the chart turns it on)',
+  );
   assert.deepEqual(options.leaderElection, {
     enabled: true,
     namespace: 'mailfleet-system',
@@ -89,6 +94,13 @@ test('flags and environment, a flag winning over its variable', () => {
         (o) => o.http,
         { host: '127.0.0.1', port: 0 },
       ],
+      [
+        'metrics over HTTPS with a mounted certificate',
+        ['--metrics-secure=true', '--metrics-port=9443'],
+        { MAILFLEET_METRICS_CERT_DIR: '/var/run/metrics-cert' },
+        (o) => o.metrics,
+        { secure: true, port: 9443, certDir: '/var/run/metrics-cert' },
+      ],
       ['fractional seconds', ['--retry-period=0.5'], {}, (o) => o.leaderElection.retryPeriodMs, 500],
       ['kubeconfig from env', [], { KUBECONFIG: '/tmp/kc' }, (o) => o.kubeconfig, '/tmp/kc'],
       [
@@ -130,6 +142,7 @@ test('every invalid value is reported with its flag, variable and what is valid'
     '--log-level=loud',
     '--http-port=70000',
     '--leader-elect=yes',
+    '--metrics-secure=on',
     '--concurrency=0',
     '--resync-period=soon',
     '--dns-resolver=dns.example:53',
@@ -139,6 +152,7 @@ test('every invalid value is reported with its flag, variable and what is valid'
     /--log-level \(env MAILFLEET_LOG_LEVEL\): "loud" is not one of fatal, error, warn, info/,
     /--http-port \(env MAILFLEET_HTTP_PORT\): "70000" is not an integer from 0 to 65535/,
     /--leader-elect \(env MAILFLEET_LEADER_ELECT\): "yes" is not true or false/,
+    /--metrics-secure \(env MAILFLEET_METRICS_SECURE\): "on" is not true or false/,
     /--concurrency \(env MAILFLEET_CONCURRENCY\): "0" is not an integer from 1 to 64/,
     /--resync-period \(env MAILFLEET_RESYNC_PERIOD_SECONDS\): "soon" is not a number of seconds/,
     /--dns-resolver \(env MAILFLEET_DNS_RESOLVER\): "dns.example:53" is not a DNS server address: use an IP address/,

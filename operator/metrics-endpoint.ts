@@ -1,0 +1,81 @@
+// The operator's HTTPS metrics endpoint (case 38): /metrics only, over TLS 1.2+, for callers the API
+// server authenticates and authorizes (metrics-auth.ts). The health probes stay on the plain HTTP
+// endpoint (http.ts), which then serves no metrics.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { KubeClient } from './kube/client.ts';
+import { errorMessage, type Log } from './log.ts';
+import { metricsAccess } from './metrics-auth.ts';
+
+export interface SecureMetricsEndpoint {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface SecureMetricsOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly certificatePem: string;
+  readonly privateKeyPem: string;
+  readonly registry: Registry;
+  readonly client: Pick<KubeClient, 'request'>;
+  readonly log: Log;
+}
+
+export const metricsPath = '/metrics';
+
+export async function startSecureMetricsEndpoint(
+  options: SecureMetricsOptions,
+): Promise<SecureMetricsEndpoint> {
+  const server: Server = createServer(
+    { cert: options.certificatePem, key: options.privateKeyPem, minVersion: 'TLSv1.2' },
+    (request, response) => {
+      const reply = (status: number, body: string, contentType = 'text/plain') => {
+        response.writeHead(status, { 'content-type': contentType }).end(body);
+      };
+      const path = new URL(request.url ?? '/', 'https://operator').pathname;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        reply(405, 'method not allowed\n');
+        return;
+      }
+      if (path !== metricsPath) {
+        reply(404, 'not found\n');
+        return;
+      }
+      metricsAccess(options.client, request.headers.authorization, path)
+        .then(async (access) => {
+          if (!access.allowed) {
+            if (access.status === 401) response.setHeader('www-authenticate', 'Bearer');
+            reply(
+              access.status,
+              `${access.status === 401 ? 'unauthorized' : 'forbidden'}: ${access.reason}\n`,
+            );
+            return;
+          }
+          reply(200, await options.registry.metrics(), options.registry.contentType);
+        })
+        .catch((error: unknown) => {
+          options.log.error({ error: errorMessage(error) }, 'serving metrics failed');
+          reply(500, 'serving metrics failed\n');
+        });
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
