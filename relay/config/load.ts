@@ -8,6 +8,7 @@ import type { DeliverySecrets } from '../delivery/service.ts';
 import { loadDkimKeyring } from '../dkim/keys.ts';
 import { buildLiveSettings, type LiveSettings, type TlsContexts } from '../smtp/live-settings.ts';
 import { parseUsersFile, type UserTable } from '../smtp/users.ts';
+import { defaultTls12Ciphers, tls12CipherListProblem, tlsSecureOptions } from './tls-profile.ts';
 import type { RelayConfig } from './types.ts';
 import { parseRelayConfig } from './validate.ts';
 
@@ -97,6 +98,10 @@ async function loadTls(
   const { certificates } = config.tls;
   // The schema defaults it; a config built in code may leave it out.
   const minVersion = config.tls.minVersion ?? 'TLSv1.2';
+  const ciphers = config.tls.ciphers ?? defaultTls12Ciphers;
+  const cipherProblem = tls12CipherListProblem(ciphers);
+  if (cipherProblem !== undefined) return { ok: false, errors: [cipherProblem] };
+  const profile = { minVersion, ciphers, secureOptions: tlsSecureOptions };
   const errors: string[] = [];
   const byServerName = new Map<string, SecureContext>();
   let defaultPem: { key: string; cert: string } | undefined;
@@ -110,7 +115,7 @@ async function loadTls(
       continue;
     }
     try {
-      const context = createSecureContext({ key, cert, minVersion });
+      const context = createSecureContext({ key, cert, ...profile });
       expiresAt.push(new X509Certificate(cert).validToDate.getTime() / 1000);
       defaultPem ??= { key, cert };
       for (const name of certificate.serverNames ?? []) byServerName.set(name.toLowerCase(), context);
@@ -121,5 +126,5 @@ async function loadTls(
     }
   }
   if (errors.length > 0 || !defaultPem) return { ok: false, errors };
-  return { ok: true, contexts: { defaultPem: { ...defaultPem, minVersion }, byServerName, expiresAt } };
+  return { ok: true, contexts: { defaultPem: { ...defaultPem, ...profile }, byServerName, expiresAt } };
 }

@@ -3,6 +3,7 @@
 import { deliveryConfigSchema } from './delivery-schema.ts';
 import { dkimKeyListSchema } from './dkim-schema.ts';
 import { queueConfigSchema } from './queue-schema.ts';
+import { defaultTls12Ciphers, tls12CipherListPattern } from './tls-profile.ts';
 
 const hostname = {
   type: 'string',
@@ -124,6 +125,14 @@ export const relayConfigSchema = {
           enum: ['TLSv1.2', 'TLSv1.3'],
           default: 'TLSv1.2',
           description: 'The lowest TLS version accepted from clients; older ones fail the handshake.',
+        },
+        ciphers: {
+          type: 'string',
+          maxLength: 1024,
+          pattern: tls12CipherListPattern,
+          default: defaultTls12Ciphers,
+          description:
+            'The TLS 1.2 cipher suites offered, as an OpenSSL cipher list (TLS 1.3 suites are not set here). The default offers only forward-secret AEAD suites (ECDHE with AES-GCM or ChaCha20-Poly1305). A list OpenSSL matches to no suite, or one naming a TLS 1.3 suite (TLS_…), is refused.',
         },
       },
     },

@@ -113,6 +113,8 @@ export interface RelayConfig {
     readonly certificates: readonly CertificateConfig[];
     /** The lowest protocol version accepted from clients (default TLSv1.2). */
     readonly minVersion?: TlsMinVersion;
+    /** The TLS 1.2 cipher suites, an OpenSSL cipher list (default: tls-profile.ts). */
+    readonly ciphers?: string;
   };
   readonly auth?: AuthConfig;
   readonly policy: PolicyConfig;

@@ -10,9 +10,16 @@ import type { UserTable } from './users.ts';
 export interface TlsContexts {
   /**
    * The default certificate as PEM, which smtp-server takes as its own default context, with the
-   * lowest accepted version (smtp-server's own default would be TLSv1).
+   * TLS profile (config/tls-profile.ts): the lowest accepted version (smtp-server's own default
+   * would be TLSv1), the TLS 1.2 suites and no renegotiation. The SNI contexts carry the same.
    */
-  readonly defaultPem: { readonly key: string; readonly cert: string; readonly minVersion: TlsMinVersion };
+  readonly defaultPem: {
+    readonly key: string;
+    readonly cert: string;
+    readonly minVersion: TlsMinVersion;
+    readonly ciphers: string;
+    readonly secureOptions: number;
+  };
   readonly byServerName: ReadonlyMap<string, SecureContext>;
   /** notAfter of each configured certificate (the first of its chain), epoch seconds, in config order. */
   readonly expiresAt: readonly number[];

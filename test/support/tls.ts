@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 
 const openssl = (...args: string[]) => promisify(execFile)('openssl', args);
 const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+const rsaKey = ['-newkey', 'rsa:2048', '-nodes'];
 
 export interface TestCertificates {
   readonly dir: string;
@@ -17,12 +18,14 @@ export interface TestCertificates {
 
 /**
  * A CA, and a certificate it signed for `names` (DNS SANs, plus 127.0.0.1). Files are named after
- * `prefix`, so several certificates can share one directory.
+ * `prefix`, so several certificates can share one directory. The server key is P-256 unless
+ * `keyType` asks for RSA (the only kind with which static-RSA key exchange could be negotiated).
  */
 export async function makeTestCertificates(
   names: readonly string[] = ['relay.test'],
   dir?: string,
   prefix = 'tls',
+  keyType: 'ec' | 'rsa' = 'ec',
 ): Promise<TestCertificates> {
   const target = dir ?? (await mkdtemp(join(tmpdir(), 'mailfleet-tls-')));
   const file = (name: string): string => join(target, `${prefix}-${name}`);
@@ -42,7 +45,7 @@ export async function makeTestCertificates(
   );
   await openssl(
     'req',
-    ...ecKey,
+    ...(keyType === 'rsa' ? rsaKey : ecKey),
     '-subj',
     `/CN=${subject}`,
     '-keyout',
