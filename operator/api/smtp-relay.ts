@@ -14,6 +14,7 @@ import {
   secretKey,
 } from './common.ts';
 import { boolean, integer, list, object, oneOf, string, type Schema } from './schema.ts';
+import { defaultTls12Ciphers, tls12CipherListPattern } from '../../relay/config/tls-profile.ts';
 import { delivery } from './smtp-relay-delivery.ts';
 import { service } from './smtp-relay-service.ts';
 import { monitoring, networkPolicy, pod, queue } from './smtp-relay-workload.ts';
@@ -104,6 +105,10 @@ const tls = object(
     minVersion: oneOf('The lowest TLS version accepted from clients.', ['TLSv1.2', 'TLSv1.3'], {
       default: 'TLSv1.2',
     }),
+    ciphers: string(
+      "The TLS 1.2 cipher suites, an OpenSSL cipher list (TLS 1.3 suites are always Node's own). The default offers only forward-secret AEAD suites: ECDHE with AES-GCM or ChaCha20-Poly1305. The relay refuses a list OpenSSL matches to no suite, or one naming a TLS 1.3 suite (TLS_…).",
+      { maxLength: 1024, pattern: tls12CipherListPattern, default: defaultTls12Ciphers },
+    ),
   },
   {
     rules: [

@@ -162,6 +162,12 @@ export interface SmtpRelayTls {
   readonly dnsNames?: readonly string[];
   /** The lowest TLS version accepted from clients. */
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * The TLS 1.2 cipher suites, an OpenSSL cipher list (TLS 1.3 suites are always Node's own). The
+   * default offers only forward-secret AEAD suites: ECDHE with AES-GCM or ChaCha20-Poly1305. The
+   * relay refuses a list OpenSSL matches to no suite, or one naming a TLS 1.3 suite (TLS_…).
+   */
+  readonly ciphers: string;
 }
 
 /**

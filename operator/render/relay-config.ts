@@ -227,6 +227,7 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
           tls: {
             certificates: [{ certFile: tlsCertificatePath, keyFile: tlsPrivateKeyPath }],
             minVersion: spec.tls.minVersion,
+            ciphers: spec.tls.ciphers,
           },
         }),
     ...(spec.auth === undefined

@@ -2,6 +2,7 @@
 // own validator accepts with zero errors; plus what each API field becomes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { defaultTls12Ciphers } from '../../../relay/config/tls-profile.ts';
 import type { RelayConfig } from '../../../relay/config/types.ts';
 import { validateRelayConfig } from '../../../relay/config/validate.ts';
 import { renderRelayConfig } from '../../../operator/render/relay-config.ts';
@@ -125,6 +126,7 @@ test('production: TLS, AUTH, networks, limits, rates, smarthost, queue, drain', 
   assert.deepEqual(config.tls, {
     certificates: [{ certFile: '/etc/mailfleet/tls/tls.crt', keyFile: '/etc/mailfleet/tls/tls.key' }],
     minVersion: 'TLSv1.2',
+    ciphers: defaultTls12Ciphers,
   });
   assert.ok(config.auth);
   assert.equal(config.auth.usersFile, '/etc/mailfleet/users/users');
@@ -222,7 +224,11 @@ test('settings the relay honours are rendered; what it cannot is reported, namin
   const { unsupported, config } = render(
     servedRelay('odd', {
       listeners: [{ name: 'smtp', port: 25, tls: 'StartTLS', auth: 'Optional', requireTls: true }],
-      tls: { secretRef: { name: 'outbound-tls' }, minVersion: 'TLSv1.3' },
+      tls: {
+        secretRef: { name: 'outbound-tls' },
+        minVersion: 'TLSv1.3',
+        ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+      },
       auth: { usersSecretRef: { name: 'outbound-smtp-users' } },
       delivery: {
         mode: 'Smarthost',
@@ -240,6 +246,7 @@ test('settings the relay honours are rendered; what it cannot is reported, namin
   assert.equal(config.queue.maxLifetimeSeconds, 60);
   assert.equal(config.listeners[0]?.requireTls, true, 'requireTls is the relay listener setting');
   assert.equal(config.tls?.minVersion, 'TLSv1.3');
+  assert.equal(config.tls?.ciphers, 'ECDHE-ECDSA-AES256-GCM-SHA384', 'spec.tls.ciphers (case 33)');
   assert.deepEqual(config.delivery.smarthost, {
     host: 'smtp.example.net',
     port: 465,
