@@ -246,7 +246,7 @@ test('settings the relay honours are rendered; what it cannot is reported, namin
   assert.equal(config.queue.maxLifetimeSeconds, 60);
   assert.equal(config.listeners[0]?.requireTls, true, 'requireTls is the relay listener setting');
   assert.equal(config.tls?.minVersion, 'TLSv1.3');
-  assert.equal(config.tls?.ciphers, 'ECDHE-ECDSA-AES256-GCM-SHA384', 'spec.tls.ciphers (case 33)');
+  assert.equal(config.tls.ciphers, 'ECDHE-ECDSA-AES256-GCM-SHA384', 'spec.tls.ciphers (case 33)');
   assert.deepEqual(config.delivery.smarthost, {
     host: 'smtp.example.net',
     port: 465,
