@@ -18,16 +18,32 @@ export function duration(description: string, defaultValue?: string): Schema {
   });
 }
 
+/** A CEL string literal holding `text` (a regular expression, say): backslashes and quotes escaped. */
+export function celString(text: string): string {
+  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+/** CEL: the int-or-string quantity at `expression` as a CEL quantity (an integer becomes its string). */
+export function quantityCel(expression: string): string {
+  return `quantity(string(${expression}))`;
+}
+
 /** Byte sizes are Kubernetes quantities everywhere: an integer of bytes or `512Ki`, `25Mi`, `10Gi`. */
 export const quantityPattern = '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$';
 
 export function byteSize(description: string, defaultValue?: string): Schema {
   return intOrString(
-    `${description} A Kubernetes quantity: bytes as an integer, or with a suffix such as \`512Ki\`, \`25Mi\`, \`10Gi\`.`,
+    `${description} A Kubernetes quantity: bytes as an integer, or with a suffix such as \`512Ki\`, \`25Mi\`, \`10Gi\`; more than 0.`,
     {
       pattern: quantityPattern,
       minimum: 0,
       ...(defaultValue === undefined ? {} : { default: defaultValue }),
+      rules: [
+        {
+          rule: `!isQuantity(string(self)) || ${quantityCel('self')}.isGreaterThan(quantity('0'))`,
+          message: 'must be more than 0 bytes',
+        },
+      ],
     },
   );
 }
@@ -54,6 +70,34 @@ export const objectNamePattern = `^${dnsLabel}(\\.${dnsLabel})*$`;
 /** A label-style qualified name: an optional DNS subdomain and `/`, then a name (`example.com/lb`). */
 export const qualifiedNamePattern =
   '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$';
+
+/** A label key as Kubernetes admits it: an optional DNS prefix of at most 253 and `/`, a name of at most 63. */
+export const labelKeyPattern =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$';
+
+/** A label value: empty, or at most 63 of letters, digits, `-`, `_` and `.`, starting and ending alphanumeric. */
+export const labelValuePattern = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+
+/** CEL: the string at `expression` is a label key Kubernetes admits. */
+function labelKeyCel(expression: string): string {
+  return `${expression}.matches(${celString(labelKeyPattern)}) && (!${expression}.contains('/') || ${expression}.matches('^[^/]{1,253}/'))`;
+}
+
+const labelKeyRule =
+  'a valid label key: an optional DNS prefix (at most 253 characters) and "/", then a name of at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit';
+
+/** A map of labels (keys and values as Kubernetes admits them). */
+export function labelMap(description: string, maxProperties: number): Schema {
+  return map(description, string('The label value.', { maxLength: 63, pattern: labelValuePattern }), {
+    maxProperties,
+    rules: [
+      {
+        rule: `self.all(key, ${labelKeyCel('key')})`,
+        message: `every key must be ${labelKeyRule}`,
+      },
+    ],
+  });
+}
 
 export function objectName(description: string): Schema {
   return string(description, { maxLength: 253, minLength: 1, pattern: objectNamePattern });
@@ -113,9 +157,18 @@ export function rateLimit(description: string): Schema {
     description,
     {
       messages: integer('Messages allowed in each period.', { minimum: 1, maximum: 10_000_000 }),
-      period: duration('The period the count applies to.', '1h'),
+      period: duration('The period the count applies to; at least 1s.', '1h'),
     },
-    { required: ['messages'] },
+    {
+      required: ['messages'],
+      rules: [
+        {
+          rule: `!${isDurationCel('self.period')} || duration(self.period) >= duration('1s')`,
+          message: 'period must be at least 1s',
+          fieldPath: '.period',
+        },
+      ],
+    },
   );
 }
 
@@ -125,18 +178,18 @@ export function labelSelector(description: string): Schema {
     'LabelSelector',
     `${description} Every \`matchLabels\` entry and every \`matchExpressions\` requirement must hold.`,
     {
-      matchLabels: map(
-        'Labels the object must carry, exactly these values.',
-        string('The label value.', { maxLength: 63 }),
-        { maxProperties: 32 },
-      ),
+      matchLabels: labelMap('Labels the object must carry, exactly these values.', 32),
       matchExpressions: list(
         'Requirements on labels.',
         object(
           'LabelSelectorRequirement',
           'One requirement on a label.',
           {
-            key: string('The label key.', { maxLength: 317, minLength: 1 }),
+            key: string('The label key.', {
+              maxLength: 317,
+              minLength: 1,
+              rules: [{ rule: labelKeyCel('self'), message: `must be ${labelKeyRule}` }],
+            }),
             operator: oneOf('How the label relates to the values.', [
               'In',
               'NotIn',
@@ -145,11 +198,26 @@ export function labelSelector(description: string): Schema {
             ]),
             values: list(
               'The values for In and NotIn; empty for Exists and DoesNotExist.',
-              string('A label value.', { maxLength: 63 }),
+              string('A label value.', { maxLength: 63, pattern: labelValuePattern }),
               { maxItems: 64, listType: 'atomic' },
             ),
           },
-          { required: ['key', 'operator'] },
+          {
+            required: ['key', 'operator'],
+            rules: [
+              {
+                rule: "!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",
+                message: 'operators In and NotIn need at least one value',
+                fieldPath: '.values',
+                reason: 'FieldValueRequired',
+              },
+              {
+                rule: "!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) || size(self.values) == 0",
+                message: 'operators Exists and DoesNotExist take no values',
+                fieldPath: '.values',
+              },
+            ],
+          },
         ),
         { maxItems: 32, listType: 'atomic' },
       ),

@@ -1,6 +1,6 @@
 // A kind of the mailfleet API and the CustomResourceDefinition built from it. Pure: no I/O.
 import type { ResourceType } from '../kube/resource.ts';
-import type { Schema } from './schema.ts';
+import type { Schema, ValidationRule } from './schema.ts';
 
 export const apiGroup = 'mailfleet.dev';
 export const apiVersion = 'v1alpha1';
@@ -23,6 +23,8 @@ export interface KindDefinition {
   readonly description: string;
   readonly spec: Schema;
   readonly status: Schema;
+  /** CEL rules on the whole object, for what only the root sees (`self.metadata.name`). */
+  readonly rootRules?: readonly ValidationRule[];
   readonly printerColumns: readonly PrinterColumn[];
   /** The scale subresource maps onto these paths when present. */
   readonly scale?: {
@@ -97,11 +99,18 @@ export function customResourceDefinition(definition: KindDefinition): Record<str
                     'The versioned schema of this representation of an object (`mailfleet.dev/v1alpha1`).',
                 },
                 kind: { type: 'string', description: `The kind of the object (\`${definition.kind}\`).` },
-                metadata: { type: 'object' },
+                // name declared, so a root rule can report at .metadata.name (the only metadata a CRD may constrain)
+                metadata:
+                  definition.rootRules === undefined
+                    ? { type: 'object' }
+                    : { type: 'object', properties: { name: { type: 'string' } } },
                 spec: definition.spec,
                 status: definition.status,
               },
               required: ['spec'],
+              ...(definition.rootRules === undefined
+                ? {}
+                : { 'x-kubernetes-validations': definition.rootRules }),
             },
           },
         },

@@ -2,10 +2,10 @@
 // SPF and DMARC records the operator asks you to publish. The schema is the single source of the
 // CRD, the TypeScript types and the field reference.
 import {
+  celString,
   conditions,
   domainNamePattern,
   duration,
-  emailAddress,
   isDurationCel,
   objectName,
   observedGeneration,
@@ -83,7 +83,7 @@ const spfMechanism = string(
   'An SPF mechanism naming a permitted sender, such as `include:_spf.example.net`, `ip4:203.0.113.0/24`, `ip6:2001:db8::/32`, `a` or `mx`.',
   {
     maxLength: 255,
-    pattern: '^[+?~-]?(a|mx|ptr|(a|mx|include|exists|ptr):[^\\s]+|ip4:[0-9./]+|ip6:[0-9a-fA-F:./]+)$',
+    pattern: '^[+?~-]?(a|mx|ptr|(a|mx|include|exists|ptr):[^\\s"\\\\;]+|ip4:[0-9./]+|ip6:[0-9a-fA-F:./]+)$',
   },
 );
 
@@ -128,7 +128,19 @@ const dmarc = object(
     alignment: oneOf('DKIM and SPF identifier alignment (adkim=, aspf=).', ['Relaxed', 'Strict'], {
       default: 'Relaxed',
     }),
-    reportAddress: emailAddress('Where receivers send aggregate reports (rua=mailto:).'),
+    reportAddress: string(
+      'Where receivers send aggregate reports (rua=mailto:). A plain address: no `;`, `,`, `!` or spaces, which would add tags or URIs to the published record.',
+      {
+        maxLength: 254,
+        rules: [
+          {
+            rule: `self.matches(${celString(`^[A-Za-z0-9._%+=-]+@${domainNamePattern.slice(1, -1)}$`)})`,
+            message:
+              'must be a plain address (letters, digits and . _ % + = - before @, a lower-case domain after): ";", ",", "!" or spaces would add tags or URIs to the published DMARC record',
+          },
+        ],
+      },
+    ),
   },
   { default: {} },
 );
@@ -172,7 +184,17 @@ export const senderDomainSpec: Schema = object(
     ),
     authorizedUsers: list(
       'The SMTP AUTH users who may use the domain in the envelope sender and From: address. `*` alone allows every authenticated user; empty allows none (only clients from clientNetworks).',
-      string('A user name from the relay users Secret, or `*`.', { maxLength: 256, minLength: 1 }),
+      string('A user name from the relay users Secret, or `*`.', {
+        maxLength: 256,
+        minLength: 1,
+        rules: [
+          {
+            rule: `self == '*' || (self.matches(${celString('^[^\\s:]+$')}) && !self.startsWith('#'))`,
+            message:
+              'a user name never holds ":" or spaces and never starts with "#" (the users file is `username:hash` lines, "#" starts a comment), so this user could never exist',
+          },
+        ],
+      }),
       {
         maxItems: 256,
         listType: 'set',

@@ -1,6 +1,14 @@
 // SmtpRelay workload: the queue volume and drain timeout, pod scheduling and resources, and the
 // Prometheus Operator objects. Part of the SmtpRelay schema (smtp-relay.ts).
-import { byteSize, cidrList, duration, resourceQuantity } from './common.ts';
+import {
+  byteSize,
+  cidrList,
+  duration,
+  isDurationCel,
+  labelMap,
+  quantityCel,
+  resourceQuantity,
+} from './common.ts';
 import { boolean, list, map, object, oneOf, opaqueObject, string } from './schema.ts';
 
 export const queue = object(
@@ -18,7 +26,7 @@ export const queue = object(
       pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
     }),
     drainTimeout: duration(
-      'On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its peers.',
+      'On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its peers; at least 1s.',
       '5m',
     ),
   },
@@ -29,6 +37,11 @@ export const queue = object(
         rule: "self.storage == 'Persistent' || !has(self.storageClassName)",
         message: 'storageClassName is only used with storage: Persistent',
         fieldPath: '.storageClassName',
+      },
+      {
+        rule: `!has(self.drainTimeout) || !${isDurationCel('self.drainTimeout')} || duration(self.drainTimeout) >= duration('1s')`,
+        message: 'drainTimeout must be at least 1s: a pod must have time to hand its queue to its peers',
+        fieldPath: '.drainTimeout',
       },
     ],
   },
@@ -41,9 +54,24 @@ const resources = object(
     requests: map('Minimum resources, e.g. `cpu: 100m`, `memory: 128Mi`.', resourceQuantity('A quantity.'), {
       maxProperties: 8,
     }),
-    limits: map('Maximum resources.', resourceQuantity('A quantity.'), { maxProperties: 8 }),
+    limits: map('Maximum resources; each at least its request.', resourceQuantity('A quantity.'), {
+      maxProperties: 8,
+    }),
   },
-  { default: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } } },
+  {
+    default: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    // One rule per resource rather than a walk over the map: map keys have no length bound, and
+    // the apiserver's cost estimate of a walk exceeds its budget on Kubernetes 1.31.
+    rules: ['cpu', 'memory', 'ephemeral-storage'].map((name) => {
+      const limit = `self.limits['${name}']`;
+      const request = `self.requests['${name}']`;
+      return {
+        rule: `!(has(self.requests) && has(self.limits) && '${name}' in self.requests && '${name}' in self.limits) || !isQuantity(string(${limit})) || !isQuantity(string(${request})) || ${quantityCel(limit)}.compareTo(${quantityCel(request)}) >= 0`,
+        message: `limits.${name} must be at least requests.${name}: the pod could never be created`,
+        fieldPath: '.limits',
+      };
+    }),
+  },
 );
 
 export const pod = object(
@@ -51,13 +79,7 @@ export const pod = object(
   'Scheduling and resources of the relay pods.',
   {
     resources,
-    nodeSelector: map(
-      'Labels a node must have to run a relay pod.',
-      string('The label value.', { maxLength: 63 }),
-      {
-        maxProperties: 32,
-      },
-    ),
+    nodeSelector: labelMap('Labels a node must have to run a relay pod.', 32),
     tolerations: list(
       'Taints the relay pods tolerate (core/v1 Toleration).',
       opaqueObject('A core/v1 Toleration.'),
@@ -70,9 +92,7 @@ export const pod = object(
       { maxItems: 8, listType: 'atomic' },
     ),
     priorityClassName: string('The PriorityClass of the relay pods.', { maxLength: 253 }),
-    labels: map('Extra labels on the relay pods.', string('The label value.', { maxLength: 63 }), {
-      maxProperties: 32,
-    }),
+    labels: labelMap('Extra labels on the relay pods.', 32),
     annotations: map(
       'Extra annotations on the relay pods.',
       string('The annotation value.', { maxLength: 4096 }),
@@ -94,11 +114,7 @@ export const monitoring = object(
       {
         enabled: boolean('Create the ServiceMonitor.', false),
         interval: duration('How often Prometheus scrapes.', '30s'),
-        labels: map(
-          'Labels on the ServiceMonitor, e.g. the ones your Prometheus selects.',
-          string('The label value.', { maxLength: 63 }),
-          { maxProperties: 16 },
-        ),
+        labels: labelMap('Labels on the ServiceMonitor, e.g. the ones your Prometheus selects.', 16),
       },
       { default: {} },
     ),
@@ -107,9 +123,7 @@ export const monitoring = object(
       'A PrometheusRule with alerts on queue age, deferrals, bounces and TLS failures.',
       {
         enabled: boolean('Create the PrometheusRule.', false),
-        labels: map('Labels on the PrometheusRule.', string('The label value.', { maxLength: 63 }), {
-          maxProperties: 16,
-        }),
+        labels: labelMap('Labels on the PrometheusRule.', 16),
         oldestQueuedWarning: duration('Alert when the oldest queued message is older than this.', '1h'),
       },
       { default: {} },

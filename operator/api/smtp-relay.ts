@@ -10,6 +10,7 @@ import {
   objectName,
   observedGeneration,
   port,
+  quantityCel,
   rateLimit,
   secretKey,
 } from './common.ts';
@@ -18,6 +19,9 @@ import { defaultTls12Ciphers, tls12CipherListPattern } from '../../relay/config/
 import { delivery } from './smtp-relay-delivery.ts';
 import { service } from './smtp-relay-service.ts';
 import { monitoring, networkPolicy, pod, queue } from './smtp-relay-workload.ts';
+
+/** The relay's default queue.minFreeBytes (relay/config/queue-schema.ts), the most it keeps free. */
+const relayMinFreeBytes = 268_435_456;
 
 const listener = object(
   'SmtpListener',
@@ -176,8 +180,30 @@ const limits = object(
     ratePerUser: rateLimit('Messages per authenticated user; unlimited when absent.'),
     ratePerSenderDomain: rateLimit('Messages per envelope sender domain; unlimited when absent.'),
   },
-  { default: {} },
+  {
+    default: {},
+    rules: [
+      {
+        rule: '!has(self.connectionsPerClient) || !has(self.connections) || self.connectionsPerClient <= self.connections',
+        message: 'connectionsPerClient must not exceed connections (the limit per pod)',
+        fieldPath: '.connectionsPerClient',
+      },
+    ],
+  },
 );
+
+/**
+ * CEL: the queue volume holds one message of limits.messageSize besides the free space the relay
+ * keeps (render/relay-config.ts minFreeBytesFor: a quarter of the volume, at most 256Mi).
+ */
+const queueHoldsOneMessage = (() => {
+  const volume = `${quantityCel('self.queue.size')}.asInteger()`;
+  const message = `${quantityCel('self.limits.messageSize')}.asInteger()`;
+  const reserve = `(${volume} / 4 < ${String(relayMinFreeBytes)} ? ${volume} / 4 : ${String(relayMinFreeBytes)})`;
+  const integral = (expression: string) =>
+    `isQuantity(string(${expression})) && ${quantityCel(expression)}.isInteger()`;
+  return `!has(self.queue) || !has(self.queue.size) || !has(self.limits) || !has(self.limits.messageSize) || !(${integral('self.queue.size')} && ${integral('self.limits.messageSize')}) || ${volume} - ${reserve} >= ${message}`;
+})();
 const listeners = list('The ports the relay accepts SMTP on.', listener, {
   maxItems: 8,
   minItems: 1,
@@ -241,6 +267,12 @@ export const smtpRelaySpec: Schema = object(
         rule: '!has(self.service) || !has(self.service.nodePorts) || self.service.nodePorts.all(name, self.listeners.exists(l, l.name == name))',
         message: 'every key of nodePorts must be the name of a listener (spec.listeners[].name)',
         fieldPath: '.service.nodePorts',
+      },
+      {
+        rule: queueHoldsOneMessage,
+        message:
+          'queue.size is too small to hold one message of limits.messageSize besides the free space the relay keeps (a quarter of the volume, at most 256Mi)',
+        fieldPath: '.queue.size',
       },
       {
         rule: '!self.listeners.exists(l, l.proxyProtocol) || (has(self.trustedProxies) && size(self.trustedProxies) > 0)',

@@ -281,7 +281,10 @@ export interface Delivery {
 export interface RateLimit {
   /** Messages allowed in each period. */
   readonly messages: number;
-  /** The period the count applies to. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`. */
+  /**
+   * The period the count applies to; at least 1s. A Go-style duration such as `30s`, `5m`, `1h30m`
+   * or `120h`.
+   */
   readonly period: string;
 }
 
@@ -289,7 +292,7 @@ export interface RateLimit {
 export interface Limits {
   /**
    * The largest message accepted (announced as SIZE; larger ones get 552 5.3.4). A Kubernetes
-   * quantity: bytes as an integer, or with a suffix such as `512Ki`, `25Mi`, `10Gi`.
+   * quantity: bytes as an integer, or with a suffix such as `512Ki`, `25Mi`, `10Gi`; more than 0.
    */
   readonly messageSize: number | string;
   /** Recipients accepted per message; the excess get 452 4.5.3. */
@@ -337,14 +340,14 @@ export interface Queue {
   readonly storage: 'Persistent' | 'Ephemeral';
   /**
    * The volume size (a PVC request, or the emptyDir size limit). A Kubernetes quantity: bytes as an
-   * integer, or with a suffix such as `512Ki`, `25Mi`, `10Gi`.
+   * integer, or with a suffix such as `512Ki`, `25Mi`, `10Gi`; more than 0.
    */
   readonly size: number | string;
   /** The StorageClass of the PVC; the cluster default when absent. */
   readonly storageClassName?: string;
   /**
    * On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its
-   * peers. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`.
+   * peers; at least 1s. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`.
    */
   readonly drainTimeout: string;
 }
@@ -353,7 +356,7 @@ export interface Queue {
 export interface ResourceRequirements {
   /** Minimum resources, e.g. `cpu: 100m`, `memory: 128Mi`. */
   readonly requests?: Readonly<Record<string, number | string>>;
-  /** Maximum resources. */
+  /** Maximum resources; each at least its request. */
   readonly limits?: Readonly<Record<string, number | string>>;
 }
 
@@ -625,7 +628,10 @@ export interface Dmarc {
   readonly percentage: number;
   /** DKIM and SPF identifier alignment (adkim=, aspf=). */
   readonly alignment: 'Relaxed' | 'Strict';
-  /** Where receivers send aggregate reports (rua=mailto:). */
+  /**
+   * Where receivers send aggregate reports (rua=mailto:). A plain address: no `;`, `,`, `!` or
+   * spaces, which would add tags or URIs to the published record.
+   */
   readonly reportAddress?: string;
 }
 

@@ -7,7 +7,10 @@ export interface InvalidCase {
   readonly name: string;
   readonly example:
     'smtprelay-production.yaml' | 'smtprelay-minimal.yaml' | 'smtprelay-external.yaml' | 'senderdomain.yaml';
-  /** A path under `spec` (dots; numbers index lists) and the value to put there (undefined deletes). */
+  /**
+   * A path under `spec` (dots; numbers index lists), or under `metadata` when it starts with
+   * `metadata.`, and the value to put there (undefined deletes).
+   */
   readonly change: readonly [path: string, value: unknown];
   readonly field: string;
   readonly message: string;
@@ -17,7 +20,7 @@ export interface InvalidCase {
 
 export function changed(object: Json, [path, value]: InvalidCase['change']): Json {
   const copy = structuredClone(object);
-  const segments = ['spec', ...path.split('.')];
+  const segments = path.startsWith('metadata.') ? path.split('.') : ['spec', ...path.split('.')];
   const last = segments.pop();
   let parent: Record<string, unknown> = copy;
   for (const segment of segments) parent = parent[segment] as Record<string, unknown>;

@@ -4,6 +4,7 @@
 // nothing is stored. The rows of spec.service are in service-validation.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { case36DomainCases, case36RelayCases } from './case-36-rows.ts';
 import { assertRejected, type InvalidCase } from './invalid-cases.ts';
 import {
   apply,
@@ -313,7 +314,7 @@ const domainCases: readonly InvalidCase[] = [
     example: 'senderdomain.yaml',
     change: ['dmarc.reportAddress', 'dmarc-reports'],
     field: 'spec.dmarc.reportAddress',
-    message: 'should match',
+    message: 'must be a plain address',
   },
   {
     name: 'an SPF mechanism that is not one',
@@ -357,7 +358,7 @@ test('the rows cover at least 20 invalid objects of each kind together', () => {
   assert.ok(relayCases.length + domainCases.length >= 20);
 });
 
-for (const row of [...relayCases, ...domainCases]) {
+for (const row of [...relayCases, ...case36RelayCases, ...domainCases, ...case36DomainCases]) {
   test(`rejected: ${row.name} (${row.field})`, () => assertRejected(namespace.name, row));
 }
 
