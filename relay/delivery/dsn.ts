@@ -140,8 +140,23 @@ export function rfc5322Date(epochMs: number): string {
   return new Date(epochMs).toUTCString().replace(/GMT$/, '+0000');
 }
 
-/** No CR, LF or other control character from input ever reaches a header line (case 17). */
+/**
+ * Longest value from input a report line carries: a line holds at most two (`<address>: reply`), so
+ * no line of a report goes over RFC 5321's 998 octets (case 34), whatever a next hop answered.
+ */
+const MAX_VALUE_OCTETS = 480;
+
+/**
+ * No CR, LF or other control character from input ever reaches a header line (case 17), and no
+ * value makes a line too long (case 34): longer ones are cut at a character boundary and marked.
+ */
 function clean(value: string): string {
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  const text = value.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  if (Buffer.byteLength(text) <= MAX_VALUE_OCTETS) return text;
+  const cut = Buffer.from(text)
+    .subarray(0, MAX_VALUE_OCTETS - 3)
+    .toString('utf8')
+    .replace(/\uFFFD$/u, '');
+  return `${cut}...`;
 }

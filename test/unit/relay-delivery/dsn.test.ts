@@ -143,3 +143,31 @@ test('groupByDestination groups due recipients by lower-cased domain, or all to 
     { destination: 'smarthost', indexes: [0, 1, 2] },
   ]);
 });
+
+test('case 34: no line of a report is longer than 998 octets, whatever the next hop answered', () => {
+  const long = `rfc822;${'o'.repeat(3000)}@y.test`;
+  for (const kind of [
+    { action: 'failed' },
+    { action: 'delayed', willRetryUntil: Date.UTC(2026, 0, 7) },
+  ] as const) {
+    const dsn = buildDsn({
+      reportingMta: 'relay.test',
+      queueId: 'q1',
+      envelope: { ...envelope, dsnEnvelopeId: 'e'.repeat(3000) },
+      kind,
+      recipients: [
+        {
+          recipient: { address: `${'a'.repeat(64)}@${'x'.repeat(180)}.test`, orcpt: long },
+          reply: `550 5.1.1 ${'é'.repeat(2500)}`,
+        },
+      ],
+      now: Date.UTC(2026, 0, 3),
+      token: 't0k3n',
+    });
+    const lines = `${dsn.head}${dsn.tail}`.split('\r\n');
+    const longest = Math.max(...lines.map((line) => Buffer.byteLength(line)));
+    assert.ok(longest <= 998, `a ${kind.action} report has a line of ${longest} octets`);
+    assert.ok(!lines.some((line) => line.includes('\uFFFD')), 'cut at a character boundary');
+    assert.match(dsn.head, /Diagnostic-Code: smtp; 550 5\.1\.1 é+\.\.\.\r\n/);
+  }
+});
