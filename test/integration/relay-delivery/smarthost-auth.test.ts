@@ -3,9 +3,12 @@
 // AUTH command: the message stays queued, deferred with a precise reply, counted every time and
 // logged once. The proxy records every line the relay sent, so "no AUTH" is what reached the wire.
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 import type { SmarthostTls } from '../../../relay/config/delivery-schema.ts';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.ts';
@@ -156,4 +159,37 @@ test('case 28 control: the same next hop, not stripped, gets AUTH inside TLS and
     await harness.close();
     await proxy.close();
   }
+});
+
+test('case 28: mailfleet-relay --check refuses credentials with tls opportunistic, naming the path', async () => {
+  const credentialsFile = join(certificates.dir, 'smarthost-credentials');
+  await writeFile(credentialsFile, `${credentials.user}:${credentials.pass}\n`, { mode: 0o600 });
+  const configFile = join(certificates.dir, 'relay.yaml');
+  await writeFile(
+    configFile,
+    [
+      'hostname: relay.example.com',
+      'listeners: [{name: smtp, port: 2525, mode: relay}]',
+      'delivery:',
+      '  mode: smarthost',
+      `  smarthost: {host: smtp.example.net, port: 587, tls: opportunistic, credentialsFile: ${credentialsFile}}`,
+      '',
+    ].join('\n'),
+  );
+  const mainScript = new URL('../../../relay/main.ts', import.meta.url).pathname;
+  const checked = await promisify(execFile)(process.execPath, [
+    mainScript,
+    '--config',
+    configFile,
+    '--check',
+  ]).then(
+    () => ({ code: 0, stderr: '' }),
+    (error: unknown) => error as { code: number; stderr: string },
+  );
+  assert.equal(checked.code, 1);
+  assert.match(
+    checked.stderr,
+    /\/delivery\/smarthost\/credentialsFile: credentials are only sent inside TLS, but \/delivery\/smarthost\/tls "opportunistic" can end in plaintext/,
+  );
+  assert.ok(!checked.stderr.includes(credentials.pass), 'the password is never echoed');
 });
