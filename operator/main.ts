@@ -136,6 +136,7 @@ export async function startOperator(
         ...(await servingCertificate(options.metrics.certDir)),
         registry: metrics.registry,
         client,
+        clock,
         log,
       })
     : undefined;

@@ -1,11 +1,14 @@
 // The operator's HTTPS metrics endpoint (case 38): /metrics only, over TLS 1.2+, for callers the API
-// server authenticates and authorizes (metrics-auth.ts). The health probes stay on the plain HTTP
-// endpoint (http.ts), which then serves no metrics.
+// server authenticates and authorizes (metrics-auth.ts; its answers remembered briefly,
+// metrics-access-cache.ts). The health probes stay on the plain HTTP endpoint (http.ts), which then
+// serves no metrics.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from './kube/client.ts';
+import type { Clock } from './kube/clock.ts';
 import { errorMessage, type Log } from './log.ts';
+import { MetricsAccessCache } from './metrics-access-cache.ts';
 import { metricsAccess } from './metrics-auth.ts';
 
 export interface SecureMetricsEndpoint {
@@ -20,6 +23,7 @@ export interface SecureMetricsOptions {
   readonly privateKeyPem: string;
   readonly registry: Registry;
   readonly client: Pick<KubeClient, 'request'>;
+  readonly clock: Clock;
   readonly log: Log;
 }
 
@@ -28,6 +32,10 @@ export const metricsPath = '/metrics';
 export async function startSecureMetricsEndpoint(
   options: SecureMetricsOptions,
 ): Promise<SecureMetricsEndpoint> {
+  const reviews = new MetricsAccessCache({
+    clock: options.clock,
+    review: (authorization, path) => metricsAccess(options.client, authorization, path),
+  });
   const server: Server = createServer(
     { cert: options.certificatePem, key: options.privateKeyPem, minVersion: 'TLSv1.2' },
     (request, response) => {
@@ -43,7 +51,8 @@ export async function startSecureMetricsEndpoint(
         reply(404, 'not found\n');
         return;
       }
-      metricsAccess(options.client, request.headers.authorization, path)
+      reviews
+        .access(request.headers.authorization, path)
         .then(async (access) => {
           if (!access.allowed) {
             if (access.status === 401) response.setHeader('www-authenticate', 'Bearer');
