@@ -10,6 +10,7 @@ import { ConnectionSlots } from './connection-slots.ts';
 import { RelayConnection, RelaySmtpServer } from './connection.ts';
 import { commandDeadlineMs } from './command-deadline.ts';
 import { replies } from './replies.ts';
+import { connectionErrorLog } from './client-errors.ts';
 import type { LiveSettings } from './live-settings.ts';
 import { createSessionHooks } from './session.ts';
 
@@ -194,12 +195,7 @@ function createListener(
       );
     },
   });
-  server.on('error', (error: Error) => {
-    options.logger.warn(
-      { event: 'smtp_error', listener: listener.name, err: error.message },
-      'SMTP connection error',
-    );
-  });
+  server.on('error', connectionErrorLog(options.logger, listener.name));
   return server;
 }
 

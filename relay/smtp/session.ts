@@ -16,6 +16,7 @@ import { tlsProtocolLabel, type RelayMetrics } from '../metrics.ts';
 import type { DsnNotify, InboundEnvelope, InboundRecipient, MessageSink } from '../queue/message-sink.ts';
 import type { LiveSettings } from './live-settings.ts';
 import { authRefusal, recordAuthFailure, type AuthFailureBuckets } from './auth-throttle.ts';
+import { clientErrorKind, logDataInterrupted } from './client-errors.ts';
 import { checkDeclaredSize, checkRecipient, checkSender, type ClientFacts } from './policy.ts';
 import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
@@ -268,7 +269,11 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           return `2.6.0 Ok: queued as ${queueId}`;
         },
         callback,
-        unexpected(session),
+        (error) => {
+          if (clientErrorKind(error) === 'client_disconnected')
+            logDataInterrupted(logger, { session: session.id, client: session.remoteAddress, queueId });
+          else unexpected(session)(error);
+        },
       );
     },
   };
