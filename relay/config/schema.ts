@@ -153,8 +153,18 @@ export const relayConfigSchema = {
           default: 3,
           description: 'Failures before 421.',
         },
-        failuresPerClientIp: { ...tokenBucket, default: { perMinute: 10, burst: 10 } },
-        failuresPerUser: { ...tokenBucket, default: { perMinute: 10, burst: 10 } },
+        failuresPerClientIp: {
+          ...tokenBucket,
+          default: { perMinute: 10, burst: 10 },
+          description:
+            'AUTH failures per client address (IPv6: per /64). From its third failure, an address waits 250 ms doubling to 4 s for each failure reply; when the bucket is empty it is refused with 454 4.7.0.',
+        },
+        failuresPerUser: {
+          ...tokenBucket,
+          default: { perMinute: 10, burst: 10 },
+          description:
+            'AUTH failures per client address and user name, never per user alone: the same user from another address is not refused (454 4.7.0 from this address only).',
+        },
       },
     },
     policy: {
