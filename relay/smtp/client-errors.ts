@@ -55,7 +55,9 @@ export function connectionErrorLog(logger: RelayLogger, listener: string): Conne
       reason: reasonOf(error),
     };
     if (kind === 'tls_handshake_failed') logger.warn({ event: kind, ...fields }, 'TLS handshake failed');
-    else if (kind === 'client_disconnected') logger.info({ event: kind, ...fields }, 'client disconnected');
+    // A hang-up mid-DATA is logged by the session (logDataInterrupted) with its queue id; one
+    // anywhere else loses nothing, so neither needs a second line at info.
+    else if (kind === 'client_disconnected') logger.debug({ event: kind, ...fields }, 'client disconnected');
     else logger.warn({ event: 'smtp_error', ...fields }, 'SMTP connection error');
   };
 }

@@ -64,29 +64,33 @@ async function closed(socket: Socket): Promise<void> {
   await new Promise((resolve) => socket.once('close', resolve));
 }
 
-test('a client that hangs up in the middle of DATA is logged once at info, with no stack', async () => {
-  const lines = await linesDuring(
-    async () => {
-      const client = await SmtpTestClient.connect(port('smtp'));
-      assert.equal((await client.reply()).code, 220);
-      assert.equal((await client.command('EHLO client.test')).code, 250);
-      assert.equal((await client.command('MAIL FROM:<a@shop.example>')).code, 250);
-      assert.equal((await client.command('RCPT TO:<b@example.com>')).code, 250);
-      assert.equal((await client.command('DATA')).code, 354);
-      client.write('Subject: cut short\r\n\r\nthe first half of the message');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      client.close();
-    },
-    (line) => line.event === 'client_disconnected_in_data',
-  );
-  assertNoErrorLevel(lines);
-  const events = lines.filter((line) => line.event === 'client_disconnected_in_data');
-  const [event] = events;
-  assert.ok(event && events.length === 1, JSON.stringify(lines));
-  assert.equal(event['level'], 'info');
-  assert.equal(event['client'], '127.0.0.1');
-  assert.equal(typeof event['queueId'], 'string');
-});
+for (const hangUp of ['close', 'reset'] as const) {
+  test(`a client that hangs up (${hangUp}) in the middle of DATA is logged once at info, with no stack`, async () => {
+    const lines = await linesDuring(
+      async () => {
+        const client = await SmtpTestClient.connect(port('smtp'));
+        assert.equal((await client.reply()).code, 220);
+        assert.equal((await client.command('EHLO client.test')).code, 250);
+        assert.equal((await client.command('MAIL FROM:<a@shop.example>')).code, 250);
+        assert.equal((await client.command('RCPT TO:<b@example.com>')).code, 250);
+        assert.equal((await client.command('DATA')).code, 354);
+        client.write('Subject: cut short\r\n\r\nthe first half of the message');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (hangUp === 'close') client.close();
+        else client.reset();
+      },
+      (line) => line.event === 'client_disconnected_in_data',
+    );
+    assertNoErrorLevel(lines);
+    const shown = lines.filter((line) => line['level'] !== 'debug' && line.event?.startsWith('client_'));
+    const [event] = shown;
+    assert.ok(event && shown.length === 1, JSON.stringify(lines));
+    assert.equal(event.event, 'client_disconnected_in_data');
+    assert.equal(event['level'], 'info');
+    assert.equal(event['client'], '127.0.0.1');
+    assert.equal(typeof event['queueId'], 'string');
+  });
+}
 
 const handshakes: [string, string, () => Promise<void>][] = [
   [

@@ -123,4 +123,10 @@ export class SmtpTestClient {
   close(): void {
     this.#socket.destroy();
   }
+
+  /** Closes with a TCP RST instead of a FIN, as a crashed or killed client would. */
+  reset(): void {
+    if ('encrypted' in this.#socket) this.#socket.destroy();
+    else this.#socket.resetAndDestroy();
+  }
 }
