@@ -91,6 +91,12 @@ export const replies = {
   ),
   authFailed: reply(535, '5.7.8', 'Authentication credentials invalid', 'auth_failed'),
   authRateLimited: reply(454, '4.7.0', 'Too many authentication failures, try again later', 'auth_rate'),
+  authFailedClosing: reply(
+    421,
+    '4.7.0',
+    'Too many failed authentication attempts, closing connection',
+    'auth_failed',
+  ),
   authEncryptionRequired: reply(
     538,
     '5.7.11',

@@ -154,15 +154,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             await sleep(delayMs, undefined, { ref: false });
           }
           const allowed = live.config.auth?.maxFailuresPerConnection ?? 3;
-          if (failures >= allowed) {
-            metrics.rejections.inc({ ...labels, reason: 'auth_failed' });
-            throw new SmtpError({
-              ...replies.authFailed,
-              code: 421,
-              enhancedCode: '4.7.0',
-              text: 'Too many failed authentication attempts, closing connection',
-            });
-          }
+          if (failures >= allowed) throw rejection(session, replies.authFailedClosing);
           throw rejection(session, replies.authFailed);
         },
         callback,
