@@ -88,6 +88,19 @@ export class RelayConnection extends SMTPConnection {
   #sessionTimer: NodeJS.Timeout | undefined;
   /** When the last complete command line arrived (or the connection was accepted). */
   #lastCommandAt = Date.now();
+  /** Gives the connection slot back; set once the connection holds one. */
+  #releaseSlot: (() => void) | undefined;
+
+  /**
+   * Upstream's close handling, for the plain socket and, after STARTTLS, the TLS socket that took
+   * over its handle (the plain socket then never emits 'close' of its own): the slot goes back once.
+   */
+  override _onClose(): void {
+    const release = this.#releaseSlot;
+    this.#releaseSlot = undefined;
+    release?.();
+    super._onClose();
+  }
 
   /**
    * How long the client has been composing its next command line: an idle client and one that
@@ -122,9 +135,9 @@ export class RelayConnection extends SMTPConnection {
         return;
       }
       const address = this.remoteAddress;
-      this._socket.once('close', () => {
+      this.#releaseSlot = () => {
         extras.release(address);
-      });
+      };
       // The early-talker window: input before the banner is refused with 421 (case 13). Without
       // a pause the banner goes out before any input can be read.
       const delay = extras.greetingDelayMs(this.remoteAddress);

@@ -5,9 +5,11 @@
 // strangers lose their slots within the short command deadline, while a trusted client still gets
 // its banner and sends mail.
 import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startRelayInProcess, type InProcessRelay } from '../../support/relay-process.ts';
+import { makeTestCertificates } from '../../support/tls.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
 let relay: InProcessRelay;
@@ -132,5 +134,36 @@ test('case 31: without stress, a trickling client is still cut off at the comman
     assert.ok(seconds >= 3.5 && seconds < 7, `at the 4 s command deadline: ${seconds.toFixed(1)} s`);
   } finally {
     clearInterval(trickle);
+  }
+});
+
+test('case 31: a session that upgraded with STARTTLS gives its slot back when it ends', async () => {
+  // After STARTTLS the TLS socket takes over the plain socket's handle, and the plain socket never
+  // emits 'close': a slot released on that event leaked, and the relay refused everyone once
+  // maxConnections sessions had used STARTTLS (the protocol fuzzer found it).
+  const certificates = await makeTestCertificates(['relay.test']);
+  const tlsRelay = await startRelayInProcess({
+    hostname: 'relay.test',
+    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
+    tls: { certificates: [{ certFile: certificates.certFile, keyFile: certificates.keyFile }] },
+    policy: { allowedNetworks: ['127.0.0.0/8'] },
+    limits: { maxConnections: 3, greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0 },
+  });
+  try {
+    const ca = await readFile(certificates.caFile, 'utf8');
+    for (let i = 0; i < 6; i++) {
+      const client = await SmtpTestClient.connect(tlsRelay.port());
+      assert.match((await client.reply()).text, /^220 /, `session ${String(i)} gets a banner`);
+      assert.equal((await client.command('EHLO client.test')).code, 250);
+      assert.equal((await client.command('STARTTLS')).code, 220);
+      await client.startTls(ca);
+      assert.equal((await client.command('EHLO client.test')).code, 250);
+      assert.equal((await client.command('QUIT')).code, 221);
+      await client.closedByServer();
+      while (tlsRelay.relay.openSessions() > 0) await sleep(20);
+    }
+  } finally {
+    await tlsRelay.stop();
+    await rm(certificates.dir, { recursive: true, force: true });
   }
 });
