@@ -15,6 +15,7 @@ import { batchedLines, createLogger } from './log.ts';
 import { createRelayMetrics, createTlsCertificateMetrics } from './metrics.ts';
 import { createQueueMetrics } from './queue/metrics.ts';
 import { openSpool } from './queue/spool.ts';
+import { SpoolFormatError } from './queue/spool-version.ts';
 import { createReloader } from './reload/reloader.ts';
 import { watchFiles } from './reload/watch.ts';
 import type { LiveSettings } from './smtp/live-settings.ts';
@@ -100,7 +101,15 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     dir: config.queue.dir,
     minFreeBytes: config.queue.minFreeBytes,
     now: Date.now,
+    quarantineNewerSpool: config.queue.quarantineNewerSpool ?? false,
   });
+  const { quarantined, quarantinedNewerSpool } = spool.recovery;
+  if (quarantined.unparseable + quarantined.future_version + quarantinedNewerSpool > 0) {
+    logger.warn(
+      { event: 'spool_files_quarantined', ...quarantined, newerSpool: quarantinedNewerSpool },
+      `spool files this relay cannot read were moved to ${config.queue.dir}/quarantine (mailfleet-relay queue quarantine list)`,
+    );
+  }
   const http = await startHealthServer(config.http, registry, health, () => spool.hasSpace());
   let settings = initial;
   createQueueMetrics(registry, spool, Date.now);
@@ -185,7 +194,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     process.stderr.write(
-      `mailfleet-relay: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      // A spool of a newer format is an operator decision, not a crash: the message says it all.
+      `mailfleet-relay: ${error instanceof SpoolFormatError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exitCode = 1;
   },

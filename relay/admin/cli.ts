@@ -11,6 +11,7 @@ export interface QueueCommandIo {
   readonly err: (text: string) => void;
 }
 
+import { isQuarantineName } from '../queue/quarantine.ts';
 import { adminTokenPath, defaultAdminTokenDir } from './token.ts';
 
 export const queueUsage = `usage: mailfleet-relay queue [--admin-url URL] [--admin-token-dir DIR] <command>
@@ -18,7 +19,9 @@ export const queueUsage = `usage: mailfleet-relay queue [--admin-url URL] [--adm
   show QUEUE_ID
   retry QUEUE_ID | retry --all
   delete QUEUE_ID
-  drain [--deadline SECONDS]      deliver until the deadline, then hand the rest to peer relays`;
+  drain [--deadline SECONDS]      deliver until the deadline, then hand the rest to peer relays
+  quarantine list                 spool files this relay could not read, moved to <queue.dir>/quarantine
+  quarantine restore NAME         move one back (NAME as listed); it is read at the relay's next start`;
 
 export interface QueueEndpoint {
   readonly adminUrl: string;
@@ -94,6 +97,8 @@ export function queueRequest(argv: readonly string[]): Request {
       return needId('DELETE', '');
     case 'retry':
       return flags.has('all') ? { method: 'POST', path: '/queue/retry' } : needId('POST', '/retry');
+    case 'quarantine':
+      return quarantineRequest(positional);
     case 'drain':
       return {
         method: 'POST',
@@ -105,6 +110,20 @@ export function queueRequest(argv: readonly string[]): Request {
           command === undefined ? 'a command is required' : `unknown command ${JSON.stringify(command)}`,
       };
   }
+}
+
+function quarantineRequest(positional: readonly string[]): Request {
+  const [verb, name] = positional;
+  if (verb === 'list') return { method: 'GET', path: '/queue/quarantine' };
+  if (verb !== 'restore') return { problem: 'quarantine needs list or restore NAME' };
+  if (name === undefined) return { problem: 'quarantine restore needs a name from quarantine list' };
+  // Checked here too: URL resolution would fold a `..` away before the endpoint could refuse it.
+  if (!isQuarantineName(name)) {
+    return {
+      problem: `${JSON.stringify(name)} is not a quarantined file name (<reason>/<file>, as quarantine list shows)`,
+    };
+  }
+  return { method: 'POST', path: `/queue/quarantine/${name}/restore` };
 }
 
 /** Runs one queue command; resolves with the process exit code. */

@@ -1,4 +1,5 @@
 // The queue admin endpoint's routes, pure: method + URL → what to do, or why not.
+import { isQuarantineName } from '../queue/quarantine.ts';
 import { isQueueId } from '../queue/queue-id.ts';
 import type { QueueListFilter } from '../queue/spool.ts';
 
@@ -7,6 +8,8 @@ export type AdminRoute =
   | { readonly action: 'show' | 'retry' | 'delete'; readonly queueId: string }
   | { readonly action: 'retry-all' }
   | { readonly action: 'drain'; readonly deadlineSeconds: number }
+  | { readonly action: 'quarantine-list' }
+  | { readonly action: 'quarantine-restore'; readonly name: string }
   | { readonly action: 'error'; readonly status: 400 | 404 | 405; readonly message: string };
 
 export function routeAdminRequest(method: string, url: string): AdminRoute {
@@ -27,6 +30,7 @@ export function routeAdminRequest(method: string, url: string): AdminRoute {
     return { action: 'drain', deadlineSeconds: deadline };
   }
   const [, id, verb] = parts;
+  if (id === 'quarantine') return quarantineRoute(method, parts.slice(2));
   if (id === undefined) {
     if (method !== 'GET') return { action: 'error', status: 405, message: 'the queue list needs GET' };
     return listRoute(parsed.searchParams);
@@ -42,6 +46,28 @@ export function routeAdminRequest(method: string, url: string): AdminRoute {
   if (verb === undefined && method === 'DELETE') return { action: 'delete', queueId: id };
   if (verb === 'retry' && method === 'POST') return { action: 'retry', queueId: id };
   return { action: 'error', status: 405, message: `${method} ${parsed.pathname} is not supported` };
+}
+
+/** GET /queue/quarantine, POST /queue/quarantine/<reason>/<file>/restore */
+function quarantineRoute(method: string, parts: readonly string[]): AdminRoute {
+  if (parts.length === 0) {
+    return method === 'GET'
+      ? { action: 'quarantine-list' }
+      : { action: 'error', status: 405, message: 'the quarantine list needs GET' };
+  }
+  const [reason, file, verb, ...extra] = parts.map((part) => decodeURIComponent(part));
+  const name = `${reason ?? ''}/${file ?? ''}`;
+  if (verb !== 'restore' || extra.length > 0)
+    return { action: 'error', status: 404, message: `no route /queue/quarantine/${parts.join('/')}` };
+  if (method !== 'POST') return { action: 'error', status: 405, message: 'restore needs POST' };
+  if (!isQuarantineName(name)) {
+    return {
+      action: 'error',
+      status: 400,
+      message: `${JSON.stringify(name)} is not a quarantined file name (<reason>/<file>, as queue quarantine list shows)`,
+    };
+  }
+  return { action: 'quarantine-restore', name };
 }
 
 function listRoute(params: URLSearchParams): AdminRoute {

@@ -126,6 +126,19 @@ async function handle(options: QueueAdminOptions, route: AdminRoute): Promise<Re
         ? [200, { deleted: route.queueId }]
         : [404, { error: `queue id ${route.queueId} is not in the queue` }];
     }
+    case 'quarantine-list':
+      return [200, { files: await spool.quarantine.list() }];
+    case 'quarantine-restore': {
+      const restored = await spool.quarantine.restore(route.name);
+      logger.warn(
+        { event: 'admin-quarantine-restore', name: route.name, ...restored },
+        'quarantined file restored',
+      );
+      // The running relay does not rescan: the restored file is read at the next start.
+      return restored.ok
+        ? [200, { restored: route.name, to: restored.restoredTo, queuedAt: 'next start of the relay' }]
+        : [restored.status, { error: restored.message }];
+    }
     case 'drain':
       logger.warn({ event: 'admin-drain', deadlineSeconds: route.deadlineSeconds }, 'drain requested');
       return [200, await options.drain(options.now() + route.deadlineSeconds * 1000)];

@@ -18,6 +18,8 @@ export interface QueueConfig {
   readonly adminPort: number;
   /** Where the relay writes the admin endpoint's token file at start (/tmp when absent). */
   readonly adminTokenDir?: string;
+  /** Start on a spool written in a newer format by moving its files to quarantine, instead of refusing. */
+  readonly quarantineNewerSpool?: boolean;
 }
 
 export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
@@ -80,6 +82,12 @@ export const queueConfigSchema: JSONSchemaType<QueueConfig> = {
       pattern: '^/',
       description:
         'an absolute path to a writable directory where the relay writes the queue admin token (mailfleet-admin-<port>.token, mode 0600) at start; /tmp when absent',
+    },
+    quarantineNewerSpool: {
+      type: 'boolean',
+      nullable: true,
+      description:
+        'A spool whose <dir>/FORMAT is newer than this relay reads (a rollback): absent or false refuses to start; true moves its files to <dir>/quarantine/future_version/, never deleting them, and starts empty.',
     },
   },
 };

@@ -1,5 +1,6 @@
 // The queue's metrics, read from the spool at scrape time (no bookkeeping on the hot path).
 import { Gauge, type Registry } from 'prom-client';
+import { quarantineReasons, type QuarantineReason } from './quarantine.ts';
 
 export interface QueueMetricsSource {
   size(): number;
@@ -12,6 +13,7 @@ export interface QueueMetricsSource {
     readonly requests: number;
   };
   readonly segmentLog: { readonly rounds: number; readonly appends: number; readonly segments: number };
+  readonly quarantine: { counts(): Readonly<Record<QuarantineReason, number>> };
 }
 
 export const queueMetricNames = {
@@ -24,6 +26,7 @@ export const queueMetricNames = {
   segmentAppends: 'mailfleet_relay_queue_segment_appends',
   segmentSyncs: 'mailfleet_relay_queue_segment_syncs',
   segments: 'mailfleet_relay_queue_segments',
+  quarantinedFiles: 'mailfleet_relay_queue_quarantined_files',
 } as const;
 
 export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource, now: () => number): void {
@@ -98,6 +101,16 @@ export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource
     registers: [registry],
     collect() {
       this.set(spool.minFreeBytes);
+    },
+  });
+  new Gauge({
+    name: queueMetricNames.quarantinedFiles,
+    help: 'Spool files in <queue.dir>/quarantine that this relay could not read (moved aside, never deleted), by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      const counts = spool.quarantine.counts();
+      for (const reason of quarantineReasons) this.set({ reason }, counts[reason]);
     },
   });
 }

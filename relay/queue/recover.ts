@@ -1,9 +1,12 @@
 // Start-up recovery: the spool directory is the only state. Temporary files (a DATA that never
 // committed) are deleted, complete messages are loaded with their state log replayed, and state logs
-// without a message (a removal cut short) are deleted. This is the only full scan, done once.
+// without a message (a removal cut short) are deleted. A message file this relay cannot read is
+// never deleted: it goes to the quarantine with its state log (quarantine.ts). This is the only full
+// scan, done once.
 import { mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shardCount, shardName } from './queue-id.ts';
+import { quarantineFile, type QuarantineReason } from './quarantine.ts';
 import { decodeHeader, decodeUpdates } from './spool-format.ts';
 import { applyUpdates, initialRecipients, type QueuedMessage } from './queued-message.ts';
 
@@ -16,7 +19,8 @@ export interface RecoveredMessage {
 export interface RecoveryReport {
   readonly messages: RecoveredMessage[];
   readonly discardedPartial: number;
-  readonly discardedCorrupt: number;
+  /** Message files moved to the quarantine by this start, by reason. */
+  readonly quarantined: Readonly<Record<QuarantineReason, number>>;
 }
 
 export async function ensureShards(dir: string): Promise<void> {
@@ -28,7 +32,7 @@ export async function ensureShards(dir: string): Promise<void> {
 export async function recoverSpool(dir: string): Promise<RecoveryReport> {
   const messages: RecoveredMessage[] = [];
   let discardedPartial = 0;
-  let discardedCorrupt = 0;
+  const quarantined = { unparseable: 0, future_version: 0 };
   for (let shard = 0; shard < shardCount; shard += 1) {
     const shardDir = join(dir, shardName(shard));
     const names = new Set(await readdir(shardDir));
@@ -41,28 +45,31 @@ export async function recoverSpool(dir: string): Promise<RecoveryReport> {
         await unlink(path);
       } else if (name.endsWith('.msg')) {
         const queueId = name.slice(0, -'.msg'.length);
-        const recovered = await loadMessage(shardDir, queueId, names.has(`${queueId}.log`));
-        if (recovered === undefined) {
-          discardedCorrupt += 1;
-          await unlink(path);
+        const hasLog = names.has(`${queueId}.log`);
+        const recovered = await loadMessage(shardDir, queueId, hasLog);
+        if ('reason' in recovered) {
+          quarantined[recovered.reason] += 1;
+          await quarantineFile(dir, path, name, recovered.reason);
+          const log = `${queueId}.log`;
+          if (hasLog) await quarantineFile(dir, join(shardDir, log), log, recovered.reason);
         } else {
           messages.push(recovered);
         }
       }
     }
   }
-  return { messages, discardedPartial, discardedCorrupt };
+  return { messages, discardedPartial, quarantined };
 }
 
 async function loadMessage(
   shardDir: string,
   queueId: string,
   hasLog: boolean,
-): Promise<RecoveredMessage | undefined> {
+): Promise<RecoveredMessage | { readonly reason: QuarantineReason }> {
   const path = join(shardDir, `${queueId}.msg`);
   const head = await readHeaderBytes(path);
   const decoded = decodeHeader(head.bytes);
-  if (!decoded.ok) return undefined;
+  if (!decoded.ok) return { reason: decoded.newerFormat ? 'future_version' : 'unparseable' };
   const updates = hasLog ? decodeUpdates(await readFile(join(shardDir, `${queueId}.log`), 'utf8')) : [];
   const recipients = applyUpdates(initialRecipients(decoded.envelope), updates);
   return {

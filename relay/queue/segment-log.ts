@@ -42,6 +42,8 @@ export interface SegmentLogStats {
   segments: number;
 }
 
+export const segmentsDirectoryName = 'segments';
+
 export function segmentFileName(sequence: number): string {
   return `${sequence.toString().padStart(16, '0')}.seg`;
 }
@@ -229,7 +231,7 @@ export class SegmentLog {
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const fd = openSync(dir, 'r');
   try {
     await syncAll(fd);

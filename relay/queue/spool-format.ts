@@ -5,7 +5,9 @@
 import type { InboundEnvelope } from './message-sink.ts';
 import type { RecipientStatus, RecipientUpdate } from './queued-message.ts';
 
-const magic = 'MAILFLEET-SPOOL-1 ';
+/** The spool format this relay writes and the newest it reads (also in the FORMAT file, spool-version.ts). */
+export const spoolFormatVersion = 1;
+const magic = `MAILFLEET-SPOOL-${String(spoolFormatVersion)} `;
 const statuses: readonly RecipientStatus[] = ['pending', 'deferred', 'delivered', 'bounced'];
 
 export function encodeHeader(envelope: InboundEnvelope): Buffer {
@@ -14,22 +16,31 @@ export function encodeHeader(envelope: InboundEnvelope): Buffer {
 
 export type DecodedHeader =
   | { readonly ok: true; readonly envelope: InboundEnvelope; readonly bodyOffset: number }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: string; readonly newerFormat: boolean };
 
 /** Decodes the header from the first bytes of a message file (enough to hold the whole line). */
 export function decodeHeader(head: Buffer): DecodedHeader {
   const end = head.indexOf(0x0a);
-  if (end < 0) return { ok: false, reason: 'no complete header line' };
+  if (end < 0) return { ok: false, reason: 'no complete header line', newerFormat: false };
   const line = head.subarray(0, end).toString('utf8');
-  if (!line.startsWith(magic)) return { ok: false, reason: 'not a mailfleet spool file' };
+  if (!line.startsWith(magic)) {
+    const version = /^MAILFLEET-SPOOL-(\d+) /.exec(line)?.[1];
+    return version !== undefined && Number(version) > spoolFormatVersion
+      ? {
+          ok: false,
+          reason: `spool file format ${version} is newer than ${String(spoolFormatVersion)}`,
+          newerFormat: true,
+        }
+      : { ok: false, reason: 'not a mailfleet spool file', newerFormat: false };
+  }
   try {
     const envelope = JSON.parse(line.slice(magic.length)) as InboundEnvelope;
     if (typeof envelope.mailFrom !== 'string' || !Array.isArray(envelope.recipients)) {
-      return { ok: false, reason: 'envelope lacks mailFrom or recipients' };
+      return { ok: false, reason: 'envelope lacks mailFrom or recipients', newerFormat: false };
     }
     return { ok: true, envelope, bodyOffset: end + 1 };
   } catch (error) {
-    return { ok: false, reason: `envelope is not JSON: ${String(error)}` };
+    return { ok: false, reason: `envelope is not JSON: ${String(error)}`, newerFormat: false };
   }
 }
 

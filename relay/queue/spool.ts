@@ -25,11 +25,15 @@ import {
   type QueuedMessage,
   type RecipientUpdate,
 } from './queued-message.ts';
+import { openQuarantine, type Quarantine } from './quarantine.ts';
 import { ensureShards, recoverSpool, type RecoveryReport } from './recover.ts';
 import { encodeMessageRecord } from './segment-format.ts';
-import { SegmentLog, type Segment } from './segment-log.ts';
+import { SegmentLog, segmentsDirectoryName, type Segment } from './segment-log.ts';
 import { recoverSegments } from './segment-recover.ts';
 import { encodeHeader, encodeUpdate } from './spool-format.ts';
+import { checkSpoolFormat } from './spool-version.ts';
+
+export { segmentsDirectoryName } from './segment-log.ts';
 
 export interface SpoolOptions {
   readonly dir: string;
@@ -39,6 +43,8 @@ export interface SpoolOptions {
   readonly spaceCheckIntervalMs?: number;
   /** Memory for the bodies of messages waiting for their first delivery attempt (default 32 MiB). */
   readonly bodyCacheBytes?: number;
+  /** queue.quarantineNewerSpool: quarantine a spool of a newer format instead of refusing to start. */
+  readonly quarantineNewerSpool?: boolean;
 }
 
 /** Buffered body bytes written out before the end of a message that gets a file of its own. */
@@ -46,7 +52,6 @@ const draftFlushBytes = 64 * 1024;
 /** Messages up to this size are buffered, appended to the segment log and kept in memory for their first attempt. */
 const segmentMessageMaxBytes = 256 * 1024;
 const maxSegmentBytes = 16 * 1024 * 1024;
-export const segmentsDirectoryName = 'segments';
 
 export interface QueueListFilter {
   readonly sender?: string;
@@ -57,7 +62,13 @@ export interface QueueListFilter {
 
 export interface Spool extends MessageSink {
   readonly dir: string;
-  readonly recovery: RecoveryReport & { readonly segmentMessages: number; readonly tornSegments: number };
+  readonly recovery: RecoveryReport & {
+    readonly segmentMessages: number;
+    readonly tornSegments: number;
+    /** Files of a newer-format spool moved to quarantine/future_version (queue.quarantineNewerSpool). */
+    readonly quarantinedNewerSpool: number;
+  };
+  readonly quarantine: Quarantine;
   readonly directorySync: DirectorySync['stats'];
   readonly segmentLog: SegmentLog['stats'];
   readonly minFreeBytes: number;
@@ -108,7 +119,9 @@ export class SpoolFullError extends Error {
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const { dir, now } = options;
   await ensureShards(dir);
+  const quarantinedNewerSpool = await checkSpoolFormat(dir, options.quarantineNewerSpool ?? false);
   const recovery = await recoverSpool(dir);
+  const quarantine = await openQuarantine(dir);
   const segmentsDir = join(dir, segmentsDirectoryName);
   await mkdir(segmentsDir, { recursive: true });
   const segmentRecovery = await recoverSegments(segmentsDir);
@@ -341,7 +354,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       ...recovery,
       segmentMessages: segmentRecovery.messages.length,
       tornSegments: segmentRecovery.tornSegments,
+      quarantinedNewerSpool,
     },
+    quarantine,
     directorySync: directorySync.stats,
     segmentLog: log.stats,
     newQueueId: () => ids.next(),

@@ -56,7 +56,8 @@ test('kill -9 after accept: every acknowledged message survives and is delivered
       const lost = [...acknowledged].filter((id) => !queued.has(id));
       assert.deepEqual(lost, [], `round ${round}: acknowledged messages lost`);
       spool.close();
-      const leftovers = (await Promise.all((await readdir(dir)).map((shard) => readdir(join(dir, shard)))))
+      const shards = (await readdir(dir)).filter((name) => /^[0-9a-f]{2}$/.test(name));
+      const leftovers = (await Promise.all(shards.map((shard) => readdir(join(dir, shard)))))
         .flat()
         .filter((name) => name.endsWith('.tmp'));
       assert.deepEqual(leftovers, [], 'recovery removed every partial file');

@@ -13,7 +13,8 @@ export interface SpoolFile {
 
 /** Every file of the spool with the given suffix (.msg, .tmp, .log), across all shards. */
 export async function spoolFiles(spoolDir: string, suffix: string): Promise<SpoolFile[]> {
-  const shards = await readdir(spoolDir);
+  // Only the shard directories: the spool's root holds other entries too (segments/, a format file).
+  const shards = (await readdir(spoolDir)).filter((name) => /^[0-9a-f]{2}$/.test(name));
   const perShard = await Promise.all(
     shards.map(async (shard) =>
       (await readdir(join(spoolDir, shard)))

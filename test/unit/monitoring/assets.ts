@@ -145,6 +145,7 @@ function relayRegistry(): Registry {
     minFreeBytes: 0,
     directorySync: { rounds: 0, directoryFsyncs: 0, requests: 0 },
     segmentLog: { rounds: 0, appends: 0, segments: 0 },
+    quarantine: { counts: () => ({ unparseable: 0, future_version: 0 }) },
   };
   createQueueMetrics(registry, spool, () => 0);
   createReadinessMetric(registry, { phase: 'serving' }, () => true);

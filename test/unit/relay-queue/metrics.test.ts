@@ -12,6 +12,7 @@ test('queue metrics read size, oldest age, commit counters and free space at scr
     minFreeBytes: 1_000_000,
     directorySync: { rounds: 2, directoryFsyncs: 4, requests: 40 },
     segmentLog: { rounds: 7, appends: 90, segments: 2 },
+    quarantine: { counts: () => ({ unparseable: 5, future_version: 0 }) },
   };
   createQueueMetrics(registry, source, () => 70_000);
   const text = await registry.metrics();
@@ -25,6 +26,8 @@ test('queue metrics read size, oldest age, commit counters and free space at scr
     ['mailfleet_relay_queue_segments', '2'],
     ['mailfleet_relay_queue_filesystem_free_bytes', '5000000'],
     ['mailfleet_relay_queue_min_free_bytes', '1000000'],
+    ['mailfleet_relay_queue_quarantined_files{reason="unparseable"}', '5'],
+    ['mailfleet_relay_queue_quarantined_files{reason="future_version"}', '0'],
   ];
   for (const [name, value] of table) assert.match(text, new RegExp(`^${name} ${value}$`, 'm'));
   source.oldestReceivedAt = () => undefined;

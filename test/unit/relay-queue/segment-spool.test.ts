@@ -35,7 +35,7 @@ const shardFiles = async (dir: string): Promise<string[]> =>
   (
     await Promise.all(
       (await readdir(dir))
-        .filter((name) => name !== segmentsDirectoryName)
+        .filter((name) => /^[0-9a-f]{2}$/.test(name))
         .map((shard) => readdir(join(dir, shard))),
     )
   )

@@ -25,6 +25,15 @@ const envelope = (recipients: string[], receivedAt = 1000): InboundEnvelope => (
   receivedAt,
 });
 const body = 'From: sender@example.org\r\nSubject: hi\r\n\r\nhello\r\n';
+/** The files of every shard directory (not FORMAT, segments/ or quarantine/). */
+const shardFiles = async (dir: string): Promise<string[]> =>
+  (
+    await Promise.all(
+      (await readdir(dir))
+        .filter((name) => /^[0-9a-f]{2}$/.test(name))
+        .map((shard) => readdir(join(dir, shard))),
+    )
+  ).flat();
 
 test('accept stores the body, survives a reopen, and the lease/complete cycle removes it', async () => {
   const dir = join(root, 'cycle');
@@ -62,7 +71,7 @@ test('accept stores the body, survives a reopen, and the lease/complete cycle re
   assert.equal(reopened.leaseDue(10).length, 1);
   await reopened.complete(queueId, [{ indexes: [1], status: 'bounced', attempts: 2, nextAttemptAt: time }]);
   assert.equal(reopened.size(), 0);
-  const files = (await Promise.all((await readdir(dir)).map((shard) => readdir(join(dir, shard))))).flat();
+  const files = await shardFiles(dir);
   assert.deepEqual(files, []);
   reopened.close();
 });
@@ -102,7 +111,7 @@ test('a body stream that fails leaves nothing queued', async () => {
   });
   await assert.rejects(spool.accept(spool.newQueueId(), envelope(['a@x.test']), failing), /client went away/);
   assert.equal(spool.size(), 0);
-  const files = (await Promise.all((await readdir(dir)).map((shard) => readdir(join(dir, shard))))).flat();
+  const files = await shardFiles(dir);
   assert.deepEqual(files, []);
   spool.close();
 });
@@ -126,7 +135,7 @@ test('running out of space mid-write is a SpoolFullError (452 4.3.1), and leaves
     },
   );
   assert.equal(spool.size(), 0);
-  const files = (await Promise.all((await readdir(dir)).map((shard) => readdir(join(dir, shard))))).flat();
+  const files = await shardFiles(dir);
   assert.deepEqual(files, []);
   spool.close();
 });
