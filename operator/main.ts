@@ -14,6 +14,7 @@ import { KubeClient } from './kube/client.ts';
 import { systemClock, type Clock } from './kube/clock.ts';
 import { ControllerManager, type Controller } from './kube/controller.ts';
 import { EventRecorder } from './kube/events.ts';
+import { LeadershipFence } from './kube/fence.ts';
 import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
 import { createLogger, errorMessage, type Log } from './log.ts';
@@ -105,22 +106,27 @@ export async function startOperator(
   for (const controller of controllers(tools)) manager.register(controller);
 
   const election = options.leaderElection;
-  const elector = election.enabled
-    ? new LeaderElector({
-        client,
-        clock,
-        log,
-        ...election,
-        onStartedLeading: () => {
-          metrics.setLeader(true);
-          manager.startWorkers();
-        },
-        onStoppedLeading: () => {
-          metrics.setLeader(false);
-          void manager.stopWorkers();
-        },
-      })
-    : undefined;
+  let elector: LeaderElector | undefined;
+  if (election.enabled) {
+    // Every write of ours but the lease goes through the fence: none after the lease is lost.
+    const fence = new LeadershipFence(clock);
+    client.fenceWrites(fence);
+    elector = new LeaderElector({
+      client,
+      clock,
+      log,
+      fence,
+      ...election,
+      onStartedLeading: () => {
+        metrics.setLeader(true);
+        manager.startWorkers();
+      },
+      onStoppedLeading: () => {
+        metrics.setLeader(false);
+        return manager.stopWorkers();
+      },
+    });
+  }
 
   const http = await startHttpEndpoint({
     host: options.http.host,
@@ -172,8 +178,8 @@ export async function startOperator(
     async stop() {
       stopping.abort();
       await started;
-      // Workers first, then the lease: the next leader never overlaps with a reconcile of ours.
-      await manager.stopWorkers();
+      // The elector first, so no term can start during shutdown; it stops the workers before it
+      // releases the lease, so the next leader never overlaps with a reconcile of ours.
       await elector?.stop();
       await manager.stop();
       await http.close();

@@ -1,8 +1,11 @@
 // The one place the operator talks HTTP to the Kubernetes API (watch streams included): client-node
 // supplies authentication (KubeConfig) and the transport; every request is counted by verb and
 // response code, and writes are counted so tests can assert "no write when nothing changed".
+// With a leadership fence, a write is sent only while this replica leads and is aborted when the
+// term ends (operator/kube/fence.ts).
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { LeadershipFence } from './fence.ts';
 
 export const apiVerbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'apply', 'delete'] as const;
 export type ApiVerb = (typeof apiVerbs)[number];
@@ -34,6 +37,11 @@ export interface ApiRequest {
   readonly signal?: AbortSignal;
   /** Gives up after this long; default 60 s for requests, none for streams (they have their own). */
   readonly timeoutMs?: number;
+  /**
+   * Sent whether or not this replica leads: the lease writes that win leadership, and reviews
+   * (TokenReview, SubjectAccessReview) that change nothing.
+   */
+  readonly unfenced?: boolean;
 }
 
 interface StatusBody {
@@ -69,6 +77,7 @@ export class KubeClient {
   readonly #config: KubeConfig;
   readonly #http = new IsomorphicFetchHttpLibrary();
   readonly #observers: ApiRequestObserver[] = [];
+  #fence: LeadershipFence | undefined;
   #writes = 0;
 
   constructor(config: KubeConfig) {
@@ -78,6 +87,11 @@ export class KubeClient {
   /** Writes (create/update/patch/apply/delete) sent since this client was made. */
   get writes(): number {
     return this.#writes;
+  }
+
+  /** From now on, writes (unless `unfenced`) go out only inside the fence's open term. */
+  fenceWrites(fence: LeadershipFence): void {
+    this.#fence = fence;
   }
 
   onRequest(observer: ApiRequestObserver): void {
@@ -121,9 +135,12 @@ export class KubeClient {
       request.signal,
       timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs),
     ].filter((signal) => signal !== undefined);
-    if (signals.length > 0) context.setSignal(AbortSignal.any(signals));
     await this.#config.applySecurityAuthentication(context);
-    if (!readVerbs.has(request.verb)) this.#writes += 1;
+    const isWrite = !readVerbs.has(request.verb);
+    // Admitted as late as possible, after the last await before the request leaves.
+    if (isWrite && request.unfenced !== true && this.#fence !== undefined) signals.push(this.#fence.admit());
+    if (signals.length > 0) context.setSignal(AbortSignal.any(signals));
+    if (isWrite) this.#writes += 1;
     try {
       const response = await this.#http.send(context).toPromise();
       this.#observe(request, String(response.httpStatusCode));

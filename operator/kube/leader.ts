@@ -3,9 +3,13 @@
 // within the renew deadline (shorter than the lease duration, so it stops before a standby may take
 // over); a standby takes the lease once it has seen no renewal for a whole lease duration; on
 // shutdown the holder releases the lease so a standby takes over at once.
+// With a fence, each term opens it and each renew extends it to the renew deadline, and stepping
+// down closes it first, so this replica's writes stop before anyone else may lead. Once stop() has
+// begun the elector writes no lease but the release: it never starts a term again.
 import { errorMessage, type Log } from '../log.ts';
 import { isConflict, isNotFound, type KubeClient } from './client.ts';
 import { sleep, type Clock } from './clock.ts';
+import type { LeadershipFence } from './fence.ts';
 import {
   decideLease,
   releasedLease,
@@ -25,18 +29,22 @@ export interface LeaderElectionConfig {
 }
 
 export interface LeaderElectionOptions extends LeaderElectionConfig {
-  readonly client: KubeClient;
+  readonly client: Pick<KubeClient, 'request'>;
   readonly clock: Clock;
   readonly log: Log;
+  /** Opened while this replica leads; the client's writes pass only through an open term. */
+  readonly fence?: LeadershipFence;
   readonly onStartedLeading: () => void;
-  readonly onStoppedLeading: () => void;
+  /** stop() waits for the returned promise (the workers draining) before it releases the lease. */
+  readonly onStoppedLeading: () => void | Promise<void>;
 }
 
 interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }
 
-type Attempt = 'held' | 'held-by-another' | 'failed';
+type Attempt =
+  { readonly result: 'held'; readonly writtenAt: number } | { readonly result: 'held-by-another' | 'failed' };
 
 /** Refuses timings under which two replicas could lead at once; names the values. */
 export function checkLeaderElectionTimings(config: LeaderElectionConfig): void {
@@ -69,14 +77,16 @@ export class LeaderElector {
     this.#loop ??= this.#run();
   }
 
-  /** Stops campaigning; a leader steps down and releases the lease. */
+  /**
+   * Stops campaigning for good; a leader steps down, waits for onStoppedLeading, and releases the
+   * lease. The release is tried even when not leading: an acquire that was in flight when stop()
+   * began may have written the lease just now.
+   */
   async stop(): Promise<void> {
     this.#abort.abort();
     await this.#loop;
-    if (this.#leading) {
-      this.#stepDown('shutting down');
-      await this.#release();
-    }
+    if (this.#leading) await this.#stepDown('shutting down');
+    await this.#release();
   }
 
   async #run(): Promise<void> {
@@ -84,9 +94,14 @@ export class LeaderElector {
     while (!this.#abort.signal.aborted) {
       const attempt = await this.#tryAcquireOrRenew();
       const now = clock.now();
-      if (attempt === 'held') {
-        this.#lastRenewAt = now;
-        if (!this.#leading && !this.#stopping()) {
+      // stop() takes over from here: it steps down and releases.
+      if (this.#stopping()) break;
+      if (attempt.result === 'held') {
+        // From when the write was sent: the apiserver stored it no earlier, and a standby counts
+        // its lease duration from when it read it.
+        this.#lastRenewAt = attempt.writtenAt;
+        this.#options.fence?.extend(attempt.writtenAt + renewDeadlineMs);
+        if (!this.#leading) {
           this.#leading = true;
           this.#options.log.info(
             { lease: this.#options.name, identity: this.#options.identity },
@@ -96,10 +111,10 @@ export class LeaderElector {
         }
       } else if (
         this.#leading &&
-        (attempt === 'held-by-another' || now - this.#lastRenewAt >= renewDeadlineMs)
+        (attempt.result === 'held-by-another' || now - this.#lastRenewAt >= renewDeadlineMs)
       ) {
-        this.#stepDown(
-          attempt === 'held-by-another' ? 'another replica holds the lease' : 'renew deadline passed',
+        void this.#stepDown(
+          attempt.result === 'held-by-another' ? 'another replica holds the lease' : 'renew deadline passed',
         );
       }
       await sleep(clock, retryPeriodMs, this.#abort.signal);
@@ -110,13 +125,21 @@ export class LeaderElector {
     return this.#abort.signal.aborted;
   }
 
-  #stepDown(why: string): void {
+  async #stepDown(why: string): Promise<void> {
     this.#leading = false;
+    this.#options.fence?.close(why);
     this.#options.log.warn(
       { lease: this.#options.name, identity: this.#options.identity, why },
       'stopped leading',
     );
-    this.#options.onStoppedLeading();
+    try {
+      await this.#options.onStoppedLeading();
+    } catch (error) {
+      this.#options.log.warn(
+        { lease: this.#options.name, error: errorMessage(error) },
+        'stopping the leader failed',
+      );
+    }
   }
 
   async #tryAcquireOrRenew(): Promise<Attempt> {
@@ -128,7 +151,9 @@ export class LeaderElector {
         this.#observation = { spec: current?.spec, observedAt: now };
       }
       const decision = decideLease(this.#observation, identity, now, leaseDurationMs);
-      if (decision.action === 'wait') return 'held-by-another';
+      if (decision.action === 'wait') return { result: 'held-by-another' };
+      // stop() has begun while the lease was read: no new term, and no renew to undo.
+      if (this.#stopping()) return { result: 'failed' };
       const lease: Lease = {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
@@ -146,6 +171,7 @@ export class LeaderElector {
           path: collectionPath(coreResources.lease, this.#options.namespace),
           body: lease,
           timeoutMs: this.#requestTimeoutMs(),
+          unfenced: true,
         });
       } else {
         await client.request({
@@ -153,18 +179,19 @@ export class LeaderElector {
           path: objectPath(coreResources.lease, this.#key()),
           body: lease,
           timeoutMs: this.#requestTimeoutMs(),
+          unfenced: true,
         });
       }
       this.#observation = { spec: decision.spec, observedAt: now };
-      return 'held';
+      return { result: 'held', writtenAt: now };
     } catch (error) {
       // A conflict means another replica wrote first: it holds the lease now.
-      if (isConflict(error)) return 'held-by-another';
+      if (isConflict(error)) return { result: 'held-by-another' };
       this.#options.log.warn(
         { lease: this.#options.name, error: errorMessage(error) },
         'lease update failed',
       );
-      return 'failed';
+      return { result: 'failed' };
     }
   }
 
@@ -196,6 +223,7 @@ export class LeaderElector {
         verb: 'update',
         path: objectPath(coreResources.lease, this.#key()),
         body: { ...current, spec: releasedLease(current.spec, this.#options.clock.now()) },
+        unfenced: true,
       });
     } catch (error) {
       this.#options.log.warn(
