@@ -16,6 +16,8 @@ declare -A wanted=(
   [strace]=strace
   [argon2]=argon2
   [htpasswd]=apache2-utils
+  # fusermount3 unmounts test/lazyfs, the FUSE filesystem the power-loss test cuts the power under.
+  [fusermount3]=fuse3
   # testssl.sh scans the relay's TLS listeners for weak suites and known vulnerabilities (case 33).
   [testssl]=testssl.sh
   # The real node (test/node/): containerd with runc, the CNI bridge, buildah and skopeo for the images,
