@@ -14,7 +14,7 @@ NODE_STAMP := $(NODE_BIN)/node
 DEPS_STAMP := node_modules/.package-lock.json
 TEST_CONCURRENCY ?= 4
 
-.PHONY: help deps system-deps control-plane images cluster lint typecheck generate test test-unit test-integration test-node demo bench clean
+.PHONY: help deps system-deps control-plane lazyfs images cluster lint typecheck generate test test-unit test-integration test-node demo bench clean
 
 help: ## list the entry points
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ control-plane: ## build (once, cached) kube-apiserver, etcd, kube-controller-man
 	@bash test/controlplane/build.sh >/dev/null
 	@bash test/controlplane/build-oldest-apiserver.sh >/dev/null
 
+lazyfs: ## build (once, cached) test/lazyfs, the FUSE filesystem of the power-loss test
+	@bash test/lazyfs/build.sh >/dev/null
+
 lint: deps ## eslint (type-checked rules) and prettier
 	eslint .
 	prettier --check .
@@ -53,7 +56,7 @@ generate: deps ## regenerate crds/ and docs/reference from operator/api and rela
 test-unit: deps ## pure, table-driven tests (no network but loopback)
 	node --test --test-concurrency=$(TEST_CONCURRENCY) 'test/unit/**/*.test.ts'
 
-test-integration: deps system-deps control-plane ## tests against a real kube-apiserver and real SMTP peers
+test-integration: deps system-deps control-plane lazyfs ## tests against a real kube-apiserver and real SMTP peers
 	node test/with-control-plane.ts -- node --test --test-concurrency=$(TEST_CONCURRENCY) 'test/integration/**/*.test.ts'
 
 images: deps system-deps ## build the relay, operator and test images with buildah from the Dockerfiles (test/node/images.sh)
@@ -82,10 +85,14 @@ bench-operator: deps control-plane ## the operator with 200 SmtpRelays and 2,000
 bench-operator-secrets: deps control-plane ## the operator's RSS and V8 heap with 2,000 unrelated 100 KiB Secrets (case 37; MAILFLEET_SECRETS_* knobs: bench/operator-secrets.ts)
 	node bench/operator-secrets.ts
 
-.PHONY: bench-operator bench-operator-secrets soak profile
+.PHONY: bench-operator bench-operator-secrets soak soak-power profile
 SOAK_CYCLES ?= 500
 soak: deps system-deps ## the kill -9 durability loop (case 19) with hundreds of cycles: SOAK_CYCLES=500, MAILFLEET_SOAK_SEED to replay
 	MAILFLEET_SOAK_CYCLES=$(SOAK_CYCLES) node --test --test-reporter=spec test/integration/reliability/kill-loop.test.ts
+
+POWER_CUTS ?= 2000
+soak-power: deps system-deps lazyfs ## the power-loss test (lazyfs) with thousands of cuts: POWER_CUTS=2000, MAILFLEET_POWER_SEED to replay
+	MAILFLEET_POWER_CUTS=$(POWER_CUTS) node --test --test-reporter=spec test/integration/reliability/power-loss.test.ts
 
 clean: ## remove node_modules (the cache in $(CACHE) stays)
 	rm -rf node_modules
