@@ -5,6 +5,8 @@ export type AttemptResult =
   | { readonly kind: 'tls'; readonly text: string }
   /** Credentials are configured but the session is not encrypted: AUTH was not sent (case 28). */
   | { readonly kind: 'auth-withheld'; readonly text: string }
+  /** The next hop answered AUTH with 5xx (535, 534, 538…): our credentials, not the sender's fault. */
+  | { readonly kind: 'auth-refused'; readonly code: number; readonly text: string }
   | { readonly kind: 'dns'; readonly permanent: boolean; readonly text: string }
   | { readonly kind: 'forbidden-destination'; readonly text: string }
   /** The relay itself cut the attempt short (it is stopping): no fault of the destination. */
@@ -24,6 +26,8 @@ export function replyLine(result: AttemptResult): string {
         return `451 4.7.5 TLS failed, not sent in plaintext: ${result.text}`;
       case 'auth-withheld':
         return `451 4.7.0 credentials withheld: ${result.text}`;
+      case 'auth-refused':
+        return `451 4.7.0 the next hop refused the relay's credentials (${String(result.code)} ${result.text})`;
       case 'dns':
         return result.permanent
           ? `550 5.1.2 no mail exchanger: ${result.text}`

@@ -12,6 +12,10 @@ export function classify(result: AttemptResult): Verdict {
     case 'auth-withheld':
     case 'interrupted':
       return 'deferred';
+    // Postfix's smtp_sasl_auth_soft_bounce: a refused login is a rotated or wrong password on our
+    // side; bouncing would return every queued message, deferring keeps them until it is fixed.
+    case 'auth-refused':
+      return 'deferred';
     case 'dns':
       return result.permanent ? 'bounced' : 'deferred';
     case 'forbidden-destination':

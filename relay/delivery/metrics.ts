@@ -37,6 +37,12 @@ export function createDeliveryMetrics(registry: Registry) {
       labelNames: ['mode'] as const,
       registers,
     }),
+    authRefused: new Counter({
+      name: 'mailfleet_relay_delivery_auth_failures_total',
+      help: 'Sessions whose AUTH the next hop refused with 5xx (535 and the like): the mail is deferred, not bounced, until the credentials work.',
+      labelNames: ['mode'] as const,
+      registers,
+    }),
     dkimSignatures: new Counter({
       name: 'mailfleet_relay_dkim_signatures_total',
       help: 'DKIM signatures added to outgoing messages, or failed.',

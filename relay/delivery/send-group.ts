@@ -8,7 +8,7 @@ import { signMessage, type DkimResult } from '../dkim/sign.ts';
 import type { SigningPool } from '../dkim/signing-pool.ts';
 import type { QueuedMessage } from '../queue/queued-message.ts';
 import type { Spool } from '../queue/spool.ts';
-import type { AttemptResult } from './attempt-result.ts';
+import { replyLine, type AttemptResult } from './attempt-result.ts';
 import type { DestinationGroup } from './destinations.ts';
 import type { DeliveryMetrics } from './metrics.ts';
 import type { MxRouter } from './mx-route.ts';
@@ -27,6 +27,8 @@ export interface SendContext {
   readonly metrics: DeliveryMetrics;
   /** Whether auth-withheld was logged already (once per service; every occurrence is counted). */
   readonly authWithheldLogged: { value: boolean };
+  /** Whether auth-refused was logged already (once per service; every occurrence is counted). */
+  readonly authRefusedLogged: { value: boolean };
   readonly logger: Logger;
   readonly now: () => number;
   /** Aborted when delivery stops for good: sessions in progress end at once (drain). */
@@ -67,6 +69,7 @@ export async function sendGroup(
   if (outcome.ok) return outcome.value;
   if (outcome.result.kind === 'tls') context.metrics.tlsSessions.inc({ result: 'failed', mode });
   if (outcome.result.kind === 'auth-withheld') withheldAuth(context, group.destination);
+  if (outcome.result.kind === 'auth-refused') refusedAuth(context, group.destination, outcome.result);
   return recipients.map(() => outcome.result);
 }
 
@@ -78,6 +81,17 @@ function withheldAuth(context: SendContext, destination: string): void {
   context.logger.error(
     { event: 'auth-withheld', destination },
     'the next hop did not establish TLS (STARTTLS not offered or stripped): credentials withheld, mail deferred',
+  );
+}
+
+/** Counted every time; logged once per delivery service, like withheld credentials. */
+function refusedAuth(context: SendContext, destination: string, result: AttemptResult): void {
+  context.metrics.authRefused.inc({ mode: context.delivery.mode });
+  if (context.authRefusedLogged.value) return;
+  context.authRefusedLogged.value = true;
+  context.logger.error(
+    { event: 'auth-refused', destination, reply: replyLine(result) },
+    'the next hop refused the relay credentials (delivery.smarthost.credentialsFile): mail deferred, not bounced',
   );
 }
 

@@ -95,6 +95,7 @@ export function startDelivery(options: DeliveryServiceOptions): DeliveryService 
     smarthostAuth: options.secrets.smarthostAuth,
     metrics,
     authWithheldLogged: { value: false },
+    authRefusedLogged: { value: false },
     logger,
     now,
     signal: stopping.signal,

@@ -138,7 +138,7 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
     interruptPhase = undefined;
     if (loginError !== null) {
       connection.close();
-      return { ok: false, result: errorResult(loginError) };
+      return { ok: false, result: loginResult(loginError) };
     }
   }
   return {
@@ -199,6 +199,13 @@ export async function openSmtpSession(options: SmtpSessionOptions): Promise<Sess
 function recipientError(error: NodemailerError, address: string): AttemptResult {
   const own = error.rejectedErrors?.find((failure) => failure.recipient === address);
   return errorResult(own ?? error);
+}
+
+/** A 5xx to AUTH (nodemailer's EAUTH) is a refusal of our credentials; anything else as usual. */
+function loginResult(error: NodemailerError): AttemptResult {
+  const result = errorResult(error);
+  if (result.kind !== 'reply' || result.code < 500) return result;
+  return { kind: 'auth-refused', code: result.code, text: result.text };
 }
 
 function errorResult(error: NodemailerError): AttemptResult {

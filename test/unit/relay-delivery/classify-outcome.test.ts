@@ -23,6 +23,9 @@ const classifications: readonly [string, AttemptResult, string][] = [
   ['network', { kind: 'network', text: 'ECONNREFUSED' }, 'deferred'],
   ['tls', { kind: 'tls', text: 'certificate expired' }, 'deferred'],
   ['auth withheld', { kind: 'auth-withheld', text: 'no TLS' }, 'deferred'],
+  ['auth refused 535', { kind: 'auth-refused', code: 535, text: '5.7.8 bad credentials' }, 'deferred'],
+  ['auth refused 534', { kind: 'auth-refused', code: 534, text: '5.7.9 mechanism too weak' }, 'deferred'],
+  ['auth refused 538', { kind: 'auth-refused', code: 538, text: '5.7.11 encryption required' }, 'deferred'],
   ['dns temporary', { kind: 'dns', permanent: false, text: 'SERVFAIL' }, 'deferred'],
   ['dns permanent', { kind: 'dns', permanent: true, text: 'NXDOMAIN' }, 'bounced'],
   ['forbidden', { kind: 'forbidden-destination', text: '127.0.0.1' }, 'bounced'],
@@ -40,6 +43,10 @@ test('replyLine gives synthetic enhanced codes and never keeps CR or LF', () => 
     [{ kind: 'forbidden-destination', text: '10.0.0.1' }, '550 5.4.4 destination not allowed: 10.0.0.1'],
     [{ kind: 'tls', text: 'bad\r\ncert' }, '451 4.7.5 TLS failed, not sent in plaintext: bad cert'],
     [{ kind: 'auth-withheld', text: 'no TLS' }, '451 4.7.0 credentials withheld: no TLS'],
+    [
+      { kind: 'auth-refused', code: 535, text: '5.7.8 no' },
+      "451 4.7.0 the next hop refused the relay's credentials (535 5.7.8 no)",
+    ],
     [{ kind: 'reply', code: 550, text: '5.1.1 a\nb' }, '550 5.1.1 a b'],
     [{ kind: 'interrupted', text: 'delivery interrupted' }, '451 4.3.2 delivery interrupted'],
   ];
