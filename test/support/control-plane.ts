@@ -25,6 +25,8 @@ export interface ControlPlane {
   readonly binDir: string;
   /** Tokens of extra, unprivileged identities (for RBAC tests): user name → bearer token. */
   readonly userTokens: Readonly<Record<string, string>>;
+  /** The API server's audit log of writes (JSON lines), when started with `auditLog`. */
+  readonly auditLogPath: string | undefined;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
   stop(): Promise<void>;
@@ -45,6 +47,8 @@ export interface ControlPlaneOptions {
    * arguments (the kubelet client certificate).
    */
   readonly forNode?: { readonly apiServerArgs: readonly string[]; readonly nodeName: string };
+  /** Audits every write (create, update, patch, delete) at Metadata level (test/support/audit-log.ts). */
+  readonly auditLog?: boolean;
 }
 
 interface Component {
@@ -52,6 +56,16 @@ interface Component {
   readonly process: ChildProcess;
   readonly logPath: string;
 }
+
+// Metadata (who, what, when, the answer's code) is enough to order writes; reads are not logged.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+`;
 
 /** Builds (or finds in the cache) the binaries and returns their directory. */
 export async function controlPlaneBinaries(): Promise<string> {
@@ -239,6 +253,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     throw error;
   }
 
+  const auditLogPath = options.auditLog ? join(dir, 'audit.log') : undefined;
+  if (auditLogPath !== undefined) await writeFile(join(dir, 'audit-policy.yaml'), auditPolicy);
   const address = options.address ?? '127.0.0.1';
   const server = `https://${address}:${apiPort}`;
   const apiArgs = [
@@ -254,6 +270,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     '--service-cluster-ip-range=10.96.0.0/24',
     '--allow-privileged=true',
     '--enable-priority-and-fairness=false',
+    ...(auditLogPath === undefined
+      ? []
+      : [`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLogPath}`]),
     ...(options.forNode
       ? [
           '--authorization-mode=Node,RBAC',
@@ -306,6 +325,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     adminToken,
     binDir,
     userTokens,
+    auditLogPath,
     async stopApiServer() {
       await stopComponent(apiServer);
     },

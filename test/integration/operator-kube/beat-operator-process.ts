@@ -1,0 +1,36 @@
+// The operator's own wiring (startOperator: fence, leader election, controller manager) in its own
+// process, with one controller that writes without pause, so a test can catch a write sent by a
+// replica that no longer leads. argv: the operator's flags. Each ConfigMap labelled
+// mailfleet.dev/beat=source is reconciled by a merge patch of `<name>-beat` (never a conflict, so
+// every write the apiserver sees is one the sender meant) naming the writer, and again 100 ms later.
+import type { Controller } from '../../../operator/kube/controller.ts';
+import { coreResources, objectPath } from '../../../operator/kube/resource.ts';
+import { createLogger } from '../../../operator/log.ts';
+import { startOperator, type ControllerTools } from '../../../operator/main.ts';
+import { parseOptions } from '../../../operator/options.ts';
+
+const parsed = parseOptions(process.argv.slice(2), {}, 'unnamed');
+if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+const identity = parsed.options.leaderElection.identity;
+
+const beat = (tools: ControllerTools): readonly Controller[] => [
+  {
+    name: 'beat',
+    primary: { resource: coreResources.configMap, labelSelector: 'mailfleet.dev/beat=source' },
+    async reconcile(key) {
+      const [namespace = '', name = ''] = key.split('/');
+      await tools.client.request({
+        verb: 'patch',
+        path: objectPath(coreResources.configMap, { namespace, name: `${name}-beat` }),
+        contentType: 'application/merge-patch+json',
+        body: { data: { writer: identity, at: new Date().toISOString() } },
+      });
+      return { requeueAfterMs: 100 };
+    },
+  },
+];
+
+const operator = await startOperator(parsed.options, beat, createLogger('info'));
+process.on('SIGTERM', () => {
+  void operator.stop().then(() => process.exit(0));
+});
