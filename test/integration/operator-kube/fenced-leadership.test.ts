@@ -112,9 +112,10 @@ test('a leader paused past its lease writes nothing once the new leader has writ
   let standby: OperatorProcess | undefined;
   try {
     await eventually('the first process leads and writes', async () => (await beatWriter()) === oldIdentity);
-    standby = await startOperatorProcess(newIdentity);
+    const second = await startOperatorProcess(newIdentity);
+    standby = second;
     await eventually('the second process is a synced standby', () =>
-      standby.output().includes('caches synced'),
+      second.output().includes('caches synced'),
     );
 
     const pausedAt = Date.now();
