@@ -7,6 +7,7 @@ import { errorMessage, type Log } from '../log.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import type { KubeClient } from './client.ts';
 import type { Clock } from './clock.ts';
+import { NotLeadingError } from './fence.ts';
 import { InformerGroup } from './informer-group.ts';
 import { keyOf, type KubeObject, type ResourceType } from './resource.ts';
 import type { IndexFunction, ReadonlyStore } from './store.ts';
@@ -159,7 +160,13 @@ export class ControllerManager {
         concurrency: controller.concurrency ?? this.#options.defaultConcurrency,
         onProcessed: (key, outcome, durationMs, error) => {
           observer?.reconciled(controller.name, outcome, durationMs);
-          if (outcome === 'error') {
+          if (outcome === 'error' && error instanceof NotLeadingError) {
+            // The lease is lost or lapsing: the write was fenced, nothing is wrong with the key.
+            log.info(
+              { controller: controller.name, key, error: error.message },
+              'reconcile cut off by the fence',
+            );
+          } else if (outcome === 'error') {
             log.warn(
               { controller: controller.name, key, error: errorMessage(error) },
               'reconcile failed, retrying',
