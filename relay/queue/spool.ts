@@ -7,7 +7,7 @@
 // index rebuilt from both stores at start.
 import { createReadStream, unlinkSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BodyCache } from './body-cache.ts';
 import { createDirectorySync, type DirectorySync } from './directory-sync.ts';
@@ -28,7 +28,7 @@ import {
 import { openQuarantine, type Quarantine } from './quarantine.ts';
 import { ensureShards, recoverSpool, type RecoveryReport } from './recover.ts';
 import { encodeMessageRecord } from './segment-format.ts';
-import { SegmentLog, segmentsDirectoryName, type Segment } from './segment-log.ts';
+import { SegmentLog, segmentsDirectoryName, syncDirectory, type Segment } from './segment-log.ts';
 import { recoverSegments } from './segment-recover.ts';
 import { encodeHeader, encodeUpdate } from './spool-format.ts';
 import { checkSpoolFormat } from './spool-version.ts';
@@ -124,6 +124,11 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const quarantine = await openQuarantine(dir);
   const segmentsDir = join(dir, segmentsDirectoryName);
   await mkdir(segmentsDir, { recursive: true });
+  // A directory openSpool made (the spool, its shards, segments/, quarantine/) is on disk only once
+  // its parent is synced: without this a power cut after the first 250 could lose segments/ and every
+  // message in it (the power-loss test found it). The parent of the spool is synced when it allows.
+  await syncDirectory(dir);
+  await syncDirectory(dirname(dir)).catch(() => undefined);
   const segmentRecovery = await recoverSegments(segmentsDir);
   const log = new SegmentLog(segmentsDir, maxSegmentBytes, segmentRecovery.nextSequence);
   const entries = new Map<string, Entry>();
