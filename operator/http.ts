@@ -2,8 +2,8 @@
 // the kubelet's probes, and /metrics (Prometheus) unless the metrics are served over HTTPS with
 // authentication instead (metrics-endpoint.ts).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listen } from './listen.ts';
 import { errorMessage, type Log } from './log.ts';
 
 export interface HttpEndpoint {
@@ -48,21 +48,5 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       reply(404, 'text/plain', 'not found\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host);
 }

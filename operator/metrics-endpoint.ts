@@ -3,10 +3,10 @@
 // metrics-access-cache.ts). The health probes stay on the plain HTTP endpoint (http.ts), which then
 // serves no metrics.
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from './kube/client.ts';
 import type { Clock } from './kube/clock.ts';
+import { listen } from './listen.ts';
 import { errorMessage, type Log } from './log.ts';
 import { MetricsAccessCache } from './metrics-access-cache.ts';
 import { metricsAccess } from './metrics-auth.ts';
@@ -70,21 +70,5 @@ export async function startSecureMetricsEndpoint(
         });
     },
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.port, options.host);
 }
