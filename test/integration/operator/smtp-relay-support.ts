@@ -2,6 +2,7 @@
 // controller, a private namespace, the examples as written, and a count of the operator's writes.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, parseAllDocuments } from 'yaml';
 import { smtpRelayResource } from '../../../operator/api/kinds.ts';
 import type { KubeClient } from '../../../operator/kube/client.ts';
@@ -70,6 +71,32 @@ export async function smtpRelayReconciles(running: OperatorUnderTest): Promise<n
         entry.includes('result="success"'),
     );
   return Number(line?.split(' ').at(-1) ?? 0);
+}
+
+/**
+ * The operator's writes while the settled relay `name` is reconciled once more (an annotation
+ * touched after pending reconciles had time to finish): 0 when reconciling changes nothing.
+ */
+export async function writesOfAnotherReconcile(
+  running: OperatorUnderTest,
+  namespace: string,
+  name: string,
+): Promise<number> {
+  await sleep(2_000);
+  const writes = running.writes();
+  const reconciles = await smtpRelayReconciles(running);
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(smtpRelayResource, { namespace, name }),
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { annotations: { 'test.mailfleet.dev/touch': String(Date.now()) } } },
+  });
+  await eventually(
+    'the relay is reconciled again',
+    async () => (await smtpRelayReconciles(running)) > reconciles,
+  );
+  await sleep(1_000);
+  return running.writes() - writes;
 }
 
 export async function readExample(file: string): Promise<KubeObject> {
