@@ -19,6 +19,7 @@ import {
   dumpMessage,
   helm,
   localImageValues,
+  operatorLease,
   operatorNamespace,
   password,
   relaySecrets,
@@ -69,15 +70,7 @@ test('real node: helm install as docs/install.md says: two operator replicas und
   ]);
   await waitPodsReady(cluster, operatorNamespace, 'app.kubernetes.io/name=mailfleet', 2);
   await eventually('a leader holds the Lease', async () => {
-    const holder = await kubectl(cluster, [
-      '-n',
-      operatorNamespace,
-      'get',
-      'lease',
-      release,
-      '-o',
-      'jsonpath={.spec.holderIdentity}',
-    ]);
+    const holder = await operatorLease(cluster, '{.spec.holderIdentity}');
     return holder.startsWith(release);
   });
   await kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev']);

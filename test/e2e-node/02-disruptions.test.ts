@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fleet, patchRelaySpec, relayReconciled } from '../node/fleet.ts';
-import { operatorNamespace, release, waitPodsReady } from '../node/mail-fleet.ts';
+import { operatorLease, operatorNamespace, waitPodsReady } from '../node/mail-fleet.ts';
 import { evict, killContainer } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
@@ -37,29 +37,10 @@ test('real node: an eviction that would break the relay PodDisruptionBudget is r
 });
 
 test('real node: the leading operator killed: the standby leads within the lease and the fleet converges', async () => {
-  const holder = async () =>
-    kubectl(cluster, [
-      '-n',
-      operatorNamespace,
-      'get',
-      'lease',
-      release,
-      '-o',
-      'jsonpath={.spec.holderIdentity}',
-    ]);
+  const holder = () => operatorLease(cluster, '{.spec.holderIdentity}');
   const leader = await holder();
   assert.ok(leader, 'a leader holds the Lease');
-  const leaseSeconds = Number(
-    await kubectl(cluster, [
-      '-n',
-      operatorNamespace,
-      'get',
-      'lease',
-      release,
-      '-o',
-      'jsonpath={.spec.leaseDurationSeconds}',
-    ]),
-  );
+  const leaseSeconds = Number(await operatorLease(cluster, '{.spec.leaseDurationSeconds}'));
   const killed = Date.now();
   // SIGKILL, so it cannot hand the Lease over; the pod object goes too, so the kubelet does not restart
   // the process under the same identity (which would simply resume leading).

@@ -330,3 +330,8 @@ export async function waitAllDelivered(
   });
   return count;
 }
+
+/** A field of the operator's leader election Lease, by JSONPath (e.g. `{.spec.holderIdentity}`). */
+export async function operatorLease(cluster: ClusterAccess, jsonPath: string): Promise<string> {
+  return kubectl(cluster, ['-n', operatorNamespace, 'get', 'lease', release, '-o', `jsonpath=${jsonPath}`]);
+}
