@@ -169,3 +169,14 @@ export async function enqueue(spool: Spool, envelope: InboundEnvelope, text: str
   await spool.accept(queueId, envelope, Readable.from([Buffer.from(text)]));
   return queueId;
 }
+
+/** Queues one simple message per (sender, recipient, subject), as enqueue() does; their queue ids. */
+export async function enqueueSimple(
+  spool: Spool,
+  messages: readonly (readonly [from: string, to: string, subject: string])[],
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (const [from, to, subject] of messages)
+    ids.push(await enqueue(spool, envelopeFor(from, [to]), messageText(from, to, subject)));
+  return ids;
+}

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { makeTestCertificates, type TestCertificates } from '../../support/tls.ts';
-import { enqueue, envelopeFor, messageText, startHarness } from './harness.ts';
+import { enqueueSimple, startHarness } from './harness.ts';
 
 const credentials = { user: 'relay-user', pass: 'rotated-yesterday' };
 
@@ -61,18 +61,10 @@ test('a 535 to AUTH defers (no bounce), is counted and logged, and the mail goes
     smarthostAuth: credentials,
   });
   try {
-    const queueIds = [
-      await enqueue(
-        harness.spool,
-        envelopeFor('a@example.org', ['b@x.test']),
-        messageText('a@example.org', 'b@x.test', 'one'),
-      ),
-      await enqueue(
-        harness.spool,
-        envelopeFor('c@example.org', ['d@y.test']),
-        messageText('c@example.org', 'd@y.test', 'two'),
-      ),
-    ];
+    const queueIds = await enqueueSimple(harness.spool, [
+      ['a@example.org', 'b@x.test', 'one'],
+      ['c@example.org', 'd@y.test', 'two'],
+    ]);
     for (const queueId of queueIds) {
       const deferred = await harness.waitForLog(
         (line) => line['event'] === 'deferred' && line['queueId'] === queueId,

@@ -14,7 +14,7 @@ import type { SmarthostTls } from '../../../relay/config/delivery-schema.ts';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink.ts';
 import { startSmtpProxy, type SmtpProxy } from '../../support/starttls-stripping-proxy.ts';
 import { makeTestCertificates, type TestCertificates } from '../../support/tls.ts';
-import { enqueue, envelopeFor, messageText, startHarness } from './harness.ts';
+import { enqueue, enqueueSimple, envelopeFor, messageText, startHarness } from './harness.ts';
 
 const credentials = { user: 'relay-user', pass: 'never-in-plaintext' };
 
@@ -83,18 +83,10 @@ for (const { name, peer, tls } of refusals) {
       smarthostAuth: credentials,
     });
     try {
-      const queueIds = [
-        await enqueue(
-          harness.spool,
-          envelopeFor('a@example.org', ['b@x.test']),
-          messageText('a@example.org', 'b@x.test', 'one'),
-        ),
-        await enqueue(
-          harness.spool,
-          envelopeFor('a@example.org', ['c@x.test']),
-          messageText('a@example.org', 'c@x.test', 'two'),
-        ),
-      ];
+      const queueIds = await enqueueSimple(harness.spool, [
+        ['a@example.org', 'b@x.test', 'one'],
+        ['a@example.org', 'c@x.test', 'two'],
+      ]);
       for (const queueId of queueIds) {
         const deferred = await harness.waitForLog(
           (line) => line['event'] === 'deferred' && line['queueId'] === queueId,
