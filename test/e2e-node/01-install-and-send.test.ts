@@ -105,6 +105,23 @@ test('real node: an SmtpRelay with TLS, AUTH and a Persistent queue and its Send
     assert.equal(pvc.spec.storageClassName, 'local-path', 'bound by the default StorageClass');
   }
   await waitPodsReady(cluster, namespace, 'app in (sink,client-auth,client-trusted)', 3);
+  // Ready pods are not yet a programmed Service: kube-proxy writes its rules a moment later, and a
+  // connection before that is refused. Wait until the relay's banner answers through the Service.
+  await eventually('the relay Service answers on 25 and 587', async () => {
+    for (const port of [25, 587, 25, 587, 25, 587])
+      if (
+        !(
+          await swaks(cluster, namespace, 'client-trusted', [
+            '--server',
+            `${relayHost}:${port}`,
+            '--quit-after',
+            'BANNER',
+          ])
+        ).ok
+      )
+        return false;
+    return true;
+  });
 });
 
 test('real node: mail sent pod to pod: STARTTLS + AUTH on 587 and no AUTH from clientNetworks on 25, DKIM verified by dkimpy', async () => {

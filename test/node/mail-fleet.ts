@@ -335,3 +335,45 @@ export async function waitAllDelivered(
 export async function operatorLease(cluster: ClusterAccess, jsonPath: string): Promise<string> {
   return kubectl(cluster, ['-n', operatorNamespace, 'get', 'lease', release, '-o', `jsonpath=${jsonPath}`]);
 }
+
+export interface StarttlsProbe {
+  /** The relay pod's own address: the probe skips the Service and its load balancing. */
+  readonly podIp: string;
+  /** The container's submission port (the Service maps 587 to it). */
+  readonly port: number;
+  /** The name the certificate must carry (the Service's), checked against `caPem`. */
+  readonly serverName: string;
+  readonly caPem: string;
+  readonly login?: { readonly user: string; readonly password: string };
+}
+
+// Connects to one pod's address while the TLS layer verifies the Service's name: smtplib keeps the
+// host it was given for the certificate check, the subclass only chooses where the socket goes.
+const starttlsScript = `import json,socket,smtplib,ssl,sys
+p=json.loads(sys.stdin.read())
+class Pod(smtplib.SMTP):
+    def _get_socket(self,host,port,timeout):
+        return socket.create_connection((p["podIp"],port),timeout)
+s=Pod(p["serverName"],p["port"],timeout=10)
+s.starttls(context=ssl.create_default_context(cadata=p["caPem"]))
+if p.get("login"): s.login(p["login"]["user"],p["login"]["password"])
+s.quit()`;
+
+/** STARTTLS (and AUTH when `login` is given) on the submission port of one relay pod, from a client pod. */
+export async function starttlsOnPod(
+  cluster: ClusterAccess,
+  namespace: string,
+  clientPod: string,
+  probe: StarttlsProbe,
+): Promise<SwaksResult> {
+  try {
+    const output = await kubectl(
+      cluster,
+      ['-n', namespace, 'exec', '-i', clientPod, '--', 'python3', '-c', starttlsScript],
+      JSON.stringify(probe),
+    );
+    return { ok: true, output };
+  } catch (error) {
+    return { ok: false, output: String(error) };
+  }
+}
