@@ -73,6 +73,7 @@ function smtpServer(): Server {
       release: () => undefined,
       greetingDelayMs: () => 0,
       sessionTimeoutMs: 60_000,
+      retiring: () => false,
       onConnectionLimit: () => undefined,
       onEarlyBody: () => undefined,
     },

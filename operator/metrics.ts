@@ -13,6 +13,8 @@ export const metricNames = {
   leader: 'mailfleet_operator_leader',
   senderDomains: 'mailfleet_operator_sender_domains',
   dnsVerificationLost: 'mailfleet_operator_sender_domain_dns_verification_lost_total',
+  relaysDeleting: 'mailfleet_operator_relays_deleting',
+  deletionHeldMessages: 'mailfleet_operator_relay_deletion_held_messages',
 } as const;
 
 /** A SenderDomain's DnsVerified condition: True, False after a check, or not checked (yet, or disabled). */
@@ -34,6 +36,11 @@ export interface OperatorMetrics {
   senderDomainDns(key: string, state: SenderDomainDnsState): void;
   /** When a SenderDomain is deleted. (A replica that stops leading forgets every domain by itself.) */
   forgetSenderDomain(key: string): void;
+  /**
+   * While a deleted SmtpRelay waits for its pods (`key` namespace/name, never a label): the messages
+   * they still hold; undefined once the deletion has gone on.
+   */
+  relayDeletion(key: string, heldMessages: number | undefined): void;
 }
 
 /** `queueDepths` is read at each scrape. */
@@ -91,6 +98,23 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
     help: 'SenderDomains whose records were verified and then found missing or changed.',
     registers: [registry],
   });
+  const deleting = new Map<string, number>();
+  new Gauge({
+    name: metricNames.relaysDeleting,
+    help: 'Deleted SmtpRelays whose deletion waits for their pods to deliver what they hold.',
+    registers: [registry],
+    collect() {
+      this.set(deleting.size);
+    },
+  });
+  new Gauge({
+    name: metricNames.deletionHeldMessages,
+    help: 'Messages still queued in the pods of deleted SmtpRelays, as last read from the pods (/queuez).',
+    registers: [registry],
+    collect() {
+      this.set([...deleting.values()].reduce((sum, held) => sum + held, 0));
+    },
+  });
   const leader = new Gauge({
     name: metricNames.leader,
     help: '1 while this replica holds the leader lease and runs the workers.',
@@ -109,7 +133,10 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
     setLeader(leading) {
       leader.set(leading ? 1 : 0);
       // A standby reconciles nothing: stale counts would page twice for one domain.
-      if (!leading) dnsStates.clear();
+      if (!leading) {
+        dnsStates.clear();
+        deleting.clear();
+      }
     },
     senderDomainDns(key, state) {
       if (dnsStates.get(key) === 'verified' && state === 'failing') dnsVerificationLost.inc();
@@ -117,6 +144,10 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
     },
     forgetSenderDomain(key) {
       dnsStates.delete(key);
+    },
+    relayDeletion(key, heldMessages) {
+      if (heldMessages === undefined) deleting.delete(key);
+      else deleting.set(key, heldMessages);
     },
   };
 }

@@ -1,11 +1,13 @@
-// /metrics, /healthz and /readyz. Ready only between start-up and drain, and while the spool has
-// disk space: a relay that would answer 452 to everyone is taken out of its Service.
+// /metrics, /healthz, /readyz and /queuez. Ready only between start-up and drain, while the relay is
+// not being retired, and while the spool has disk space: a relay that would answer 452 to everyone is
+// taken out of its Service. /queuez is what the operator reads while an SmtpRelay's deletion waits
+// for its pods to deliver what they hold (the phase and the number of queued messages, as JSON).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, type Registry } from 'prom-client';
 import type { HttpConfig } from './config/types.ts';
 
-export type Phase = 'starting' | 'serving' | 'draining';
+export type Phase = 'starting' | 'serving' | 'retiring' | 'draining';
 
 export interface HealthState {
   phase: Phase;
@@ -34,11 +36,18 @@ export function createReadinessMetric(registry: Registry, state: HealthState, ha
   });
 }
 
+/** The body of /queuez: a deleting SmtpRelay's operator waits for `messages` 0 on every pod. */
+export interface QueueReport {
+  readonly phase: Phase;
+  readonly messages: number;
+}
+
 export async function startHealthServer(
   config: HttpConfig,
   registry: Registry,
   state: HealthState,
   hasSpace: () => boolean,
+  queuedMessages: () => number,
 ): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -49,6 +58,9 @@ export async function startHealthServer(
         (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
         () => response.writeHead(500).end(),
       );
+    } else if (path === '/queuez') {
+      const report: QueueReport = { phase: state.phase, messages: queuedMessages() };
+      response.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(report)}\n`);
     } else if (path === '/healthz') {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {

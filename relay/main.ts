@@ -110,7 +110,13 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
       `spool files this relay cannot read were moved to ${config.queue.dir}/quarantine (mailfleet-relay queue quarantine list)`,
     );
   }
-  const http = await startHealthServer(config.http, registry, health, () => spool.hasSpace());
+  const http = await startHealthServer(
+    config.http,
+    registry,
+    health,
+    () => spool.hasSpace(),
+    () => spool.size(),
+  );
   let settings = initial;
   createQueueMetrics(registry, spool, Date.now);
   createReadinessMetric(registry, health, () => spool.hasSpace());
@@ -144,6 +150,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
       settings = next;
       relay.apply(next);
       delivery.updateSecrets(nextSecrets);
+      enterPhase(next.config.retiring);
     },
     watched: (files) => {
       watcher.update(files);
@@ -151,7 +158,19 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     logger,
     metrics,
   });
-  health.phase = 'serving';
+  // Retiring (the SmtpRelay is being deleted) or back to serving, as the config says; a relay that
+  // starts retired (its pod restarted during the deletion) is retired from the start.
+  function enterPhase(retiring: boolean): void {
+    if (health.phase !== 'serving' && health.phase !== 'retiring' && health.phase !== 'starting') return;
+    const next = retiring ? 'retiring' : 'serving';
+    if (next === health.phase) return;
+    health.phase = next;
+    if (retiring) {
+      const retried = spool.retryNow();
+      logger.info({ event: 'retiring', retried }, 'retired: refusing new mail, delivering what is queued');
+    } else logger.info({ event: 'serving' }, 'no longer retired: accepting mail');
+  }
+  enterPhase(config.retiring);
   logger.info(
     {
       event: 'started',

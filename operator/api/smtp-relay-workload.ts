@@ -29,6 +29,27 @@ export const queue = object(
       'On scale-down or SIGTERM, how long a pod keeps delivering before it hands what remains to its peers; at least 1s.',
       '5m',
     ),
+    deletionDrainTimeout: duration(
+      'When the SmtpRelay is deleted, how long the deletion waits while its pods refuse new mail (421 4.3.2) and deliver what they hold. At the bound the deletion goes on: with `Persistent` storage the PVCs still holding mail are kept (whatever `persistentVolumeClaimRetentionPolicy.whenDeleted` says) and a Warning Event names them; with `Ephemeral` storage what is left is lost and a Warning Event counts it. `0s`: no wait.',
+      '15m',
+    ),
+    persistentVolumeClaimRetentionPolicy: object(
+      'QueueClaimRetentionPolicy',
+      'What becomes of the queue PVCs (`Persistent` storage), as the StatefulSet field of that name.',
+      {
+        whenDeleted: oneOf(
+          '`Delete`: once the deletion drain has emptied every queue, the PVCs are deleted with the relay; PVCs of pods that still held mail at the bound are kept. `Retain`: every PVC is kept.',
+          ['Retain', 'Delete'],
+          { default: 'Retain' },
+        ),
+        whenScaled: oneOf(
+          "The StatefulSet's own whenScaled: `Retain` keeps a removed pod's PVC (a scale-up reuses it, with what the pod's shutdown hand-off left in it); `Delete` deletes it after the pod's drain and hand-off.",
+          ['Retain', 'Delete'],
+          { default: 'Retain' },
+        ),
+      },
+      { default: {} },
+    ),
   },
   {
     default: {},

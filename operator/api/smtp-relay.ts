@@ -308,6 +308,28 @@ export const smtpRelayStatus: Schema = object('SmtpRelayStatus', 'The observed s
     maxLength: 1024,
   }),
   endpoints: list('The Service endpoints, one per listener.', endpoint, { maxItems: 8, listType: 'atomic' }),
+  deletion: object(
+    'SmtpRelayDeletion',
+    'While a deleted SmtpRelay waits for its pods to deliver what they hold (queue.deletionDrainTimeout).',
+    {
+      deadline: string('When the deletion goes on whatever the pods still hold (RFC 3339).', {
+        maxLength: 64,
+      }),
+      heldMessages: integer('Messages the relay pods reported still queued at the last look.', {
+        minimum: 0,
+        maximum: 1_000_000_000,
+      }),
+      podsHoldingMail: list('Relay pods that still hold mail.', string('A pod name.', { maxLength: 253 }), {
+        maxItems: 1000,
+        listType: 'atomic',
+      }),
+      unreachablePods: list(
+        'Relay pods whose queue could not be read (not running, or /queuez did not answer): the deletion waits for them too.',
+        string('A pod name.', { maxLength: 253 }),
+        { maxItems: 1000, listType: 'atomic' },
+      ),
+    },
+  ),
   senderDomains: list(
     'The SenderDomains the relay currently sends for.',
     object(

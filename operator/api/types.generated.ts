@@ -331,6 +331,21 @@ export interface LabelSelector {
   readonly matchExpressions?: readonly LabelSelectorRequirement[];
 }
 
+/** What becomes of the queue PVCs (`Persistent` storage), as the StatefulSet field of that name. */
+export interface QueueClaimRetentionPolicy {
+  /**
+   * `Delete`: once the deletion drain has emptied every queue, the PVCs are deleted with the relay;
+   * PVCs of pods that still held mail at the bound are kept. `Retain`: every PVC is kept.
+   */
+  readonly whenDeleted: 'Retain' | 'Delete';
+  /**
+   * The StatefulSet's own whenScaled: `Retain` keeps a removed pod's PVC (a scale-up reuses it, with
+   * what the pod's shutdown hand-off left in it); `Delete` deletes it after the pod's drain and
+   * hand-off.
+   */
+  readonly whenScaled: 'Retain' | 'Delete';
+}
+
 /** Where each relay pod spools accepted messages, and how long it drains on shutdown. */
 export interface Queue {
   /**
@@ -350,6 +365,17 @@ export interface Queue {
    * peers; at least 1s. A Go-style duration such as `30s`, `5m`, `1h30m` or `120h`.
    */
   readonly drainTimeout: string;
+  /**
+   * When the SmtpRelay is deleted, how long the deletion waits while its pods refuse new mail (421
+   * 4.3.2) and deliver what they hold. At the bound the deletion goes on: with `Persistent` storage
+   * the PVCs still holding mail are kept (whatever
+   * `persistentVolumeClaimRetentionPolicy.whenDeleted` says) and a Warning Event names them; with
+   * `Ephemeral` storage what is left is lost and a Warning Event counts it. `0s`: no wait. A
+   * Go-style duration such as `30s`, `5m`, `1h30m` or `120h`.
+   */
+  readonly deletionDrainTimeout: string;
+  /** What becomes of the queue PVCs (`Persistent` storage), as the StatefulSet field of that name. */
+  readonly persistentVolumeClaimRetentionPolicy: QueueClaimRetentionPolicy;
 }
 
 /** CPU and memory for the relay container, as in a core/v1 container. */
@@ -517,6 +543,24 @@ export interface SmtpRelayEndpoint {
   readonly auth?: 'Required' | 'Optional' | 'Disabled';
 }
 
+/**
+ * While a deleted SmtpRelay waits for its pods to deliver what they hold
+ * (queue.deletionDrainTimeout).
+ */
+export interface SmtpRelayDeletion {
+  /** When the deletion goes on whatever the pods still hold (RFC 3339). */
+  readonly deadline?: string;
+  /** Messages the relay pods reported still queued at the last look. */
+  readonly heldMessages?: number;
+  /** Relay pods that still hold mail. */
+  readonly podsHoldingMail?: readonly string[];
+  /**
+   * Relay pods whose queue could not be read (not running, or /queuez did not answer): the deletion
+   * waits for them too.
+   */
+  readonly unreachablePods?: readonly string[];
+}
+
 /** A SenderDomain bound to this relay. */
 export interface BoundSenderDomain {
   /** The SenderDomain name. */
@@ -545,6 +589,11 @@ export interface SmtpRelayStatus {
   readonly selector?: string;
   /** The Service endpoints, one per listener. */
   readonly endpoints?: readonly SmtpRelayEndpoint[];
+  /**
+   * While a deleted SmtpRelay waits for its pods to deliver what they hold
+   * (queue.deletionDrainTimeout).
+   */
+  readonly deletion?: SmtpRelayDeletion;
   /** The SenderDomains the relay currently sends for. */
   readonly senderDomains?: readonly BoundSenderDomain[];
 }

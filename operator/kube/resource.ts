@@ -21,6 +21,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
   deletionTimestamp?: string;
+  finalizers?: string[];
   managedFields?: unknown[];
   [field: string]: unknown;
 }

@@ -9,6 +9,7 @@ import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
 import { errorMessage } from '../log.ts';
 import { isNotFound } from '../kube/client.ts';
 import type { Controller } from '../kube/controller.ts';
+import type { ProcessResult } from '../kube/workqueue.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
 import {
   formatKey,
@@ -18,7 +19,7 @@ import {
   type KubeObject,
   type ResourceType,
 } from '../kube/resource.ts';
-import type { ObjectStatus } from '../kube/status-diff.ts';
+import type { DesiredStatus, ObjectStatus } from '../kube/status-diff.ts';
 import type { WithStatus } from '../kube/status.ts';
 import type { ReadonlyStore } from '../kube/store.ts';
 import type { ControllerTools } from '../main.ts';
@@ -37,12 +38,23 @@ import { smtpRelayStatus, type StatefulSetObject } from '../status/smtp-relay.ts
 import { ServedKinds } from './served-kinds.ts';
 import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
+import { decideDeletion, drainFinalizer } from '../status/smtp-relay-deletion.ts';
+import {
+  deleteClaim,
+  ensureDrainFinalizer,
+  readQueueOverHttp,
+  readRelayQueues,
+  removeDrainFinalizer,
+  type QueueReader,
+} from './relay-deletion.ts';
 
 export interface SmtpRelayControllerOptions {
   /** The cluster's DNS domain, for Service and pod names in the config and status. */
   readonly clusterDomain?: string;
   /** How long discovery of the optional kinds is trusted. */
   readonly discoveryTtlMs?: number;
+  /** Reads a relay pod's /queuez during a deletion (default: HTTP to the pod's address). */
+  readonly readQueue?: QueueReader;
 }
 
 function boundDomains(
@@ -76,7 +88,7 @@ export function smtpRelayController(
   tools: ControllerTools,
   options: SmtpRelayControllerOptions = {},
 ): Controller {
-  const { client, clock, log, applier, status, events } = tools;
+  const { client, clock, log, applier, status, events, metrics } = tools;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
   const discoveryTtlMs = options.discoveryTtlMs ?? 60_000;
   const servedKinds = new ServedKinds({
@@ -121,7 +133,12 @@ export function smtpRelayController(
     watches: smtpRelayWatches,
     async reconcile(key, context) {
       const relay = context.cache<SmtpRelay & KubeObject>(smtpRelayResource).get(key);
-      if (relay === undefined || relay.metadata.deletionTimestamp !== undefined) return undefined;
+      if (relay === undefined) return undefined;
+      const deleting = relay.metadata.deletionTimestamp !== undefined;
+      // A deleted relay without the finalizer is gone as far as the operator is concerned; one with
+      // it is rendered retired (refusing mail, delivering) until the gate below lets it go.
+      if (deleting && !(relay.metadata.finalizers ?? []).includes(drainFinalizer)) return undefined;
+      if (!deleting) await ensureDrainFinalizer(client, relay);
       const namespace = relay.metadata.namespace ?? '';
       const secretCache = context.cache<SecretObject>(relayResources.secret);
       const lookup = (name: string) => secretCache.get(formatKey({ namespace, name }));
@@ -185,6 +202,7 @@ export function smtpRelayController(
         ...asKubeObject(relay),
         ...(relay.status === undefined ? {} : { status: structuredClone(relay.status) as ObjectStatus }),
       };
+      if (deleting) return deletionGate(relay, involved, desiredStatus);
       await status.write(smtpRelayResource, involved, desiredStatus);
       await recordTransition(
         involved,
@@ -218,6 +236,56 @@ export function smtpRelayController(
       }
     },
   };
+
+  /**
+   * A deleted relay: its pods were rendered retired above; read what they still hold, and either
+   * wait (status, metric, a requeue) or let the deletion go on (PVCs, Events, the finalizer off).
+   */
+  async function deletionGate(
+    relay: SmtpRelay & KubeObject,
+    involved: WithStatus,
+    desiredStatus: DesiredStatus,
+  ): Promise<ProcessResult | undefined> {
+    const key = keyOf(asKubeObject(relay));
+    const namespace = relay.metadata.namespace ?? '';
+    const found = await readRelayQueues(client, relay, options.readQueue ?? readQueueOverHttp);
+    const decision = decideDeletion({ ...found, relay, now: clock.now() });
+    const deletingCondition = {
+      type: 'Ready',
+      status: 'False' as const,
+      reason: decision.action === 'wait' ? 'Deleting' : 'Deleted',
+      message: decision.message,
+    };
+    const conditions = [
+      ...(desiredStatus.conditions ?? []).filter((entry) => entry.type !== 'Ready'),
+      deletingCondition,
+    ];
+    const firstLook = relay.status?.deletion === undefined;
+    if (decision.action === 'wait') {
+      metrics.relayDeletion(key, decision.deletion.heldMessages ?? 0);
+      await status.write(smtpRelayResource, involved, {
+        ...desiredStatus,
+        conditions,
+        deletion: decision.deletion,
+      });
+      if (firstLook) await events.record(involved, 'Normal', 'Draining', decision.message);
+      return { requeueAfterMs: decision.requeueAfterMs };
+    }
+    for (const claim of decision.deleteClaims) await deleteClaim(client, namespace, claim);
+    if (decision.outcome === 'timedOut' || decision.keptClaims.length > 0) {
+      const kept = decision.keptClaims.map((entry) => `${entry.claim} (${entry.why})`).join('; ');
+      await events.record(
+        involved,
+        'Warning',
+        relay.spec.queue.storage === 'Persistent' ? 'MailRetained' : 'MailDropped',
+        kept === '' ? decision.message : `${decision.message}; kept: ${kept}`,
+      );
+    } else await events.record(involved, 'Normal', 'Drained', decision.message);
+    log.info({ relay: key, outcome: decision.outcome, held: decision.heldMessages }, decision.message);
+    await removeDrainFinalizer(client, relay);
+    metrics.relayDeletion(key, undefined);
+    return undefined;
+  }
 
   async function deleteUnwanted(
     relay: SmtpRelay,

@@ -218,6 +218,9 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
   const { relay, domains, clusterDomain } = inputs;
   const spec = relay.spec;
   const volumeBytes = parseByteQuantity(spec.queue.size);
+  // A deleted SmtpRelay's pods are retired (they refuse new mail and deliver what they hold) until
+  // the deletion goes on; every pod retires at once, so none is left to take a hand-off.
+  const retiring = relay.metadata.deletionTimestamp !== undefined;
   const config: RelayConfig = {
     hostname: relayHostname(relay, clusterDomain),
     listeners: listeners(relay),
@@ -271,7 +274,10 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
       ...(spec.delivery.bounces.from === undefined ? {} : { reportsFrom: spec.delivery.bounces.from }),
       adminPort: queueAdminPort,
     },
-    delivery: delivery(relay, clusterDomain),
+    delivery: retiring
+      ? { ...delivery(relay, clusterDomain), drainPeers: [] }
+      : delivery(relay, clusterDomain),
+    retiring,
   };
   return { config, unsupported: unsupportedSettings(relay), errors: portConflicts(relay) };
 }

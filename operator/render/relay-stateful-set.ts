@@ -38,6 +38,10 @@ export const restartHashAnnotation = 'mailfleet.dev/restart-hash';
 export const handoffGraceSeconds = 60;
 
 const queueVolume = 'queue';
+
+/** The PVC the StatefulSet makes for pod `<relay>-<ordinal>` (`Persistent` storage). */
+export const queueClaimName = (relay: SmtpRelay, ordinal: number | string): string =>
+  `${queueVolume}-${objectNames.statefulSet(relay)}-${ordinal}`;
 const secretFileMode = 0o440;
 
 export interface StatefulSetInputs {
@@ -249,6 +253,17 @@ export function renderStatefulSet(inputs: StatefulSetInputs): KubeObject {
         },
       },
       volumeClaimTemplates: claimTemplates(relay),
+      ...(relay.spec.queue.storage === 'Persistent'
+        ? {
+            // whenDeleted is the operator's to carry out: it deletes the PVCs itself once a deletion
+            // drain has emptied them (queue.persistentVolumeClaimRetentionPolicy.whenDeleted), so the
+            // StatefulSet never deletes a PVC that may still hold mail.
+            persistentVolumeClaimRetentionPolicy: {
+              whenDeleted: 'Retain',
+              whenScaled: relay.spec.queue.persistentVolumeClaimRetentionPolicy.whenScaled,
+            },
+          }
+        : {}),
     },
   };
 }

@@ -317,6 +317,12 @@ export const relayConfigSchema = {
       properties: { level: { enum: ['debug', 'info', 'warn', 'error'], default: 'info' } },
     },
     queue: { ...queueConfigSchema, default: {} },
+    retiring: {
+      type: 'boolean',
+      default: false,
+      description:
+        'The relay is being retired (its SmtpRelay is deleted): it refuses new mail with 421 4.3.2, reports itself not ready, retries every queued message at once and keeps delivering. Reloads live.',
+    },
     // mode is spelled out: the delivery schema's if/then runs before its own defaults fill in mode.
     delivery: { ...deliveryConfigSchema, default: { mode: 'mx' } },
   },

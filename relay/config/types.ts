@@ -123,4 +123,6 @@ export interface RelayConfig {
   readonly log: { readonly level: LogLevel };
   readonly queue: QueueConfig;
   readonly delivery: DeliveryConfig;
+  /** Being retired: new mail refused with 421 4.3.2, not ready, the queue still delivered. Live. */
+  readonly retiring: boolean;
 }

@@ -10,6 +10,7 @@
 //  - the DATA parser finds line-start dots with indexOf, not a loop over every byte (data-parser.ts);
 //  - connection slots are taken when a connection is accepted, per address first (connection-slots.ts),
 //    and the time since the last complete command line is exposed for the command deadline;
+//  - a retired relay (its SmtpRelay deleted) answers a new connection `421 4.3.2` in place of the banner;
 //  - MAIL and RCPT note a source route in the raw command, which upstream strips before the hooks
 //    (source-route.ts, case 32).
 import type { Socket } from 'node:net';
@@ -31,6 +32,8 @@ export interface RelayServerExtras {
   /** The early-talker pause before the banner for this client address. */
   readonly greetingDelayMs: (remoteAddress: string) => number;
   readonly sessionTimeoutMs: number;
+  /** True while the relay is retired: a new connection gets `421 4.3.2` instead of the banner. */
+  readonly retiring: () => boolean;
   /** Called when a connection limit refuses a client (cases 11, 12, 31). */
   readonly onConnectionLimit: (limit: 'per_ip' | 'global', remoteAddress: string) => void;
   /** Called when a client sent its body before the 354 reply (case 14). */
@@ -126,6 +129,10 @@ export class RelayConnection extends SMTPConnection {
   override init(): void {
     const extras = this.#extras();
     this._setListeners(() => {
+      if (extras.retiring()) {
+        this.closeWith(replies.shuttingDown);
+        return;
+      }
       // Before the early-talker pause: a connection waiting for its banner holds a slot too.
       const verdict = extras.admit(this.remoteAddress);
       if (!verdict.admitted) {

@@ -182,6 +182,11 @@ function createListener(
         : limits.greetingDelayMs;
     },
     sessionTimeoutMs: config.limits.sessionTimeoutSeconds * 1000,
+    retiring: () => {
+      if (!live().config.retiring) return false;
+      options.metrics.rejections.inc({ ...labels, reason: replies.shuttingDown.reason });
+      return true;
+    },
     onConnectionLimit: (limit, address) => {
       options.metrics.connectionLimitRefusals.inc({ ...labels, limit });
       if (limit === 'per_ip')

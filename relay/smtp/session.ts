@@ -165,8 +165,10 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     onMailFrom(address: SMTPServerAddress, session, callback) {
       settle(
         async () => {
-          if (listener.requireTls === true && !session.secure) throw rejection(session, replies.tlsRequired);
           const live = deps.live();
+          // A session opened before the relay was retired may finish its transaction, not start one.
+          if (live.config.retiring) throw rejection(session, replies.shuttingDown);
+          if (listener.requireTls === true && !session.secure) throw rejection(session, replies.tlsRequired);
           const policy = live.config.policy;
           const client = clientFacts(session);
           const size = declaredSize(address);

@@ -84,6 +84,14 @@ name (their CRDs may be absent, so they are not watched) and renders no NetworkP
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# A deleted SmtpRelay waits for its pods' queues (read from each pod's /queuez) and, with
+# queue.persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, deletes the PVCs it found empty.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list"]
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["list", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
