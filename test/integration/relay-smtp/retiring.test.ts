@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import type { QueueReport } from '../../../relay/health.ts';
 import { startRelayProcess, type ConfigDocument, type RelayProcess } from '../../support/relay-process.ts';
 import { freeTcpPort, startSmtpSink } from '../../support/smtp-sink.ts';
 import { SmtpTestClient } from './smtp-client.ts';
@@ -87,7 +88,9 @@ test('retired by a reload: 421 4.3.2 to new mail, not ready, the queue retried a
     // Retired, the deferred message was made due at once: it reaches the hop minutes before its retry.
     const [delivered] = await hop.waitForMessages(1, 15_000);
     assert.deepEqual(delivered?.recipients, ['x@example.com']);
-    await waitFor(async () => JSON.parse((await get(relay.httpPort, '/queuez')).body).messages === 0);
+    await waitFor(
+      async () => (JSON.parse((await get(relay.httpPort, '/queuez')).body) as QueueReport).messages === 0,
+    );
     assert.deepEqual(JSON.parse((await get(relay.httpPort, '/queuez')).body), {
       phase: 'retiring',
       messages: 0,
