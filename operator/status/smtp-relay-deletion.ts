@@ -113,7 +113,10 @@ export function decideDeletion(findings: DeletionFindings): DeletionDecision {
       heldMessages: 0,
       deleteClaims,
       keptClaims,
-      message: `every relay pod delivered what it held${pods.length === 0 ? ' (no pod was running)' : ''}; deleting`,
+      message:
+        pods.length === 0
+          ? 'no relay pod is running, so none holds mail to wait for; deleting'
+          : 'every relay pod delivered what it held; deleting',
     };
   }
   const left = [

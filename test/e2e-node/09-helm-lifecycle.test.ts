@@ -78,7 +78,7 @@ test('real node: helm uninstall: the operator and its RBAC go, the CRDs stay, th
   await waitAllDelivered(cluster, fleet.namespace, runId, [1], 60_000);
 });
 
-test('real node: without Helm: deploy/ applied as docs/install.md says runs the operator; deleting it deletes the CRDs and the relays', async () => {
+test('real node: without Helm: deploy/ applied as docs/install.md says runs the operator; the relays deleted (drained) first, then deploy/ and the CRDs', async () => {
   const relayImage = await kubectl(cluster, [
     '-n',
     fleet.namespace,
@@ -113,6 +113,16 @@ test('real node: without Helm: deploy/ applied as docs/install.md says runs the 
   await patchRelaySpec(cluster, { delivery: { retrySchedule: ['5s', '10s', '30s'] } });
   await eventually('the operator from deploy/ reconciles the relay', () => relayReconciled(cluster));
 
+  // As docs/install.md says: the SmtpRelays first, while the operator runs to let their deletion
+  // drain them (their finalizer waits for the operator), then the operator and the CRDs.
+  await kubectl(cluster, [
+    'delete',
+    'smtprelays',
+    '--all',
+    '--all-namespaces',
+    '--wait=true',
+    '--timeout=180s',
+  ]);
   await kubectl(cluster, ['delete', '-f', local, '--wait=true', '--timeout=180s']);
   await assert.rejects(kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev']), /NotFound/);
   await eventually(

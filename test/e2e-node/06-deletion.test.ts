@@ -1,0 +1,230 @@
+// Real node: deleting an SmtpRelay keeps the promise of its 250s. Relays of their own (not the shared
+// fleet) with a Persistent queue, whose next hop is a Service that selects nothing until the test
+// points it at the sink, so accepted mail stays queued:
+//  - the deletion waits: the relay stays (finalizer), its pods are retired (421 4.3.2 on their own
+//    address, not ready), status.deletion counts what they hold; once the next hop is back every
+//    message is delivered once, the relay goes, and its PVCs go with it (whenDeleted: Delete);
+//  - the bound (queue.deletionDrainTimeout) passes with mail held: the relay goes, the PVCs holding
+//    mail are kept and a Warning Event names them; a relay created again under the same name takes
+//    them back and delivers what they held.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { podCidr } from '../node/layout.ts';
+import { applyObjects, countDelivered, swaks, waitAllDelivered, waitPodsReady } from '../node/mail-fleet.ts';
+import { fleet } from '../node/fleet.ts';
+import { pods } from '../node/pods.ts';
+import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
+
+const cluster = sharedCluster();
+const { namespace } = fleet;
+const hop = 'retire-hop';
+
+function retiringRelay(name: string, deletionDrainTimeout: string): unknown {
+  return {
+    apiVersion: 'mailfleet.dev/v1alpha1',
+    kind: 'SmtpRelay',
+    metadata: { name, namespace },
+    spec: {
+      replicas: 2,
+      listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }],
+      clientNetworks: [podCidr],
+      delivery: {
+        mode: 'Smarthost',
+        smarthost: { host: `${hop}.${namespace}.svc.cluster.local`, port: 2525, tls: 'None' },
+        retrySchedule: ['5s', '10s', '30s'],
+      },
+      queue: {
+        storage: 'Persistent',
+        size: '64Mi',
+        drainTimeout: '5s',
+        deletionDrainTimeout,
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete' },
+      },
+    },
+  };
+}
+
+/** The next hop's Service: selecting nothing (deliveries refused, deferred) or the sink pod. */
+async function hopSelects(app: 'nowhere' | 'sink'): Promise<void> {
+  await applyObjects(cluster, [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: hop, namespace },
+      spec: { selector: { app }, ports: [{ name: 'smtp', port: 2525, targetPort: 2525 }] },
+    },
+  ]);
+}
+
+interface RelayView {
+  metadata: { finalizers?: string[]; deletionTimestamp?: string };
+  status?: {
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    deletion?: { heldMessages?: number; podsHoldingMail?: string[]; deadline?: string };
+  };
+}
+
+async function relayView(name: string): Promise<RelayView | undefined> {
+  try {
+    return JSON.parse(
+      await kubectl(cluster, ['-n', namespace, 'get', 'smtprelay', name, '-o', 'json']),
+    ) as RelayView;
+  } catch (error) {
+    if (String(error).includes('NotFound')) return undefined;
+    throw error;
+  }
+}
+
+const claimsOf = async (name: string) =>
+  (await kubectl(cluster, ['-n', namespace, 'get', 'pvc', '-o', 'name']))
+    .split('\n')
+    .filter((line) => new RegExp(`^persistentvolumeclaim/queue-${name}-\\d+$`).test(line))
+    .map((line) => line.replace('persistentvolumeclaim/', ''))
+    .sort();
+
+async function eventsOf(name: string, reason: string): Promise<string[]> {
+  const out = await kubectl(cluster, [
+    ...['-n', namespace, 'get', 'events', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}'],
+    `--field-selector=involvedObject.name=${name},reason=${reason}`,
+  ]);
+  return out.split('\n').filter(Boolean);
+}
+
+/** Sends `count` messages through the relay's Service, each with the sequence header `<runId>-<n>`. */
+async function sendThrough(name: string, runId: string, count: number): Promise<number[]> {
+  const accepted: number[] = [];
+  for (let n = 1; n <= count; n++) {
+    const sent = await swaks(cluster, namespace, 'client-trusted', [
+      ...['--server', `${name}.${namespace}.svc.cluster.local:25`, '--from', 'app@demo.example'],
+      ...['--to', `retire-${n}@dest.example`, '--header', `X-E2e-Seq: ${runId}-${n}`],
+    ]);
+    assert.ok(sent.ok, sent.output);
+    accepted.push(n);
+  }
+  return accepted;
+}
+
+async function createHoldingMail(
+  name: string,
+  deletionDrainTimeout: string,
+  runId: string,
+): Promise<number[]> {
+  await hopSelects('nowhere');
+  await applyObjects(cluster, [retiringRelay(name, deletionDrainTimeout)]);
+  await waitPodsReady(cluster, namespace, `app.kubernetes.io/instance=${name}`, 2);
+  await eventually('the relay carries the drain finalizer', async () =>
+    ((await relayView(name))?.metadata.finalizers ?? []).includes('mailfleet.dev/drain-queue'),
+  );
+  await eventually(
+    'the relay Service answers',
+    async () =>
+      (
+        await swaks(cluster, namespace, 'client-trusted', [
+          ...['--server', `${name}.${namespace}.svc.cluster.local:25`, '--quit-after', 'BANNER'],
+        ])
+      ).ok,
+  );
+  return sendThrough(name, runId, 6);
+}
+
+test('real node: a deleted SmtpRelay waits for its pods to deliver what they hold, then goes with its PVCs', async () => {
+  const name = 'retire';
+  const runId = `retire-${Date.now()}`;
+  const accepted = await createHoldingMail(name, '10m', runId);
+  const claims = await claimsOf(name);
+  assert.deepEqual(claims, [`queue-${name}-0`, `queue-${name}-1`]);
+  await kubectl(cluster, ['-n', namespace, 'delete', 'smtprelay', name, '--wait=false']);
+
+  let view: RelayView | undefined;
+  await eventually(
+    'status.deletion counts the six messages held, Ready=False Deleting',
+    async () => {
+      view = await relayView(name);
+      const ready = view?.status?.conditions?.find((c) => c.type === 'Ready');
+      return view?.status?.deletion?.heldMessages === accepted.length && ready?.reason === 'Deleting';
+    },
+    180_000,
+  );
+  assert.ok(view?.metadata.deletionTimestamp, 'the relay is being deleted');
+  assert.ok((view.status?.deletion?.podsHoldingMail ?? []).length > 0);
+  // Retired pods: out of their Service (not ready), and a client reaching one directly is told to go away.
+  await eventually('both relay pods are retired: not ready', async () =>
+    (await pods(cluster, namespace, `app.kubernetes.io/instance=${name}`)).every(
+      (pod) => !(pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+    ),
+  );
+  const [first] = await pods(cluster, namespace, `app.kubernetes.io/instance=${name}`);
+  const refused = await swaks(cluster, namespace, 'client-trusted', [
+    ...[
+      '--server',
+      `${first?.status.podIP ?? ''}:2525`,
+      '--from',
+      'app@demo.example',
+      '--to',
+      'late@dest.example',
+    ],
+  ]);
+  assert.ok(!refused.ok, 'a retired pod takes no new mail');
+  assert.match(refused.output, /421 4\.3\.2 /);
+  assert.equal(
+    (await countDelivered(cluster, namespace, runId, accepted)).delivered,
+    0,
+    'nothing delivered yet',
+  );
+  assert.ok(await relayView(name), 'the relay is still there while its pods hold mail');
+
+  await hopSelects('sink');
+  const count = await waitAllDelivered(cluster, namespace, runId, accepted);
+  assert.deepEqual(count.missing, []);
+  assert.equal(count.duplicates, 0);
+  await eventually('the SmtpRelay is gone', async () => (await relayView(name)) === undefined, 120_000);
+  await eventually(
+    'its PVCs are deleted (whenDeleted: Delete, read empty)',
+    async () => (await claimsOf(name)).length === 0,
+  );
+  const drained = await eventsOf(name, 'Drained');
+  assert.ok(
+    drained.some((message) => message.includes('every relay pod delivered what it held')),
+    drained.join('; '),
+  );
+  console.log(`deletion: ${accepted.length} held, ${count.delivered} delivered once, relay and PVCs gone`);
+});
+
+test('real node: the deletion bound passes with mail held: the PVCs holding it are kept and named, and a new relay of the same name delivers it', async () => {
+  const name = 'retire-bound';
+  const runId = `bound-${Date.now()}`;
+  const accepted = await createHoldingMail(name, '30s', runId);
+  const started = Date.now();
+  await kubectl(cluster, ['-n', namespace, 'delete', 'smtprelay', name, '--wait=false']);
+  await eventually(
+    'the SmtpRelay is gone after the bound',
+    async () => (await relayView(name)) === undefined,
+    180_000,
+  );
+  const waited = (Date.now() - started) / 1000;
+  assert.ok(waited >= 25, `the deletion waited for the bound (${waited.toFixed(1)} s)`);
+  const retained = await eventsOf(name, 'MailRetained');
+  assert.ok(retained.length > 0, 'a Warning Event says mail was kept');
+  const kept = await claimsOf(name);
+  assert.ok(kept.length > 0, 'the PVCs holding mail are kept despite whenDeleted: Delete');
+  for (const claim of kept) assert.match(retained.join('\n'), new RegExp(claim), `the Event names ${claim}`);
+  await eventually(
+    'the old pods are gone',
+    async () => (await pods(cluster, namespace, `app.kubernetes.io/instance=${name}`)).length === 0,
+  );
+
+  // The same name again: the StatefulSet takes the kept PVCs back, and their mail is delivered.
+  await hopSelects('sink');
+  await applyObjects(cluster, [retiringRelay(name, '2m')]);
+  const count = await waitAllDelivered(cluster, namespace, runId, accepted);
+  assert.deepEqual(count.missing, []);
+  assert.equal(count.duplicates, 0);
+  console.log(
+    `deletion bound: ${accepted.length} held after ${waited.toFixed(1)} s, PVCs kept: ${kept.join(', ')}; delivered once after the relay came back`,
+  );
+  await kubectl(cluster, ['-n', namespace, 'delete', 'smtprelay', name, '--wait=true', '--timeout=180s']);
+  await eventually(
+    'drained this time: the PVCs go (once their pods are gone)',
+    async () => (await claimsOf(name)).length === 0,
+  );
+});
