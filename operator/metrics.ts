@@ -3,6 +3,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiVerb } from './kube/client.ts';
 import type { ProcessOutcome } from './kube/workqueue.ts';
+import { scaledDownStates, type ScaledDownState } from './status/smtp-relay-scale-down.ts';
 
 export const metricNames = {
   reconciles: 'mailfleet_operator_reconcile_total',
@@ -15,6 +16,7 @@ export const metricNames = {
   dnsVerificationLost: 'mailfleet_operator_sender_domain_dns_verification_lost_total',
   relaysDeleting: 'mailfleet_operator_relays_deleting',
   deletionHeldMessages: 'mailfleet_operator_relay_deletion_held_messages',
+  scaledDownQueues: 'mailfleet_operator_scaled_down_queues',
 } as const;
 
 /** A SenderDomain's DnsVerified condition: True, False after a check, or not checked (yet, or disabled). */
@@ -41,6 +43,8 @@ export interface OperatorMetrics {
    * they still hold; undefined once the deletion has gone on.
    */
   relayDeletion(key: string, heldMessages: number | undefined): void;
+  /** After each SmtpRelay reconcile: the states of its scaled-away queue PVCs not known empty and deleted. */
+  scaledDownQueues(key: string, states: readonly ScaledDownState[]): void;
 }
 
 /** `queueDepths` is read at each scrape. */
@@ -115,6 +119,17 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
       this.set([...deleting.values()].reduce((sum, held) => sum + held, 0));
     },
   });
+  const scaledDown = new Map<string, readonly ScaledDownState[]>();
+  new Gauge({
+    name: metricNames.scaledDownQueues,
+    help: 'Queue PVCs of relay pods scaled away, by state (waiting, draining, drained, failed): failed ones still hold mail.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      for (const state of scaledDownStates) this.set({ state }, 0);
+      for (const states of scaledDown.values()) for (const state of states) this.inc({ state });
+    },
+  });
   const leader = new Gauge({
     name: metricNames.leader,
     help: '1 while this replica holds the leader lease and runs the workers.',
@@ -136,6 +151,7 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
       if (!leading) {
         dnsStates.clear();
         deleting.clear();
+        scaledDown.clear();
       }
     },
     senderDomainDns(key, state) {
@@ -144,6 +160,10 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
     },
     forgetSenderDomain(key) {
       dnsStates.delete(key);
+    },
+    scaledDownQueues(key, states) {
+      if (states.length === 0) scaledDown.delete(key);
+      else scaledDown.set(key, states);
     },
     relayDeletion(key, heldMessages) {
       if (heldMessages === undefined) deleting.delete(key);

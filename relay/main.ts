@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// mailfleet-relay --config relay.yaml [--check]
+// mailfleet-relay --config relay.yaml [--check | --drain-and-exit]
 // mailfleet-relay queue [--admin-url http://127.0.0.1:8026] [--admin-token-dir /tmp] <list|show|retry|delete|drain> ...
 // The only place that reads the command line, creates the Registry and wires the pieces together.
 import { parseArgs } from 'node:util';
@@ -21,7 +21,7 @@ import { watchFiles } from './reload/watch.ts';
 import type { LiveSettings } from './smtp/live-settings.ts';
 import { startRelay } from './smtp/server.ts';
 
-const usage = `usage: mailfleet-relay --config <relay.yaml> [--check]
+const usage = `usage: mailfleet-relay --config <relay.yaml> [--check | --drain-and-exit]
        mailfleet-relay queue [--admin-url URL] [--admin-token-dir DIR] <command> ...`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -31,6 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       check: { type: 'boolean', default: false },
+      'drain-and-exit': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -54,8 +55,62 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${configPath}: valid\n`);
     return 0;
   }
+  if (values['drain-and-exit']) return drainAndExit(loaded.settings, loaded.secrets);
   await run(configPath, loaded.settings, loaded.secrets);
   return 0;
+}
+
+/**
+ * A spool without its relay: the queue of a pod scaled away, mounted by the operator's drain Job.
+ * No SMTP listener; delivery for up to limits.drainTimeoutSeconds, then what is left is handed to
+ * delivery.drainPeers (the pods still running). Exits 0 once the spool is empty, 3 when mail is left.
+ */
+async function drainAndExit(initial: LiveSettings, secrets: DeliverySecrets): Promise<number> {
+  const config = initial.config;
+  const lines = batchedLines(process.stdout);
+  process.on('exit', () => {
+    lines.flush();
+  });
+  const logger = createLogger(config.log.level, lines);
+  const registry = new Registry();
+  const health: HealthState = { phase: 'draining' };
+  const spool = await openSpool({
+    dir: config.queue.dir,
+    minFreeBytes: config.queue.minFreeBytes,
+    now: Date.now,
+    quarantineNewerSpool: config.queue.quarantineNewerSpool ?? false,
+  });
+  const http = await startHealthServer(
+    config.http,
+    registry,
+    health,
+    () => false,
+    () => spool.size(),
+  );
+  const found = spool.size();
+  logger.info(
+    { event: 'drain_only', messages: found, spool: spool.dir },
+    'draining a spool without its relay',
+  );
+  const delivery = startDelivery({
+    config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },
+    secrets,
+    spool,
+    logger,
+    metrics: createDeliveryMetrics(registry),
+    clock: { now: Date.now },
+    random: Math.random,
+  });
+  spool.retryNow();
+  const handoff = await delivery.drain(Date.now() + config.limits.drainTimeoutSeconds * 1000);
+  const left = spool.size();
+  logger.info(
+    { event: 'drain_only_done', found, left, ...handoff },
+    left === 0 ? 'spool empty' : 'mail left',
+  );
+  spool.close();
+  await http.close();
+  return left === 0 ? 0 : 3;
 }
 
 /**

@@ -35,7 +35,7 @@ export const queue = object(
     ),
     persistentVolumeClaimRetentionPolicy: object(
       'QueueClaimRetentionPolicy',
-      'What becomes of the queue PVCs (`Persistent` storage), as the StatefulSet field of that name.',
+      'What becomes of the queue PVCs (`Persistent` storage), named as the StatefulSet field; the operator carries it out, deleting only PVCs it knows are empty (the StatefulSet keeps Retain).',
       {
         whenDeleted: oneOf(
           '`Delete`: once the deletion drain has emptied every queue, the PVCs are deleted with the relay; PVCs of pods that still held mail at the bound are kept. `Retain`: every PVC is kept.',
@@ -43,7 +43,7 @@ export const queue = object(
           { default: 'Retain' },
         ),
         whenScaled: oneOf(
-          "The StatefulSet's own whenScaled: `Retain` keeps a removed pod's PVC (a scale-up reuses it, with what the pod's shutdown hand-off left in it); `Delete` deletes it after the pod's drain and hand-off.",
+          "A removed pod's PVC, once a drain Job has emptied it (whatever the pod's own hand-off left there is delivered or handed to the pods still running first): `Retain` keeps it for a scale-up, `Delete` deletes it. A PVC that still holds mail is never deleted.",
           ['Retain', 'Delete'],
           { default: 'Retain' },
         ),

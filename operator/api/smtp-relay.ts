@@ -308,6 +308,23 @@ export const smtpRelayStatus: Schema = object('SmtpRelayStatus', 'The observed s
     maxLength: 1024,
   }),
   endpoints: list('The Service endpoints, one per listener.', endpoint, { maxItems: 8, listType: 'atomic' }),
+  scaledDownQueues: list(
+    'Queue PVCs of pods scaled away that are not known empty: each is drained by a Job that runs the relay on it and hands what it cannot deliver to the pods still running.',
+    object(
+      'SmtpRelayScaledDownQueue',
+      'The queue PVC of a pod scaled away.',
+      {
+        claim: string('The PVC name.', { maxLength: 253 }),
+        state: oneOf(
+          '`waiting`: its pod is still stopping; `draining`: a drain Job runs on it; `drained`: empty, kept for a scale-up (whenScaled: Retain); `failed`: the Job gave up and the PVC still holds mail.',
+          ['waiting', 'draining', 'drained', 'failed'],
+        ),
+        message: string('What is happening to it.', { maxLength: 1024 }),
+      },
+      { required: ['claim', 'state'] },
+    ),
+    { maxItems: 1000, listType: 'atomic' },
+  ),
   deletion: object(
     'SmtpRelayDeletion',
     'While a deleted SmtpRelay waits for its pods to deliver what they hold (queue.deletionDrainTimeout).',

@@ -331,7 +331,10 @@ export interface LabelSelector {
   readonly matchExpressions?: readonly LabelSelectorRequirement[];
 }
 
-/** What becomes of the queue PVCs (`Persistent` storage), as the StatefulSet field of that name. */
+/**
+ * What becomes of the queue PVCs (`Persistent` storage), named as the StatefulSet field; the
+ * operator carries it out, deleting only PVCs it knows are empty (the StatefulSet keeps Retain).
+ */
 export interface QueueClaimRetentionPolicy {
   /**
    * `Delete`: once the deletion drain has emptied every queue, the PVCs are deleted with the relay;
@@ -339,9 +342,9 @@ export interface QueueClaimRetentionPolicy {
    */
   readonly whenDeleted: 'Retain' | 'Delete';
   /**
-   * The StatefulSet's own whenScaled: `Retain` keeps a removed pod's PVC (a scale-up reuses it, with
-   * what the pod's shutdown hand-off left in it); `Delete` deletes it after the pod's drain and
-   * hand-off.
+   * A removed pod's PVC, once a drain Job has emptied it (whatever the pod's own hand-off left there
+   * is delivered or handed to the pods still running first): `Retain` keeps it for a scale-up,
+   * `Delete` deletes it. A PVC that still holds mail is never deleted.
    */
   readonly whenScaled: 'Retain' | 'Delete';
 }
@@ -374,7 +377,10 @@ export interface Queue {
    * Go-style duration such as `30s`, `5m`, `1h30m` or `120h`.
    */
   readonly deletionDrainTimeout: string;
-  /** What becomes of the queue PVCs (`Persistent` storage), as the StatefulSet field of that name. */
+  /**
+   * What becomes of the queue PVCs (`Persistent` storage), named as the StatefulSet field; the
+   * operator carries it out, deleting only PVCs it knows are empty (the StatefulSet keeps Retain).
+   */
   readonly persistentVolumeClaimRetentionPolicy: QueueClaimRetentionPolicy;
 }
 
@@ -543,6 +549,19 @@ export interface SmtpRelayEndpoint {
   readonly auth?: 'Required' | 'Optional' | 'Disabled';
 }
 
+/** The queue PVC of a pod scaled away. */
+export interface SmtpRelayScaledDownQueue {
+  /** The PVC name. */
+  readonly claim: string;
+  /**
+   * `waiting`: its pod is still stopping; `draining`: a drain Job runs on it; `drained`: empty, kept
+   * for a scale-up (whenScaled: Retain); `failed`: the Job gave up and the PVC still holds mail.
+   */
+  readonly state: 'waiting' | 'draining' | 'drained' | 'failed';
+  /** What is happening to it. */
+  readonly message?: string;
+}
+
 /**
  * While a deleted SmtpRelay waits for its pods to deliver what they hold
  * (queue.deletionDrainTimeout).
@@ -589,6 +608,11 @@ export interface SmtpRelayStatus {
   readonly selector?: string;
   /** The Service endpoints, one per listener. */
   readonly endpoints?: readonly SmtpRelayEndpoint[];
+  /**
+   * Queue PVCs of pods scaled away that are not known empty: each is drained by a Job that runs the
+   * relay on it and hands what it cannot deliver to the pods still running.
+   */
+  readonly scaledDownQueues?: readonly SmtpRelayScaledDownQueue[];
   /**
    * While a deleted SmtpRelay waits for its pods to deliver what they hold
    * (queue.deletionDrainTimeout).

@@ -21,7 +21,7 @@ const claims: ResourceType = {
   namespaced: true,
 };
 
-interface PodObject extends KubeObject {
+export interface PodObject extends KubeObject {
   status?: { phase?: string; podIP?: string };
 }
 
@@ -80,27 +80,51 @@ export async function removeDrainFinalizer(client: KubeClient, relay: SmtpRelay)
   });
 }
 
+/** The relay's pods (running or stopping), as listed. */
+export async function listRelayPods(client: KubeClient, relay: SmtpRelay): Promise<PodObject[]> {
+  const list = await client.request<{ items: PodObject[] }>({
+    verb: 'list',
+    path: collectionPath(pods, relay.metadata.namespace ?? ''),
+    query: { labelSelector: podSelector(relay) },
+  });
+  return list.items;
+}
+
+/** A relay pod's ordinal (`<relay>-<n>`), undefined for a name of another shape. */
+export function podOrdinal(relay: SmtpRelay, podName: string): number | undefined {
+  const prefix = `${objectNames.statefulSet(relay)}-`;
+  const rest = podName.startsWith(prefix) ? podName.slice(prefix.length) : '';
+  return /^[0-9]+$/.test(rest) ? Number(rest) : undefined;
+}
+
+/** The relay's queue PVCs by ordinal (`queue-<relay>-<n>`), scaled-away ordinals included. */
+export async function listQueueClaims(client: KubeClient, relay: SmtpRelay): Promise<Map<number, string>> {
+  const list = await client.request<{ items: KubeObject[] }>({
+    verb: 'list',
+    path: collectionPath(claims, relay.metadata.namespace ?? ''),
+    query: { labelSelector: podSelector(relay) },
+  });
+  const prefix = queueClaimName(relay, '');
+  const byOrdinal = new Map<number, string>();
+  for (const claim of list.items) {
+    const name = claim.metadata?.name ?? '';
+    const rest = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    if (/^[0-9]+$/.test(rest)) byOrdinal.set(Number(rest), name);
+  }
+  return byOrdinal;
+}
+
 /** The relay's pods with their queues as they report them, and the relay's queue PVCs. */
 export async function readRelayQueues(
   client: KubeClient,
   relay: SmtpRelay,
   readQueue: QueueReader,
 ): Promise<{ pods: PodQueue[]; claims: string[] }> {
-  const namespace = relay.metadata.namespace ?? '';
-  const query = { labelSelector: podSelector(relay) };
   const persistent = relay.spec.queue.storage === 'Persistent';
-  const podList = await client.request<{ items: PodObject[] }>({
-    verb: 'list',
-    path: collectionPath(pods, namespace),
-    query,
-  });
-  const statefulSet = objectNames.statefulSet(relay);
-  const ordinalOf = (name: string) =>
-    name.startsWith(`${statefulSet}-`) ? name.slice(statefulSet.length + 1) : undefined;
   const found = await Promise.all(
-    podList.items.map(async (pod): Promise<PodQueue> => {
+    (await listRelayPods(client, relay)).map(async (pod): Promise<PodQueue> => {
       const name = pod.metadata?.name ?? '';
-      const ordinal = ordinalOf(name);
+      const ordinal = podOrdinal(relay, name);
       const claim = persistent && ordinal !== undefined ? queueClaimName(relay, ordinal) : undefined;
       const ip = pod.status?.phase === 'Running' ? pod.status.podIP : undefined;
       const report = ip === undefined ? undefined : await readQueue(ip, httpPort);
@@ -111,20 +135,9 @@ export async function readRelayQueues(
       };
     }),
   );
+  found.sort((a, b) => a.name.localeCompare(b.name));
   if (!persistent) return { pods: found, claims: [] };
-  const claimList = await client.request<{ items: KubeObject[] }>({
-    verb: 'list',
-    path: collectionPath(claims, namespace),
-    query,
-  });
-  const ours = new RegExp(`^${queueClaimName(relay, '')}[0-9]+$`.replaceAll('.', '\\.'));
-  return {
-    pods: found.sort((a, b) => a.name.localeCompare(b.name)),
-    claims: claimList.items
-      .map((claim) => claim.metadata?.name ?? '')
-      .filter((name) => ours.test(name))
-      .sort(),
-  };
+  return { pods: found, claims: [...(await listQueueClaims(client, relay)).values()].sort() };
 }
 
 export async function deleteClaim(client: KubeClient, namespace: string, name: string): Promise<void> {

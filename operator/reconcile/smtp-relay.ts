@@ -39,6 +39,11 @@ import { ServedKinds } from './served-kinds.ts';
 import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
 import { decideDeletion, drainFinalizer } from '../status/smtp-relay-deletion.ts';
+import { planScaleDown } from '../status/smtp-relay-scale-down.ts';
+import { carryOutScaleDown, readScaleDown } from './relay-scale-down.ts';
+
+/** How often a relay with a scaled-away queue still draining (or a pod still stopping) is looked at. */
+const scaledDownPollMs = 10_000;
 import {
   deleteClaim,
   ensureDrainFinalizer,
@@ -168,6 +173,16 @@ export function smtpRelayController(
       let retry = false;
       const liveStatefulSet = cached(relayResources.statefulSet, objectNames.statefulSet(relay)) as
         StatefulSetObject | undefined;
+      const renderedStatefulSet = rendered.objects.find(
+        (entry) => entry.resource === relayResources.statefulSet,
+      )?.object;
+      // The queues of pods scaled away: drain Jobs, and a scale-up held while one drains its PVC.
+      const scaleDown =
+        !deleting && relay.spec.queue.storage === 'Persistent' && configErrors.length === 0
+          ? planScaleDown(await readScaleDown(client, relay))
+          : undefined;
+      if (scaleDown?.holdReplicasAt !== undefined && renderedStatefulSet !== undefined)
+        (renderedStatefulSet['spec'] as { replicas: number }).replicas = scaleDown.holdReplicasAt;
       if (configErrors.length === 0) {
         for (const desired of rendered.objects) {
           const failure = await applyOne(desired, liveStatefulSet);
@@ -175,6 +190,8 @@ export function smtpRelayController(
           retry ||= failure?.retry === true;
         }
         try {
+          if (scaleDown !== undefined && renderedStatefulSet !== undefined)
+            await carryOutScaleDown(client, relay, scaleDown, renderedStatefulSet);
           await deleteUnwanted(relay, rendered.objects, served, cached);
         } catch (error) {
           applyErrors.push(
@@ -203,13 +220,25 @@ export function smtpRelayController(
         ...(relay.status === undefined ? {} : { status: structuredClone(relay.status) as ObjectStatus }),
       };
       if (deleting) return deletionGate(relay, involved, desiredStatus);
-      await status.write(smtpRelayResource, involved, desiredStatus);
+      const queues = scaleDown?.queues ?? [];
+      metrics.scaledDownQueues(
+        keyOf(asKubeObject(relay)),
+        queues.map((entry) => entry.state),
+      );
+      await status.write(
+        smtpRelayResource,
+        involved,
+        queues.length === 0 ? desiredStatus : { ...desiredStatus, scaledDownQueues: queues },
+      );
       await recordTransition(
         involved,
         previousReady,
         desiredStatus.conditions?.find((entry) => entry.type === 'Ready'),
       );
       if (retry) throw new Error(applyErrors.join('; '));
+      // A queue being drained, or a pod still stopping: look again until it is settled.
+      if (queues.some((entry) => entry.state === 'draining' || entry.state === 'waiting'))
+        return { requeueAfterMs: scaledDownPollMs };
       // An optional kind asked for but not served yet: look again once discovery may have changed.
       return rendered.notServed.length > 0 ? { requeueAfterMs: discoveryTtlMs } : undefined;
 

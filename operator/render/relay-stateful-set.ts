@@ -255,13 +255,10 @@ export function renderStatefulSet(inputs: StatefulSetInputs): KubeObject {
       volumeClaimTemplates: claimTemplates(relay),
       ...(relay.spec.queue.storage === 'Persistent'
         ? {
-            // whenDeleted is the operator's to carry out: it deletes the PVCs itself once a deletion
-            // drain has emptied them (queue.persistentVolumeClaimRetentionPolicy.whenDeleted), so the
-            // StatefulSet never deletes a PVC that may still hold mail.
-            persistentVolumeClaimRetentionPolicy: {
-              whenDeleted: 'Retain',
-              whenScaled: relay.spec.queue.persistentVolumeClaimRetentionPolicy.whenScaled,
-            },
+            // Both halves of queue.persistentVolumeClaimRetentionPolicy are the operator's to carry
+            // out: it deletes a PVC only once it knows it is empty (a deletion drain read it empty,
+            // or a drain Job emptied it), so the StatefulSet itself never deletes one.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
           }
         : {}),
     },

@@ -6,7 +6,10 @@
 //    message is delivered once, the relay goes, and its PVCs go with it (whenDeleted: Delete);
 //  - the bound (queue.deletionDrainTimeout) passes with mail held: the relay goes, the PVCs holding
 //    mail are kept and a Warning Event names them; a relay created again under the same name takes
-//    them back and delivers what they held.
+//    them back and delivers what they held;
+//  - a scale to 0 with mail held and no peer to take it: the PVCs of the pods scaled away are reported
+//    in status.scaledDownQueues, drained by Jobs once the next hop is back, then deleted (whenScaled:
+//    Delete).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { podCidr } from '../node/layout.ts';
@@ -19,7 +22,7 @@ const cluster = sharedCluster();
 const { namespace } = fleet;
 const hop = 'retire-hop';
 
-function retiringRelay(name: string, deletionDrainTimeout: string): unknown {
+function retiringRelay(name: string, deletionDrainTimeout: string, whenScaled = 'Retain'): unknown {
   return {
     apiVersion: 'mailfleet.dev/v1alpha1',
     kind: 'SmtpRelay',
@@ -38,7 +41,7 @@ function retiringRelay(name: string, deletionDrainTimeout: string): unknown {
         size: '64Mi',
         drainTimeout: '5s',
         deletionDrainTimeout,
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled },
       },
     },
   };
@@ -61,6 +64,7 @@ interface RelayView {
   status?: {
     conditions?: { type: string; status: string; reason: string; message: string }[];
     deletion?: { heldMessages?: number; podsHoldingMail?: string[]; deadline?: string };
+    scaledDownQueues?: { claim: string; state: string; message?: string }[];
   };
 }
 
@@ -108,9 +112,10 @@ async function createHoldingMail(
   name: string,
   deletionDrainTimeout: string,
   runId: string,
+  whenScaled = 'Retain',
 ): Promise<number[]> {
   await hopSelects('nowhere');
-  await applyObjects(cluster, [retiringRelay(name, deletionDrainTimeout)]);
+  await applyObjects(cluster, [retiringRelay(name, deletionDrainTimeout, whenScaled)]);
   await waitPodsReady(cluster, namespace, `app.kubernetes.io/instance=${name}`, 2);
   await eventually('the relay carries the drain finalizer', async () =>
     ((await relayView(name))?.metadata.finalizers ?? []).includes('mailfleet.dev/drain-queue'),
@@ -226,5 +231,54 @@ test('real node: the deletion bound passes with mail held: the PVCs holding it a
   await eventually(
     'drained this time: the PVCs go (once their pods are gone)',
     async () => (await claimsOf(name)).length === 0,
+  );
+});
+
+test('real node: scaled to 0 with mail held: the PVCs left behind are reported, drained by Jobs, then deleted', async () => {
+  const name = 'shrink';
+  const runId = `shrink-${Date.now()}`;
+  const accepted = await createHoldingMail(name, '2m', runId, 'Delete');
+  await kubectl(cluster, [
+    '-n',
+    namespace,
+    'patch',
+    'smtprelay',
+    name,
+    '--type=merge',
+    '-p',
+    '{"spec":{"replicas":0}}',
+  ]);
+  await eventually(
+    'the relay pods are gone',
+    async () => (await pods(cluster, namespace, `app.kubernetes.io/instance=${name}`)).length === 0,
+  );
+  let reported: string[] = [];
+  await eventually('status.scaledDownQueues reports both PVCs', async () => {
+    reported = ((await relayView(name))?.status?.scaledDownQueues ?? []).map((q) => `${q.claim}=${q.state}`);
+    return reported.length === 2;
+  });
+  assert.equal(
+    (await countDelivered(cluster, namespace, runId, accepted)).delivered,
+    0,
+    'nothing delivered yet',
+  );
+
+  await hopSelects('sink');
+  const count = await waitAllDelivered(cluster, namespace, runId, accepted);
+  assert.deepEqual(count.missing, []);
+  assert.equal(count.duplicates, 0);
+  await eventually(
+    'the drained PVCs are deleted (whenScaled: Delete) and no longer reported',
+    async () =>
+      (await claimsOf(name)).length === 0 && (await relayView(name))?.status?.scaledDownQueues === undefined,
+  );
+  console.log(
+    `scale 2 → 0 with ${accepted.length} held: reported ${reported.join(', ')}; delivered once by drain Jobs`,
+  );
+  await kubectl(cluster, ['-n', namespace, 'delete', 'smtprelay', name, '--wait=true', '--timeout=120s']);
+  await eventually(
+    'the drain Jobs went with the relay',
+    async () =>
+      !(await kubectl(cluster, ['-n', namespace, 'get', 'jobs', '-o', 'name'])).includes(`${name}-drain-`),
   );
 });

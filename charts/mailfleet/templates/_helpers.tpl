@@ -84,14 +84,18 @@ name (their CRDs may be absent, so they are not watched) and renders no NetworkP
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
-# A deleted SmtpRelay waits for its pods' queues (read from each pod's /queuez) and, with
-# queue.persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, deletes the PVCs it found empty.
+# A deleted SmtpRelay waits for its pods' queues (read from each pod's /queuez); the PVCs found empty
+# are deleted as queue.persistentVolumeClaimRetentionPolicy says (whenDeleted, whenScaled).
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["list", "delete"]
+# The queue PVC of a pod scaled away is drained by a Job running the relay on it.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["list", "create", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

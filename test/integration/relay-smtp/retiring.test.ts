@@ -5,15 +5,23 @@
 // delivered to smtp-sink; un-retired, the relay serves again.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { QueueReport } from '../../../relay/health.ts';
-import { startRelayProcess, type ConfigDocument, type RelayProcess } from '../../support/relay-process.ts';
+import {
+  startRelayProcess,
+  writeRelayConfig,
+  type ConfigDocument,
+  type RelayProcess,
+} from '../../support/relay-process.ts';
 import { freeTcpPort, startSmtpSink } from '../../support/smtp-sink.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
 const run = promisify(execFile);
+const mainScript = new URL('../../../relay/main.ts', import.meta.url).pathname;
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -114,3 +122,72 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+test('--drain-and-exit on a spool left behind: exit 3 while nothing can take its mail, 0 once a peer took all of it', async () => {
+  const spoolDir = await mkdtemp(join(tmpdir(), 'mailfleet-left-behind-'));
+  const hopPort = await freeTcpPort();
+  const config = (drainPeers: string[]): ConfigDocument => ({
+    hostname: 'relay.test',
+    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
+    policy: { allowedNetworks: ['127.0.0.0/8'] },
+    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
+    http: { port: 0, address: '127.0.0.1' },
+    queue: { dir: spoolDir },
+    delivery: {
+      mode: 'smarthost',
+      smarthost: { host: '127.0.0.1', port: hopPort, tls: 'none' },
+      allowPrivateDestinations: true,
+      retryInitialSeconds: 600,
+      retryMaxSeconds: 600,
+      connectTimeoutSeconds: 1,
+      drainPeers,
+    },
+  });
+  const sink = await startSmtpSink();
+  const peer = await startRelayProcess({
+    ...config([]),
+    queue: {},
+    delivery: {
+      mode: 'smarthost',
+      smarthost: { host: '127.0.0.1', port: sink.port, tls: 'none' },
+      allowPrivateDestinations: true,
+    },
+  });
+  const drainOnly = async (drainPeers: string[]): Promise<number> => {
+    const written = await writeRelayConfig(config(drainPeers));
+    try {
+      await run(process.execPath, [mainScript, '--config', written.configPath, '--drain-and-exit'], {
+        timeout: 30_000,
+      });
+      return 0;
+    } catch (error) {
+      return (error as { code: number }).code;
+    } finally {
+      await rm(written.dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    // A relay takes three messages it cannot deliver, and stops with no peer: they stay on the spool.
+    const first = await startRelayProcess(config([]));
+    for (let n = 0; n < 3; n++) assert.ok((await swaks(first.smtpPorts['smtp'] ?? 0)).ok);
+    await first.waitForLog((line) => line.event === 'deferred');
+    assert.equal(await first.stop(), 0);
+
+    assert.equal(
+      await drainOnly([]),
+      3,
+      'no next hop and no peer: the mail is left, and the exit code says so',
+    );
+    assert.equal((await sink.messages()).length, 0);
+    const peerAddress = `127.0.0.1:${peer.smtpPorts['smtp'] ?? 0}`;
+    assert.equal(await drainOnly([peerAddress]), 0, 'a peer took everything');
+    const delivered = await sink.waitForMessages(3, 15_000);
+    assert.equal(delivered.length, 3);
+    assert.equal(await drainOnly([]), 0, 'the spool is empty now');
+    assert.equal((await sink.messages()).length, 3, 'each message once');
+  } finally {
+    await peer.stop();
+    await sink.stop();
+    await rm(spoolDir, { recursive: true, force: true });
+  }
+});
