@@ -23,6 +23,8 @@ export interface SmtpLoad {
   readonly refusals: ReadonlyMap<string, number>;
   /** Transactions started (MAIL sent). */
   attempted(): number;
+  /** The message this load sent (or began to) under `messageId`, answered 250 or not; undefined if none. */
+  sentMessage(messageId: string): string | undefined;
   /** Lets every session finish its transaction, then closes them. */
   stop(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export function startSmtpLoad(options: LoadOptions): SmtpLoad {
   const active = (): boolean => !stopping;
   let started = 0;
   let counter = 0;
+  const messageIdOf = (sequence: number): string => `<${options.tag}-${sequence}@load.test>`;
 
   const expect = async (step: string, reply: Promise<Reply>, wanted: number): Promise<Reply> => {
     let timer: NodeJS.Timeout | undefined;
@@ -95,7 +98,7 @@ export function startSmtpLoad(options: LoadOptions): SmtpLoad {
         while (active()) {
           counter += 1;
           started += 1;
-          const messageId = `<${options.tag}-${counter}@load.test>`;
+          const messageId = messageIdOf(counter);
           await expect('MAIL', client.command('MAIL FROM:<load@example.org>'), 250);
           await expect('RCPT', client.command(`RCPT TO:<${options.recipient}>`), 250);
           await expect('DATA', client.command('DATA'), 354);
@@ -117,6 +120,11 @@ export function startSmtpLoad(options: LoadOptions): SmtpLoad {
     acknowledged,
     refusals,
     attempted: () => started,
+    sentMessage(messageId) {
+      const sequence = Number(/-(\d+)@load\.test>$/.exec(messageId)?.[1] ?? 0);
+      const sent = sequence >= 1 && sequence <= counter && messageIdOf(sequence) === messageId;
+      return sent ? messageBody(messageId, options.recipient, options.bodyBytes) : undefined;
+    },
     async stop() {
       stopping = true;
       await running;
