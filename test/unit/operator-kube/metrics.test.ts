@@ -90,3 +90,31 @@ test('a DnsVerified condition status maps to the reported state', () => {
     ['verified', 'failing', 'unchecked'],
   );
 });
+
+test('deletion and scaled-away queue gauges: sums and counts by state over relays, no series per relay', async () => {
+  const metrics = createOperatorMetrics(() => []);
+  const read = async () =>
+    (await metrics.registry.getMetricsAsJSON()).filter(
+      (m) => m.name.includes('delet') || m.name.includes('scaled_down'),
+    );
+  const value = async (name: string, labels: Record<string, string> = {}) =>
+    (await read())
+      .find((m) => m.name === name)
+      ?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+  metrics.relayDeletion('mail/a', 4);
+  metrics.relayDeletion('mail/b', 3);
+  metrics.scaledDownQueues('mail/a', ['draining', 'failed']);
+  metrics.scaledDownQueues('mail/c', ['failed']);
+  assert.equal(await value(metricNames.relaysDeleting), 2);
+  assert.equal(await value(metricNames.deletionHeldMessages), 7);
+  assert.equal(await value(metricNames.scaledDownQueues, { state: 'failed' }), 2);
+  assert.equal(await value(metricNames.scaledDownQueues, { state: 'draining' }), 1);
+  assert.equal(await value(metricNames.scaledDownQueues, { state: 'waiting' }), 0);
+  metrics.relayDeletion('mail/a', undefined);
+  metrics.scaledDownQueues('mail/c', []);
+  assert.equal(await value(metricNames.relaysDeleting), 1);
+  assert.equal(await value(metricNames.deletionHeldMessages), 3);
+  assert.equal(await value(metricNames.scaledDownQueues, { state: 'failed' }), 1);
+  metrics.setLeader(false);
+  assert.equal(await value(metricNames.relaysDeleting), 0, 'a standby reports nothing');
+});
