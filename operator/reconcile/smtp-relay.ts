@@ -44,6 +44,8 @@ import { carryOutScaleDown, readScaleDown } from './relay-scale-down.ts';
 
 /** How often a relay with a scaled-away queue still draining (or a pod still stopping) is looked at. */
 const scaledDownPollMs = 10_000;
+/** How often a relay with a failed drain Job is looked at (a deleted Job is started again). */
+const failedDrainPollMs = 60_000;
 import {
   deleteClaim,
   ensureDrainFinalizer,
@@ -236,9 +238,11 @@ export function smtpRelayController(
         desiredStatus.conditions?.find((entry) => entry.type === 'Ready'),
       );
       if (retry) throw new Error(applyErrors.join('; '));
-      // A queue being drained, or a pod still stopping: look again until it is settled.
+      // A queue being drained, or a pod still stopping: look again until it is settled; a failed
+      // one now and then too, to start its Job again once someone deleted it (Jobs are not watched).
       if (queues.some((entry) => entry.state === 'draining' || entry.state === 'waiting'))
         return { requeueAfterMs: scaledDownPollMs };
+      if (queues.some((entry) => entry.state === 'failed')) return { requeueAfterMs: failedDrainPollMs };
       // An optional kind asked for but not served yet: look again once discovery may have changed.
       return rendered.notServed.length > 0 ? { requeueAfterMs: discoveryTtlMs } : undefined;
 

@@ -55,7 +55,8 @@ export function renderDrainJob(relay: SmtpRelay, statefulSet: KubeObject, ordina
       labels: { ...labels, [drainOrdinalLabel]: String(ordinal) },
     },
     spec: {
-      backoffLimit: 3,
+      // Each run delivers for drainTimeout; the retries back off 10 s, 20 s, … about 10 minutes in all.
+      backoffLimit: 6,
       template: {
         metadata: { labels: { ...labels, [drainOrdinalLabel]: String(ordinal) } },
         spec: {

@@ -9,11 +9,20 @@
 //    them back and delivers what they held;
 //  - a scale to 0 with mail held and no peer to take it: the PVCs of the pods scaled away are reported
 //    in status.scaledDownQueues, drained by Jobs once the next hop is back, then deleted (whenScaled:
-//    Delete).
+//    Delete);
+//  - deleting the namespace of a relay that holds mail: the finalizer does not hold the namespace in
+//    Terminating (what the pods held is lost, as docs/reliability.md says).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { podCidr } from '../node/layout.ts';
-import { applyObjects, countDelivered, swaks, waitAllDelivered, waitPodsReady } from '../node/mail-fleet.ts';
+import {
+  applyObjects,
+  countDelivered,
+  restrictedNamespace,
+  swaks,
+  waitAllDelivered,
+  waitPodsReady,
+} from '../node/mail-fleet.ts';
 import { fleet } from '../node/fleet.ts';
 import { pods } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
@@ -22,11 +31,16 @@ const cluster = sharedCluster();
 const { namespace } = fleet;
 const hop = 'retire-hop';
 
-function retiringRelay(name: string, deletionDrainTimeout: string, whenScaled = 'Retain'): unknown {
+function retiringRelay(
+  name: string,
+  deletionDrainTimeout: string,
+  whenScaled = 'Retain',
+  relayNamespace: string = namespace,
+): unknown {
   return {
     apiVersion: 'mailfleet.dev/v1alpha1',
     kind: 'SmtpRelay',
-    metadata: { name, namespace },
+    metadata: { name, namespace: relayNamespace },
     spec: {
       replicas: 2,
       listeners: [{ name: 'smtp', port: 25, tls: 'None', auth: 'Disabled' }],
@@ -249,8 +263,15 @@ test('real node: scaled to 0 with mail held: the PVCs left behind are reported, 
     '{"spec":{"replicas":0}}',
   ]);
   await eventually(
-    'the relay pods are gone',
-    async () => (await pods(cluster, namespace, `app.kubernetes.io/instance=${name}`)).length === 0,
+    "the relay pods are gone (the drain Jobs' pods carry the instance label too, not the name)",
+    async () =>
+      (
+        await pods(
+          cluster,
+          namespace,
+          `app.kubernetes.io/name=mailfleet-relay,app.kubernetes.io/instance=${name}`,
+        )
+      ).length === 0,
   );
   let reported: string[] = [];
   await eventually('status.scaledDownQueues reports both PVCs', async () => {
@@ -280,5 +301,28 @@ test('real node: scaled to 0 with mail held: the PVCs left behind are reported, 
     'the drain Jobs went with the relay',
     async () =>
       !(await kubectl(cluster, ['-n', namespace, 'get', 'jobs', '-o', 'name'])).includes(`${name}-drain-`),
+  );
+});
+
+test('real node: deleting the namespace of a relay holding mail is not held up by the finalizer', async () => {
+  const gone = 'retire-ns';
+  await hopSelects('nowhere');
+  await restrictedNamespace(cluster, gone);
+  await applyObjects(cluster, [retiringRelay('doomed', '10m', 'Retain', gone)]);
+  await waitPodsReady(cluster, gone, 'app.kubernetes.io/instance=doomed', 2);
+  const host = `doomed.${gone}.svc.cluster.local:25`;
+  await eventually(
+    'the relay Service answers',
+    async () =>
+      (await swaks(cluster, namespace, 'client-trusted', ['--server', host, '--quit-after', 'BANNER'])).ok,
+  );
+  const sent = await swaks(cluster, namespace, 'client-trusted', [
+    ...['--server', host, '--from', 'app@demo.example', '--to', 'doomed@dest.example'],
+  ]);
+  assert.ok(sent.ok, sent.output);
+  const started = Date.now();
+  await kubectl(cluster, ['delete', 'namespace', gone, '--wait=true', '--timeout=180s']);
+  console.log(
+    `namespace with a relay holding mail deleted in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
 });
