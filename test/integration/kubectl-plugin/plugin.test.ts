@@ -13,9 +13,7 @@ import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
-import { silentLog } from '../../../operator/log.ts';
-import { operatorControllers, startOperator, type RunningOperator } from '../../../operator/main.ts';
-import { parseOptions } from '../../../operator/options.ts';
+import { operatorControllers } from '../../../operator/main.ts';
 import { txtLookup } from '../../../operator/reconcile/sender-domain-dns-lookup.ts';
 import { containerPortFor } from '../../../operator/render/relay-paths.ts';
 import { parseCommandLine, type Command } from '../../../kubectl-plugin/args.ts';
@@ -27,7 +25,14 @@ import { LocalKubelet } from '../../kubelet/local-kubelet.ts';
 import { startDnsmasq, type Dnsmasq } from '../../support/dnsmasq.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { freeTcpPort } from '../../support/smtp-sink.ts';
-import { admin, applyAsUser, eventually, privateNamespace } from '../operator/smtp-relay-support.ts';
+import {
+  admin,
+  applyAsUser,
+  eventually,
+  privateNamespace,
+  startRelayOperator,
+  type OperatorUnderTest,
+} from '../operator/smtp-relay-support.ts';
 
 const run = promisify(execFile);
 const { kubeconfigPath, binDir } = sharedControlPlane();
@@ -37,7 +42,7 @@ const domainName = 'plugin-example';
 
 let namespace: Awaited<ReturnType<typeof privateNamespace>>;
 let ns = '';
-let operator: RunningOperator;
+let operator: OperatorUnderTest;
 let kubelet: LocalKubelet;
 let work = '';
 let dnsmasq: Dnsmasq | undefined;
@@ -100,20 +105,7 @@ before(async () => {
   namespace = await privateNamespace(admin, 'kubectl-plugin');
   ns = namespace.name;
   work = await mkdtemp(join(tmpdir(), 'mailfleet-plugin-'));
-  const parsed = parseOptions(
-    [
-      `--kubeconfig=${kubeconfigPath}`,
-      '--leader-elect=false',
-      `--namespaces=${ns}`,
-      '--http-host=127.0.0.1',
-      '--http-port=0',
-      '--relay-image=relay:integration',
-    ],
-    {},
-    'kubectl-plugin-test',
-  );
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  operator = await startOperator(parsed.options, operatorControllers, silentLog());
+  operator = await startRelayOperator(ns, operatorControllers);
   const closedPort = await freeTcpPort();
   await applyAsUser(smtpRelayResource, ns, {
     apiVersion: 'mailfleet.dev/v1alpha1',
@@ -164,7 +156,7 @@ before(async () => {
 
 after(async () => {
   await kubelet.stop();
-  await operator.stop();
+  await operator.operator.stop();
   await dnsmasq?.stop();
   await namespace.remove();
   await rm(work, { recursive: true, force: true });
