@@ -11,7 +11,7 @@ import { loadRelaySettings, referencedFiles } from './config/load.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
 import { createReadinessMetric, startHealthServer, type HealthState } from './health.ts';
-import { batchedLines, createLogger } from './log.ts';
+import { batchedLines, createLogger, reportDroppedLines, stdoutDestination } from './log.ts';
 import { createRelayMetrics, createTlsCertificateMetrics } from './metrics.ts';
 import { createQueueMetrics } from './queue/metrics.ts';
 import { openSpool } from './queue/spool.ts';
@@ -143,11 +143,14 @@ async function queueCommand(argv: readonly string[]): Promise<number> {
 
 async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
   const config = initial.config;
-  const lines = batchedLines(process.stdout);
+  const stdout = stdoutDestination();
+  const lines = batchedLines(stdout);
   process.on('exit', () => {
     lines.flush();
+    stdout.flushSync();
   });
   const logger = createLogger(config.log.level, lines);
+  reportDroppedLines(logger, stdout);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mailfleet_relay_' });
   const metrics = createRelayMetrics(registry);

@@ -10,11 +10,12 @@
 // follow; it restarts a relay that exits; on pod deletion it sends SIGTERM and waits up to the
 // pod's terminationGracePeriodSeconds before SIGKILL.
 // What it does differently (there is no mount namespace and no pod IP): paths and ports in the
-// relay config are translated by pod-config.ts — each pod gets loopback ports of its own.
-import { spawn, type ChildProcess } from 'node:child_process';
+// relay config are translated by pod-config.ts — each pod gets loopback ports of its own; `exec`
+// runs only the relay's queue CLI, as a local process pointed at the pod's admin port.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { KubeClient } from '../../operator/kube/client.ts';
@@ -28,7 +29,13 @@ import {
 } from '../../operator/kube/resource.ts';
 import { silentLog } from '../../operator/log.ts';
 import { projectVolume } from '../support/projected-volume.ts';
-import { localiseRelayConfig, portsToBind, type MountedDirectory, type PodEndpoints } from './pod-config.ts';
+import {
+  localiseQueueCommand,
+  localiseRelayConfig,
+  portsToBind,
+  type MountedDirectory,
+  type PodEndpoints,
+} from './pod-config.ts';
 import { volumeFiles, volumeSource, type DataObject, type PodVolume } from './volumes.ts';
 
 const podResource: ResourceType = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
@@ -151,6 +158,28 @@ export class LocalKubelet {
 
   runningPods(): string[] {
     return [...this.#running.keys()].sort();
+  }
+
+  /**
+   * What `kubectl exec <pod> -- mailfleet-relay queue …` does in a real pod: the relay's queue CLI,
+   * run as a local process against that pod's admin endpoint (there is no container to enter).
+   */
+  async exec(
+    pod: string,
+    argv: readonly string[],
+  ): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }> {
+    const running = this.#running.get(pod);
+    if (running === undefined) return { code: 1, stdout: '', stderr: `pod ${pod} is not running here\n` };
+    const args = localiseQueueCommand(argv, await readFile(this.#localConfigPath(running), 'utf8'));
+    return new Promise((resolve) => {
+      execFile(process.execPath, [relayMain, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1,
+          stdout,
+          stderr,
+        });
+      });
+    });
   }
 
   /** Where the relay of `pod` writes its output. */

@@ -105,3 +105,25 @@ export function portsToBind(configText: string): number[] {
   ];
   return [...new Set(ports)];
 }
+
+/**
+ * `mailfleet-relay queue …` as `kubectl exec` would run it in the pod, for a local process: the
+ * queue CLI's defaults (the admin endpoint on 127.0.0.1:8026, the token in /tmp) are what the pod
+ * has; locally that pod's admin port and token directory come from its localised config.
+ */
+export function localiseQueueCommand(argv: readonly string[], localConfigText: string): string[] {
+  const [program, subcommand, ...rest] = argv;
+  if (program !== 'mailfleet-relay' || subcommand !== 'queue') {
+    throw new Error(`the stand-in kubelet execs only "mailfleet-relay queue …", not ${JSON.stringify(argv)}`);
+  }
+  const config = JSON.parse(localConfigText) as { queue?: { adminPort?: number; adminTokenDir?: string } };
+  const port = config.queue?.adminPort;
+  if (port === undefined) throw new Error('the relay config has no queue.adminPort');
+  return [
+    'queue',
+    '--admin-url',
+    `http://127.0.0.1:${port}`,
+    ...(config.queue?.adminTokenDir === undefined ? [] : ['--admin-token-dir', config.queue.adminTokenDir]),
+    ...rest,
+  ];
+}

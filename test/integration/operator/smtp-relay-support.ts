@@ -14,7 +14,7 @@ import {
 } from '../../../operator/kube/resource.ts';
 import { silentLog } from '../../../operator/log.ts';
 import { metricNames } from '../../../operator/metrics.ts';
-import { startOperator, type RunningOperator } from '../../../operator/main.ts';
+import { startOperator, type ControllerFactory, type RunningOperator } from '../../../operator/main.ts';
 import { parseOptions } from '../../../operator/options.ts';
 import { smtpRelayController } from '../../../operator/reconcile/smtp-relay.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
@@ -30,7 +30,11 @@ export interface OperatorUnderTest {
   writes(): number;
 }
 
-export async function startRelayOperator(namespace: string): Promise<OperatorUnderTest> {
+/** The SmtpRelay controller alone, unless `controllers` says otherwise (operatorControllers: both). */
+export async function startRelayOperator(
+  namespace: string,
+  controllers?: ControllerFactory,
+): Promise<OperatorUnderTest> {
   const parsed = parseOptions(
     [
       `--kubeconfig=${kubeconfigPath}`,
@@ -49,7 +53,7 @@ export async function startRelayOperator(namespace: string): Promise<OperatorUnd
     parsed.options,
     (tools) => {
       client = tools.client;
-      return [smtpRelayController(tools, { discoveryTtlMs: 500 })];
+      return controllers?.(tools) ?? [smtpRelayController(tools, { discoveryTtlMs: 500 })];
     },
     silentLog(),
   );

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { localiseRelayConfig, localPath, localPeers, portsToBind } from '../../kubelet/pod-config.ts';
+import {
+  localiseQueueCommand,
+  localiseRelayConfig,
+  localPath,
+  localPeers,
+  portsToBind,
+} from '../../kubelet/pod-config.ts';
 import { volumeFiles } from '../../kubelet/volumes.ts';
 
 const mounts = [
@@ -101,4 +107,32 @@ test('volumes: ConfigMap text, Secret base64, items chosen, missing objects and 
     ok: true,
     files: {},
   });
+});
+
+test('localiseQueueCommand: the queue CLI pointed at the pod’s local admin port and token directory', () => {
+  const config = JSON.stringify({ queue: { adminPort: 41234, adminTokenDir: '/work/pods/r-0/volumes/tmp' } });
+  assert.deepEqual(
+    localiseQueueCommand(['mailfleet-relay', 'queue', 'list', '--status', 'deferred'], config),
+    [
+      'queue',
+      '--admin-url',
+      'http://127.0.0.1:41234',
+      '--admin-token-dir',
+      '/work/pods/r-0/volumes/tmp',
+      'list',
+      '--status',
+      'deferred',
+    ],
+  );
+  assert.deepEqual(
+    localiseQueueCommand(
+      ['mailfleet-relay', 'queue', 'retry', '--all'],
+      JSON.stringify({ queue: { adminPort: 1 } }),
+    ),
+    ['queue', '--admin-url', 'http://127.0.0.1:1', 'retry', '--all'],
+  );
+  assert.throws(
+    () => localiseQueueCommand(['sh', '-c', 'id'], config),
+    /execs only "mailfleet-relay queue …"/,
+  );
 });
