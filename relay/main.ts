@@ -8,6 +8,7 @@ import { queueEndpoint, queueUsage, runQueueCommand } from './admin/cli.ts';
 import { startQueueAdmin } from './admin/server.ts';
 import { defaultAdminTokenDir, readAdminToken } from './admin/token.ts';
 import { loadRelaySettings, referencedFiles } from './config/load.ts';
+import type { RelayConfig } from './config/types.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
 import { createReadinessMetric, startHealthServer, type HealthState } from './health.ts';
@@ -67,11 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
  */
 async function drainAndExit(initial: LiveSettings, secrets: DeliverySecrets): Promise<number> {
   const config = initial.config;
-  const lines = batchedLines(process.stdout);
-  process.on('exit', () => {
-    lines.flush();
-  });
-  const logger = createLogger(config.log.level, lines);
+  const logger = stdoutLogger(config.log.level);
   const registry = new Registry();
   const health: HealthState = { phase: 'draining' };
   const spool = await openSpool({
@@ -141,16 +138,22 @@ async function queueCommand(argv: readonly string[]): Promise<number> {
   });
 }
 
-async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
-  const config = initial.config;
+/** The relay's logger on stdout: batched lines, an asynchronous bounded destination, flushed at exit. */
+function stdoutLogger(level: RelayConfig['log']['level']): ReturnType<typeof createLogger> {
   const stdout = stdoutDestination();
   const lines = batchedLines(stdout);
   process.on('exit', () => {
     lines.flush();
     stdout.flushSync();
   });
-  const logger = createLogger(config.log.level, lines);
+  const logger = createLogger(level, lines);
   reportDroppedLines(logger, stdout);
+  return logger;
+}
+
+async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
+  const config = initial.config;
+  const logger = stdoutLogger(config.log.level);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mailfleet_relay_' });
   const metrics = createRelayMetrics(registry);
