@@ -97,7 +97,7 @@ export function podOrdinal(relay: SmtpRelay, podName: string): number | undefine
   return /^[0-9]+$/.test(rest) ? Number(rest) : undefined;
 }
 
-/** The relay's queue PVCs by ordinal (`queue-<relay>-<n>`), scaled-away ordinals included. */
+/** The relay's queue PVCs by ordinal (`queue-<relay>-<n>`), scaled-away ordinals included, none being deleted. */
 export async function listQueueClaims(client: KubeClient, relay: SmtpRelay): Promise<Map<number, string>> {
   const list = await client.request<{ items: KubeObject[] }>({
     verb: 'list',
@@ -107,6 +107,8 @@ export async function listQueueClaims(client: KubeClient, relay: SmtpRelay): Pro
   const prefix = queueClaimName(relay, '');
   const byOrdinal = new Map<number, string>();
   for (const claim of list.items) {
+    // One being deleted is gone as far as the queues go (nothing may mount it again).
+    if (claim.metadata?.deletionTimestamp !== undefined) continue;
     const name = claim.metadata?.name ?? '';
     const rest = name.startsWith(prefix) ? name.slice(prefix.length) : '';
     if (/^[0-9]+$/.test(rest)) byOrdinal.set(Number(rest), name);

@@ -74,6 +74,8 @@ export function planScaleDown(findings: ScaleDownFindings): ScaleDownPlan {
         message: `${job.name} failed: the PVC still holds mail; see the Job's logs, then delete the Job to try again`,
       });
     } else if (deleteWhenDrained) {
+      // The Job's finished pod still counts as using the PVC (pvc-protection): it goes first.
+      deleteJobs.push(job.name);
       deleteClaims.push(claim);
     } else {
       queues.push({

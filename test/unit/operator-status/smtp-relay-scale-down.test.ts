@@ -64,8 +64,14 @@ test('a Job that succeeded records an empty PVC: kept (Retain) or deleted (Delet
   );
   const remove = planScaleDown({ ...findings, relay: relay(1, 'Delete') });
   assert.deepEqual(remove.deleteClaims, ['queue-outbound-1']);
+  assert.deepEqual(
+    remove.deleteJobs,
+    ['outbound-drain-1'],
+    "the Job's finished pod would keep the PVC in use",
+  );
   assert.deepEqual(remove.queues, [], 'a deleted PVC is not reported');
   const after = planScaleDown({
+    // a Job left over without its PVC (deleted by hand) goes too
     claims: claims(0),
     podOrdinals: new Set([0]),
     jobs: [job(1, 'succeeded')],
