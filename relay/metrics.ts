@@ -2,11 +2,15 @@
 // created in main.ts and passed in. Listed in docs/relay-metrics.md.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TlsContexts } from './smtp/live-settings.ts';
+import { tokenFailureReasons } from './smtp/service-account-token.ts';
+
+export { tokenFailureReasons };
 
 export const rejectionReasons = [
   'relay_denied',
   'sender_domain',
   'sender_user',
+  'sender_service_account',
   'recipient_domain',
   'routing',
   'bad_address',
@@ -66,7 +70,13 @@ export function createRelayMetrics(registry: Registry) {
     }),
     authFailures: new Counter({
       name: 'mailfleet_relay_auth_failures_total',
-      help: 'Failed SMTP AUTH attempts (bad credentials or rate limited).',
+      help: 'Failed SMTP AUTH attempts (bad_credentials, bad_token or rate_limited).',
+      labelNames: ['listener', 'reason'] as const,
+      registers,
+    }),
+    tokenAuthFailures: new Counter({
+      name: 'mailfleet_relay_auth_token_failures_total',
+      help: `ServiceAccount tokens refused at AUTH, by reason (${tokenFailureReasons.join(', ')}).`,
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),

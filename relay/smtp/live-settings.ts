@@ -5,6 +5,7 @@ import type { SecureContext } from 'node:tls';
 import type { RelayConfig, TlsMinVersion, TokenBucketConfig } from '../config/types.ts';
 import { compileNetworks, type NetworkList } from './networks.ts';
 import { TokenBuckets } from './rate-limit.ts';
+import { createTokenVerifier, type TokenVerifier } from './service-account-token.ts';
 import type { UserTable } from './users.ts';
 
 export interface TlsContexts {
@@ -38,6 +39,8 @@ export interface RateLimiters {
 export interface LiveSettings {
   readonly config: RelayConfig;
   readonly users: UserTable;
+  /** Verifies ServiceAccount tokens against tokenAuth's keys; undefined without tokenAuth. */
+  readonly tokenVerifier: TokenVerifier | undefined;
   readonly allowedNetworks: NetworkList;
   readonly tls: TlsContexts | undefined;
   readonly limiters: RateLimiters;
@@ -55,6 +58,7 @@ export function buildLiveSettings(
     config,
     users,
     tls,
+    tokenVerifier: config.tokenAuth ? createTokenVerifier(config.tokenAuth) : undefined,
     allowedNetworks: compileNetworks(config.policy.allowedNetworks),
     limiters: carryLimiters(config, previous),
   };

@@ -191,3 +191,80 @@ test('case 8: SIZE above the limit is refused with 552 5.3.4', () => {
     if (!verdict.accept) assert.deepEqual([verdict.reply.code, verdict.reply.enhancedCode], [552, '5.3.4']);
   }
 });
+
+const teamPolicy: Partial<PolicyConfig> = {
+  senderDomains: [
+    { domain: 'a.example', serviceAccounts: [{ namespace: 'team-a' }] },
+    {
+      domain: 'b.example',
+      serviceAccounts: [{ namespace: 'team-b' }, { namespace: 'team-a', name: 'billing' }],
+    },
+    { domain: 'open.example' },
+  ],
+};
+const serviceAccount = (namespace: string, name: string): ClientFacts => ({
+  inAllowedNetwork: false,
+  user: `system:serviceaccount:${namespace}:${name}`,
+});
+
+const serviceAccountCases: { name: string; client: ClientFacts; from: string; expected: string | null }[] = [
+  {
+    name: 'any account of the own namespace',
+    client: serviceAccount('team-a', 'web'),
+    from: 'x@a.example',
+    expected: 'a.example',
+  },
+  {
+    name: 'another namespace is refused',
+    client: serviceAccount('team-b', 'web'),
+    from: 'x@a.example',
+    expected: null,
+  },
+  {
+    name: 'another namespace granted by name',
+    client: serviceAccount('team-a', 'billing'),
+    from: 'x@b.example',
+    expected: 'b.example',
+  },
+  {
+    name: 'the granting namespace, another name',
+    client: serviceAccount('team-a', 'web'),
+    from: 'x@b.example',
+    expected: null,
+  },
+  // `users` absent means every password user, never every token.
+  {
+    name: 'a domain listing no ServiceAccounts',
+    client: serviceAccount('team-a', 'web'),
+    from: 'x@open.example',
+    expected: null,
+  },
+  {
+    name: 'a namespace that merely starts alike',
+    client: serviceAccount('team-a2', 'web'),
+    from: 'x@a.example',
+    expected: null,
+  },
+  {
+    name: 'a malformed identity',
+    client: { inAllowedNetwork: false, user: 'system:serviceaccount:team-a' },
+    from: 'x@a.example',
+    expected: null,
+  },
+];
+
+for (const { name, client, from, expected } of serviceAccountCases) {
+  test(`sender as a ServiceAccount: ${name}`, () => {
+    const verdict = checkSender({ ...base, ...teamPolicy }, client, from);
+    if (expected === null) {
+      assert.ok(!verdict.accept);
+      assert.deepEqual(
+        [verdict.reply.code, verdict.reply.enhancedCode, verdict.reply.reason],
+        [553, '5.7.1', 'sender_service_account'],
+      );
+    } else {
+      assert.ok(verdict.accept, JSON.stringify(verdict));
+      assert.equal(verdict.value, expected);
+    }
+  });
+}
