@@ -35,6 +35,7 @@ import { renderSmtpRelay, type DesiredObject } from '../render/smtp-relay-object
 import { secretProblems } from '../status/smtp-relay-secrets.ts';
 import { smtpRelayStatus, type StatefulSetObject } from '../status/smtp-relay.ts';
 import { ServedKinds } from './served-kinds.ts';
+import { ServiceAccountIssuer } from './service-account-issuer.ts';
 import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
 
@@ -43,6 +44,8 @@ export interface SmtpRelayControllerOptions {
   readonly clusterDomain?: string;
   /** How long discovery of the optional kinds is trusted. */
   readonly discoveryTtlMs?: number;
+  /** How often the ServiceAccount issuer's keys are read again (relays with spec.serviceAccountTokens). */
+  readonly issuerKeysRefreshMs?: number;
 }
 
 function boundDomains(
@@ -79,6 +82,12 @@ export function smtpRelayController(
   const { client, clock, log, applier, status, events } = tools;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
   const discoveryTtlMs = options.discoveryTtlMs ?? 60_000;
+  const issuer = new ServiceAccountIssuer({
+    client,
+    clock,
+    log,
+    refreshMs: options.issuerKeysRefreshMs ?? 60_000,
+  });
   const servedKinds = new ServedKinds({
     client,
     clock,
@@ -134,6 +143,7 @@ export function smtpRelayController(
         secretCache,
       );
       const served = await servedKinds.served();
+      const usesTokens = relay.spec.serviceAccountTokens !== undefined;
       const rendered = renderSmtpRelay({
         relay,
         domains: bound,
@@ -141,6 +151,7 @@ export function smtpRelayController(
         relayImage: tools.options.relayImage,
         clusterDomain,
         served,
+        issuer: usesTokens ? await issuer.keys() : undefined,
       });
       const validation = validateRelayConfig(rendered.config, `SmtpRelay ${key} rendered config`);
       const configErrors = [...rendered.errors, ...(validation.ok ? [] : validation.errors)];
@@ -193,7 +204,12 @@ export function smtpRelayController(
       );
       if (retry) throw new Error(applyErrors.join('; '));
       // An optional kind asked for but not served yet: look again once discovery may have changed.
-      return rendered.notServed.length > 0 ? { requeueAfterMs: discoveryTtlMs } : undefined;
+      // A relay taking tokens is rendered again when the issuer's keys may have rotated.
+      const requeueAfter = [
+        ...(rendered.notServed.length > 0 ? [discoveryTtlMs] : []),
+        ...(usesTokens ? [issuer.refreshMs] : []),
+      ];
+      return requeueAfter.length > 0 ? { requeueAfterMs: Math.min(...requeueAfter) } : undefined;
 
       async function applyOne(
         desired: DesiredObject,

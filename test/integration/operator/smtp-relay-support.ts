@@ -16,7 +16,10 @@ import { silentLog } from '../../../operator/log.ts';
 import { metricNames } from '../../../operator/metrics.ts';
 import { startOperator, type RunningOperator } from '../../../operator/main.ts';
 import { parseOptions } from '../../../operator/options.ts';
-import { smtpRelayController } from '../../../operator/reconcile/smtp-relay.ts';
+import {
+  smtpRelayController,
+  type SmtpRelayControllerOptions,
+} from '../../../operator/reconcile/smtp-relay.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { clientFor, eventually, privateNamespace } from '../operator-kube/support.ts';
 
@@ -30,7 +33,10 @@ export interface OperatorUnderTest {
   writes(): number;
 }
 
-export async function startRelayOperator(namespace: string): Promise<OperatorUnderTest> {
+export async function startRelayOperator(
+  namespace: string,
+  controllerOptions: SmtpRelayControllerOptions = {},
+): Promise<OperatorUnderTest> {
   const parsed = parseOptions(
     [
       `--kubeconfig=${kubeconfigPath}`,
@@ -49,7 +55,7 @@ export async function startRelayOperator(namespace: string): Promise<OperatorUnd
     parsed.options,
     (tools) => {
       client = tools.client;
-      return [smtpRelayController(tools, { discoveryTtlMs: 500 })];
+      return [smtpRelayController(tools, { discoveryTtlMs: 500, ...controllerOptions })];
     },
     silentLog(),
   );
