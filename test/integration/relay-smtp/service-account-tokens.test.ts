@@ -5,7 +5,7 @@
 // byte-exact client for what comes before TLS.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -145,6 +145,38 @@ test('examples/clients/send-with-nodemailer-token.mjs sends with the token file 
     },
   });
   assert.match(stdout, /relay said: 250 2\.6\.0 Ok: queued as /);
+});
+
+test('examples/clients/msmtprc sends with auth oauthbearer and passwordeval reading the token file', async () => {
+  const token = await requestToken(cluster, 'team-a', 'mailer', { audiences: [audience] });
+  const tokenFile = join(tokenDir, 'msmtp-token');
+  await writeFile(tokenFile, token);
+  // The example as written, with what differs outside a pod put in (msmtp takes no --host with
+  // an account): where the relay, its CA and the token file are.
+  const written = await readFile(join(examples, 'msmtprc'), 'utf8');
+  const replaced = written
+    .replace(/^host .*$/m, 'host 127.0.0.1')
+    .replace(/^port .*$/m, `port ${setup.relay.port('submission')}`)
+    .replace(/^tls_trust_file .*$/m, `tls_trust_file ${setup.caFile}`)
+    .replace(/^passwordeval cat .*$/m, `passwordeval cat ${tokenFile}`);
+  assert.equal(replaced.split('\n').length, written.split('\n').length);
+  const config = join(tokenDir, 'msmtprc');
+  await writeFile(config, replaced, { mode: 0o600 });
+  const msmtp = execFile('msmtp', ['-C', config, '-a', 'mailfleet', 'someone@example.net'], {
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
+  let log = '';
+  msmtp.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  msmtp.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  msmtp.stdin?.end('Subject: hello from msmtp\r\n\r\nSent with a ServiceAccount token.\r\n');
+  const code = await new Promise<number | null>((resolve) => msmtp.on('exit', resolve));
+  assert.equal(code, 0, log);
+  assert.match(log, /smtpstatus=250 smtpmsg='250 2\.6\.0 Ok: queued as /);
+  const authenticated = setup.relay.logs.findLast((line) => line.event === 'authenticated');
+  assert.deepEqual(
+    [authenticated?.['user'], authenticated?.['method']],
+    ['system:serviceaccount:team-a:mailer', 'OAUTHBEARER'],
+  );
 });
 
 test('a token for the API server audience is refused: 535 5.7.8, reason audience', async () => {
