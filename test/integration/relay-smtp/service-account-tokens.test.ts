@@ -179,13 +179,15 @@ test('examples/clients/msmtprc sends with auth oauthbearer and passwordeval read
   );
 });
 
-test('a token for the API server audience is refused: 535 5.7.8, reason audience', async () => {
+test('a token for the API server audience is refused: 535 5.7.8 (OAUTHBEARER and XOAUTH2), reason audience', async () => {
   const before = await tokenFailures('audience');
   const token = await requestToken(cluster, 'team-a', 'mailer');
   const sent = await smtplib(token, 'app@a.example');
   assert.equal(sent.ok, false);
   assert.match(sent.output, /refused: 535 5\.7\.8 Authentication credentials invalid/);
-  assert.equal(await tokenFailures('audience'), before + 1);
+  const xoauth2 = await smtplib(token, 'app@a.example', 'XOAUTH2');
+  assert.match(xoauth2.output, /refused: 535 5\.7\.8 Authentication credentials invalid/);
+  assert.equal(await tokenFailures('audience'), before + 2);
 });
 
 test('an expired token is refused (reason expired); it passed a moment earlier', async () => {
