@@ -24,6 +24,8 @@ import { sendWithSmtplib } from '../../support/smtplib-client.ts';
 import { startTlsAuthRelay, type TlsAuthRelay } from '../../support/tls-auth-relay.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
+type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>['publicKey'];
+
 const run = promisify(execFile);
 const examples = new URL('../../../examples/clients/', import.meta.url).pathname;
 const audience = 'mailfleet.dev/smtp';
@@ -207,22 +209,29 @@ test('an expired token is refused (reason expired); it passed a moment earlier',
   assert.equal(await tokenFailures('expired'), before + 1);
 });
 
-test("another cluster's token, same issuer name, is refused by its key (reason unknown_key)", async () => {
-  // Clusters often share the default issuer name: the keys, not the name, tell them apart.
+/** A token with the claims the API server writes, signed by a key of our own under this key id. */
+async function forgedToken(namespace: string, kid: (publicKey: KeyLike) => Promise<string>): Promise<string> {
   const other = await generateKeyPair('RS256');
-  const kid = (await exportJWK(other.publicKey)).n?.slice(0, 16) ?? 'other';
   const now = Math.floor(Date.now() / 1000);
-  const forged = await new SignJWT({
+  return new SignJWT({
     iss: keys.issuer,
     aud: [audience],
-    sub: 'system:serviceaccount:team-a:mailer',
+    sub: `system:serviceaccount:${namespace}:mailer`,
     iat: now,
     nbf: now,
     exp: now + 600,
-    'kubernetes.io': { namespace: 'team-a', serviceaccount: { name: 'mailer', uid: 'x' } },
+    'kubernetes.io': { namespace, serviceaccount: { name: 'mailer', uid: 'x' } },
   })
-    .setProtectedHeader({ alg: 'RS256', kid })
+    .setProtectedHeader({ alg: 'RS256', kid: await kid(other.publicKey) })
     .sign(other.privateKey);
+}
+
+test("another cluster's token, same issuer name, is refused by its key (reason unknown_key)", async () => {
+  // Clusters often share the default issuer name: the keys, not the name, tell them apart.
+  const forged = await forgedToken(
+    'team-a',
+    async (publicKey) => (await exportJWK(publicKey)).n?.slice(0, 16) ?? 'other',
+  );
   const before = await tokenFailures('unknown_key');
   const sent = await smtplib(forged, 'app@a.example');
   assert.match(sent.output, /refused: 535 5\.7\.8 /);
@@ -230,19 +239,7 @@ test("another cluster's token, same issuer name, is refused by its key (reason u
 });
 
 test('the same forgery under the real key id fails its signature (reason signature)', async () => {
-  const other = await generateKeyPair('RS256');
-  const realKid = keys.keys[0]?.['kid'] ?? '';
-  const now = Math.floor(Date.now() / 1000);
-  const forged = await new SignJWT({
-    iss: keys.issuer,
-    aud: [audience],
-    sub: 'system:serviceaccount:team-b:mailer',
-    iat: now,
-    exp: now + 600,
-    'kubernetes.io': { namespace: 'team-b', serviceaccount: { name: 'mailer', uid: 'x' } },
-  })
-    .setProtectedHeader({ alg: 'RS256', kid: realKid })
-    .sign(other.privateKey);
+  const forged = await forgedToken('team-b', () => Promise.resolve(keys.keys[0]?.['kid'] ?? ''));
   const before = await tokenFailures('signature');
   assert.match((await smtplib(forged, 'app@b.example')).output, /refused: 535 5\.7\.8 /);
   assert.equal(await tokenFailures('signature'), before + 1);
