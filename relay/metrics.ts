@@ -101,6 +101,14 @@ export function createRelayMetrics(registry: Registry) {
       labelNames: ['sender_domain'] as const,
       registers,
     }),
+    // The namespace is one some SenderDomain grants (a config value) or "other", so the label is as
+    // bounded as the SenderDomains: a token of any namespace of the cluster cannot add a series.
+    serviceAccountMessages: new Counter({
+      name: 'mailfleet_relay_service_account_messages_total',
+      help: 'Messages accepted from ServiceAccount tokens, by the ServiceAccount namespace ("other" when no SenderDomain grants that namespace).',
+      labelNames: ['namespace'] as const,
+      registers,
+    }),
     messageSize: new Histogram({
       name: 'mailfleet_relay_message_size_bytes',
       help: 'Size of accepted messages as received, before trace headers.',

@@ -60,6 +60,20 @@ export function serviceAccountGranted(grants: readonly ServiceAccountGrant[], us
   );
 }
 
+/**
+ * The tenant a message is counted for: the namespace of a ServiceAccount identity when some
+ * SenderDomain grants that namespace, "other" for any other namespace; undefined for password
+ * users and unauthenticated clients.
+ */
+export function tenantNamespace(policy: PolicyConfig, user: string | undefined): string | undefined {
+  if (user?.startsWith(serviceAccountUserPrefix) !== true) return undefined;
+  const namespace = user.slice(serviceAccountUserPrefix.length).split(':')[0] ?? '';
+  const granted = policy.senderDomains.some((domain) =>
+    (domain.serviceAccounts ?? []).some((grant) => grant.namespace === namespace),
+  );
+  return granted ? namespace : 'other';
+}
+
 /** RCPT TO: relay permission, address shape, domain lists and the recipient cap. */
 export function checkRecipient(
   policy: PolicyConfig,

@@ -16,7 +16,13 @@ import type { DsnNotify, InboundEnvelope, InboundRecipient, MessageSink } from '
 import type { LiveSettings } from './live-settings.ts';
 import { authRefusal, recordAuthFailure, type AuthFailureBuckets } from './auth-throttle.ts';
 import { clientErrorKind, logDataInterrupted } from './client-errors.ts';
-import { checkDeclaredSize, checkRecipient, checkSender, type ClientFacts } from './policy.ts';
+import {
+  checkDeclaredSize,
+  checkRecipient,
+  checkSender,
+  tenantNamespace,
+  type ClientFacts,
+} from './policy.ts';
 import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
 import { commandHadSourceRoute } from './source-route.ts';
@@ -266,6 +272,8 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           }
           metrics.messagesReceived.inc(labels);
           metrics.senderDomainMessages.inc({ sender_domain: envelope.senderDomain ?? 'undeclared' });
+          const tenant = tenantNamespace(live.config.policy, envelope.authenticatedUser);
+          if (tenant !== undefined) metrics.serviceAccountMessages.inc({ namespace: tenant });
           metrics.messageSize.observe(labels, outcome.size);
           logger.info(
             {

@@ -257,6 +257,45 @@ test('a token of namespace team-b cannot send as the SenderDomain of team-a: 553
   assert.ok(own.ok, own.output);
 });
 
+async function messagesByNamespace(): Promise<Record<string, number>> {
+  const counted = await setup.relay.registry.getSingleMetricAsString(
+    'mailfleet_relay_service_account_messages_total',
+  );
+  return Object.fromEntries(
+    counted
+      .split('\n')
+      .filter((line) => line.startsWith('mailfleet_relay_service_account_messages_total{'))
+      .map((line): [string, number] => [
+        /namespace="([^"]*)"/.exec(line)?.[1] ?? '',
+        Number(line.split(' ').at(-1)),
+      ]),
+  );
+}
+
+test('accepted messages are counted by the ServiceAccount namespace, a bounded label', async () => {
+  const before = await messagesByNamespace();
+  for (const [namespace, from] of [
+    ['team-a', 'app@a.example'],
+    ['team-b', 'app@b.example'],
+    ['team-b', 'app@b.example'],
+  ] as const) {
+    const sent = await smtplib(
+      await requestToken(cluster, namespace, 'mailer', { audiences: [audience] }),
+      from,
+    );
+    assert.ok(sent.ok, sent.output);
+  }
+  const after = await messagesByNamespace();
+  assert.deepEqual(
+    [(after['team-a'] ?? 0) - (before['team-a'] ?? 0), (after['team-b'] ?? 0) - (before['team-b'] ?? 0)],
+    [1, 2],
+  );
+  assert.deepEqual(
+    Object.keys(after).filter((namespace) => !['team-a', 'team-b'].includes(namespace)),
+    [],
+  );
+});
+
 test('a deleted ServiceAccount: the API server refuses its token, the relay accepts it until it expires', async () => {
   const token = await requestToken(cluster, 'team-a', 'leaving', { audiences: [audience] });
   await deleteServiceAccount(cluster, 'team-a', 'leaving');

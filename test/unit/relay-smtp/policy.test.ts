@@ -5,6 +5,7 @@ import {
   checkDeclaredSize,
   checkRecipient,
   checkSender,
+  tenantNamespace,
   type ClientFacts,
 } from '../../../relay/smtp/policy.ts';
 
@@ -266,5 +267,27 @@ for (const { name, client, from, expected } of serviceAccountCases) {
       assert.ok(verdict.accept, JSON.stringify(verdict));
       assert.equal(verdict.value, expected);
     }
+  });
+}
+
+const tenantCases: { name: string; user: string | undefined; expected: string | undefined }[] = [
+  { name: 'a granted namespace', user: 'system:serviceaccount:team-a:web', expected: 'team-a' },
+  {
+    name: 'a namespace granted one account by name',
+    user: 'system:serviceaccount:team-b:x',
+    expected: 'team-b',
+  },
+  {
+    name: 'a namespace no SenderDomain grants',
+    user: 'system:serviceaccount:intruder:web',
+    expected: 'other',
+  },
+  { name: 'a password user', user: 'alice', expected: undefined },
+  { name: 'no AUTH', user: undefined, expected: undefined },
+];
+
+for (const { name, user, expected } of tenantCases) {
+  test(`tenant of a message: ${name}`, () => {
+    assert.equal(tenantNamespace({ ...base, ...teamPolicy }, user), expected);
   });
 }
