@@ -24,6 +24,7 @@ export const rejectionReasons = [
   'rate_client',
   'rate_user',
   'rate_domain',
+  'rate_namespace',
   'ip_connection_limit',
   'auth_failed',
   'auth_rate',
@@ -124,7 +125,7 @@ export function createRelayMetrics(registry: Registry) {
     }),
     rateLimitHits: new Counter({
       name: 'mailfleet_relay_rate_limit_hits_total',
-      help: 'Requests refused by a token bucket (key: client_ip, user, sender_domain, auth_ip, auth_user; auth_user counts per client address and user).',
+      help: 'Requests refused by a token bucket (key: client_ip, user, sender_domain, namespace, auth_ip, auth_user; auth_user counts per client address and user).',
       labelNames: ['listener', 'key'] as const,
       registers,
     }),

@@ -208,6 +208,9 @@ const limits = object(
     ratePerClient: rateLimit('Messages per client IP address; unlimited when absent.'),
     ratePerUser: rateLimit('Messages per authenticated user; unlimited when absent.'),
     ratePerSenderDomain: rateLimit('Messages per envelope sender domain; unlimited when absent.'),
+    ratePerNamespace: rateLimit(
+      'Messages per namespace of the sending ServiceAccount (spec.serviceAccountTokens): each tenant’s share of the relay, whichever of its accounts sends; unlimited when absent.',
+    ),
   },
   {
     default: {},

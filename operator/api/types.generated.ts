@@ -329,6 +329,11 @@ export interface Limits {
   readonly ratePerUser?: RateLimit;
   /** Messages per envelope sender domain; unlimited when absent. */
   readonly ratePerSenderDomain?: RateLimit;
+  /**
+   * Messages per namespace of the sending ServiceAccount (spec.serviceAccountTokens): each tenant’s
+   * share of the relay, whichever of its accounts sends; unlimited when absent.
+   */
+  readonly ratePerNamespace?: RateLimit;
 }
 
 /** One requirement on a label. */

@@ -77,11 +77,12 @@ function tokenBucket(rate: RateLimit): TokenBucketConfig {
 }
 
 function rateLimits(relay: SmtpRelay): RelayConfig['policy']['rateLimits'] {
-  const { ratePerClient, ratePerUser, ratePerSenderDomain } = relay.spec.limits;
+  const { ratePerClient, ratePerUser, ratePerSenderDomain, ratePerNamespace } = relay.spec.limits;
   return {
     ...(ratePerClient === undefined ? {} : { perClientIp: tokenBucket(ratePerClient) }),
     ...(ratePerUser === undefined ? {} : { perUser: tokenBucket(ratePerUser) }),
     ...(ratePerSenderDomain === undefined ? {} : { perSenderDomain: tokenBucket(ratePerSenderDomain) }),
+    ...(ratePerNamespace === undefined ? {} : { perNamespace: tokenBucket(ratePerNamespace) }),
   };
 }
 

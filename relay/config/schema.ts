@@ -252,7 +252,16 @@ export const relayConfigSchema = {
           additionalProperties: false,
           default: {},
           description: 'Token buckets on accepted messages; an empty bucket answers 450 4.7.1.',
-          properties: { perClientIp: tokenBucket, perUser: tokenBucket, perSenderDomain: tokenBucket },
+          properties: {
+            perClientIp: tokenBucket,
+            perUser: tokenBucket,
+            perSenderDomain: tokenBucket,
+            perNamespace: {
+              ...tokenBucket,
+              description:
+                'Per namespace of the sending ServiceAccount (token AUTH): a tenant’s share of the relay, whichever of its accounts sends.',
+            },
+          },
         },
       },
     },

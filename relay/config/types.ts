@@ -80,6 +80,8 @@ export interface PolicyConfig {
     readonly perClientIp?: TokenBucketConfig;
     readonly perUser?: TokenBucketConfig;
     readonly perSenderDomain?: TokenBucketConfig;
+    /** Per namespace of the sending ServiceAccount (token AUTH): a tenant's share of the relay. */
+    readonly perNamespace?: TokenBucketConfig;
   };
 }
 

@@ -30,6 +30,8 @@ export interface RateLimiters {
   readonly perClientIp?: TokenBuckets;
   readonly perUser?: TokenBuckets;
   readonly perSenderDomain?: TokenBuckets;
+  /** Per namespace of the sending ServiceAccount (policy.rateLimits.perNamespace). */
+  readonly perNamespace?: TokenBuckets;
   /** AUTH failures per client address (auth.failuresPerClientIp), see auth-throttle.ts. */
   readonly authFailuresPerIp: TokenBuckets;
   /** AUTH failures per (client address, user) (auth.failuresPerUser): never per user alone (case 29). */
@@ -80,7 +82,9 @@ function carryLimiters(config: RelayConfig, previous: LiveSettings | undefined):
   const authIp = config.auth?.failuresPerClientIp ?? defaultAuthBucket;
   const authUser = config.auth?.failuresPerUser ?? defaultAuthBucket;
   const limiters = previous?.limiters;
-  const optional = (key: 'perClientIp' | 'perUser' | 'perSenderDomain'): Partial<RateLimiters> => {
+  const optional = (
+    key: 'perClientIp' | 'perUser' | 'perSenderDomain' | 'perNamespace',
+  ): Partial<RateLimiters> => {
     const buckets = pick(rate[key], oldRate?.[key], limiters?.[key]);
     return buckets ? { [key]: buckets } : {};
   };
@@ -88,6 +92,7 @@ function carryLimiters(config: RelayConfig, previous: LiveSettings | undefined):
     ...optional('perClientIp'),
     ...optional('perUser'),
     ...optional('perSenderDomain'),
+    ...optional('perNamespace'),
     authFailuresPerIp:
       pick(authIp, old?.auth?.failuresPerClientIp ?? defaultAuthBucket, limiters?.authFailuresPerIp) ??
       new TokenBuckets(authIp),

@@ -66,12 +66,18 @@ export function serviceAccountGranted(grants: readonly ServiceAccountGrant[], us
  * users and unauthenticated clients.
  */
 export function tenantNamespace(policy: PolicyConfig, user: string | undefined): string | undefined {
-  if (user?.startsWith(serviceAccountUserPrefix) !== true) return undefined;
-  const namespace = user.slice(serviceAccountUserPrefix.length).split(':')[0] ?? '';
+  const namespace = serviceAccountNamespace(user);
+  if (namespace === undefined) return undefined;
   const granted = policy.senderDomains.some((domain) =>
     (domain.serviceAccounts ?? []).some((grant) => grant.namespace === namespace),
   );
   return granted ? namespace : 'other';
+}
+
+/** The namespace of a system:serviceaccount:<namespace>:<name> identity; undefined for any other user. */
+export function serviceAccountNamespace(user: string | undefined): string | undefined {
+  if (user?.startsWith(serviceAccountUserPrefix) !== true) return undefined;
+  return user.slice(serviceAccountUserPrefix.length).split(':')[0];
 }
 
 /** RCPT TO: relay permission, address shape, domain lists and the recipient cap. */

@@ -90,6 +90,12 @@ export const replies = {
     'Rate limit reached for this sender domain, try again later',
     'rate_domain',
   ),
+  rateLimitedNamespace: reply(
+    450,
+    '4.7.1',
+    'Rate limit reached for this namespace, try again later',
+    'rate_namespace',
+  ),
   tooManyConnectionsFromIp: reply(
     421,
     '4.7.0',

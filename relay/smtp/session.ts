@@ -20,6 +20,7 @@ import {
   checkDeclaredSize,
   checkRecipient,
   checkSender,
+  serviceAccountNamespace,
   tenantNamespace,
   type ClientFacts,
 } from './policy.ts';
@@ -205,6 +206,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           if (!deps.sink.hasSpace()) throw rejection(session, replies.noSpace);
           const now = deps.clock();
           const limiters = live.limiters;
+          const namespace = serviceAccountNamespace(client.user);
           const limited: [string, SmtpReply, boolean | undefined][] = [
             ['client_ip', replies.rateLimitedClient, limiters.perClientIp?.take(session.remoteAddress, now)],
             [
@@ -216,6 +218,11 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
               'sender_domain',
               replies.rateLimitedDomain,
               verdict.value === undefined ? true : limiters.perSenderDomain?.take(verdict.value, now),
+            ],
+            [
+              'namespace',
+              replies.rateLimitedNamespace,
+              namespace === undefined ? true : limiters.perNamespace?.take(namespace, now),
             ],
           ];
           for (const [key, reply, allowed] of limited) {

@@ -305,3 +305,40 @@ test('a deleted ServiceAccount: the API server refuses its token, the relay acce
   const sent = await smtplib(token, 'app@a.example');
   assert.ok(sent.ok, sent.output);
 });
+
+test('a namespace over its share (rateLimits.perNamespace) gets 450 4.7.1, whichever of its accounts sends; other tenants go on', async () => {
+  await createServiceAccount(cluster, 'team-a', 'billing');
+  const shared = await startTlsAuthRelay({
+    users: [],
+    config: {
+      listeners: [{ name: 'submission', port: 0, address: '127.0.0.1', mode: 'submission' }],
+      tokenAuth: { issuer: keys.issuer, audiences: [audience], keys: keys.keys },
+      policy: {
+        senderDomains: [
+          { domain: 'a.example', serviceAccounts: [{ namespace: 'team-a' }], allowNetworks: false },
+          { domain: 'b.example', serviceAccounts: [{ namespace: 'team-b' }], allowNetworks: false },
+        ],
+        rateLimits: { perNamespace: { perMinute: 1, burst: 2 } },
+      },
+      limits: { greetingDelayMs: 0 },
+    },
+  });
+  try {
+    const send = async (namespace: string, name: string, from: string) =>
+      sendWithSmtplib({
+        port: shared.relay.port('submission'),
+        caFile: shared.caFile,
+        token: await requestToken(cluster, namespace, name, { audiences: [audience] }),
+        tokenDir,
+        from,
+      });
+    assert.ok((await send('team-a', 'mailer', 'app@a.example')).ok);
+    assert.ok((await send('team-a', 'mailer', 'app@a.example')).ok);
+    const third = await send('team-a', 'billing', 'billing@a.example');
+    assert.match(third.output, /refused: 450 4\.7\.1 Rate limit reached for this namespace, try again later/);
+    const otherTenant = await send('team-b', 'mailer', 'app@b.example');
+    assert.ok(otherTenant.ok, otherTenant.output);
+  } finally {
+    await shared.stop();
+  }
+});

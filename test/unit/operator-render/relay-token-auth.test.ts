@@ -107,3 +107,15 @@ test("the issuer itself as the audience is refused (the API server's own audienc
   });
   assert.match(render(issuer, [], apiAudience).errors.join('\n'), /^spec\.serviceAccountTokens\.audience: /);
 });
+
+test("spec.limits.ratePerNamespace becomes the relay's per-namespace bucket", () => {
+  const limited = servedRelay('outbound', {
+    listeners: [{ name: 'submission', port: 587 }],
+    tls: { secretRef: { name: 'outbound-tls' } },
+    serviceAccountTokens: {},
+    limits: { ratePerNamespace: { messages: 600, period: '1h' } },
+  });
+  const rendered = render(issuer, [], limited);
+  assert.deepEqual(rendered.config.policy.rateLimits.perNamespace, { perMinute: 10, burst: 600 });
+  assert.ok(validateRelayConfig(rendered.config, 'rendered').ok);
+});
