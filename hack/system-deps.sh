@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (Postfix and its smtp-source/smtp-sink,
-# swaks, openssl, testssl.sh, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd),
+# swaks, msmtp, openssl, testssl.sh, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd),
 # and what the real test node runs on (containerd, runc, the CNI plugins, buildah, skopeo, mmdebstrap). Only what is missing is
 # installed; apt-get update runs only when something is.
 set -euo pipefail
@@ -16,6 +16,8 @@ declare -A wanted=(
   [strace]=strace
   [argon2]=argon2
   [htpasswd]=apache2-utils
+  # msmtp sends with a ServiceAccount token (auth oauthbearer), as examples/clients/msmtprc documents.
+  [msmtp]=msmtp
   # fusermount3 unmounts test/lazyfs, the FUSE filesystem the power-loss test cuts the power under.
   [fusermount3]=fuse3
   # testssl.sh scans the relay's TLS listeners for weak suites and known vulnerabilities (case 33).

@@ -18,6 +18,7 @@ import { createQueueMetrics } from './queue/metrics.ts';
 import { openSpool } from './queue/spool.ts';
 import { SpoolFormatError } from './queue/spool-version.ts';
 import { createReloader } from './reload/reloader.ts';
+import { unknownKeyReread } from './reload/unknown-key.ts';
 import { watchFiles } from './reload/watch.ts';
 import type { LiveSettings } from './smtp/live-settings.ts';
 import { startRelay } from './smtp/server.ts';
@@ -182,7 +183,23 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
   createQueueMetrics(registry, spool, Date.now);
   createReadinessMetric(registry, health, () => spool.hasSpace());
   createTlsCertificateMetrics(registry, () => settings.tls);
-  const relay = await startRelay({ settings, sink: spool, metrics, logger });
+  const rereadForUnknownKey = unknownKeyReread(
+    () => {
+      logger.info({ event: 'unknown_token_key' }, 'a token names an unknown key id; re-reading the config');
+      void reload();
+    },
+    () => settings.config.tokenAuth?.unknownKeyRereadSeconds ?? 30,
+    Date.now,
+  );
+  const relay = await startRelay({
+    settings,
+    sink: spool,
+    metrics,
+    logger,
+    onUnknownKey: () => {
+      rereadForUnknownKey();
+    },
+  });
   const delivery = startDelivery({
     config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },
     secrets,

@@ -2,11 +2,15 @@
 // created in main.ts and passed in. Listed in docs/relay-metrics.md.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TlsContexts } from './smtp/live-settings.ts';
+import { tokenFailureReasons } from './smtp/service-account-token.ts';
+
+export { tokenFailureReasons };
 
 export const rejectionReasons = [
   'relay_denied',
   'sender_domain',
   'sender_user',
+  'sender_service_account',
   'recipient_domain',
   'routing',
   'bad_address',
@@ -20,6 +24,7 @@ export const rejectionReasons = [
   'rate_client',
   'rate_user',
   'rate_domain',
+  'rate_namespace',
   'ip_connection_limit',
   'auth_failed',
   'auth_rate',
@@ -66,7 +71,13 @@ export function createRelayMetrics(registry: Registry) {
     }),
     authFailures: new Counter({
       name: 'mailfleet_relay_auth_failures_total',
-      help: 'Failed SMTP AUTH attempts (bad credentials or rate limited).',
+      help: 'Failed SMTP AUTH attempts (bad_credentials, bad_token or rate_limited).',
+      labelNames: ['listener', 'reason'] as const,
+      registers,
+    }),
+    tokenAuthFailures: new Counter({
+      name: 'mailfleet_relay_auth_token_failures_total',
+      help: `ServiceAccount tokens refused at AUTH, by reason (${tokenFailureReasons.join(', ')}).`,
       labelNames: ['listener', 'reason'] as const,
       registers,
     }),
@@ -91,6 +102,14 @@ export function createRelayMetrics(registry: Registry) {
       labelNames: ['sender_domain'] as const,
       registers,
     }),
+    // The namespace is one some SenderDomain grants (a config value) or "other", so the label is as
+    // bounded as the SenderDomains: a token of any namespace of the cluster cannot add a series.
+    serviceAccountMessages: new Counter({
+      name: 'mailfleet_relay_service_account_messages_total',
+      help: 'Messages accepted from ServiceAccount tokens, by the ServiceAccount namespace ("other" when no SenderDomain grants that namespace).',
+      labelNames: ['namespace'] as const,
+      registers,
+    }),
     messageSize: new Histogram({
       name: 'mailfleet_relay_message_size_bytes',
       help: 'Size of accepted messages as received, before trace headers.',
@@ -106,7 +125,7 @@ export function createRelayMetrics(registry: Registry) {
     }),
     rateLimitHits: new Counter({
       name: 'mailfleet_relay_rate_limit_hits_total',
-      help: 'Requests refused by a token bucket (key: client_ip, user, sender_domain, auth_ip, auth_user; auth_user counts per client address and user).',
+      help: 'Requests refused by a token bucket (key: client_ip, user, sender_domain, namespace, auth_ip, auth_user; auth_user counts per client address and user).',
       labelNames: ['listener', 'key'] as const,
       registers,
     }),

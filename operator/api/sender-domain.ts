@@ -206,6 +206,23 @@ export const senderDomainSpec: Schema = object(
         ],
       },
     ),
+    serviceAccounts: list(
+      'The ServiceAccounts whose tokens may send as the domain (SMTP AUTH with a projected token, on relays with `spec.serviceAccountTokens`). When absent, every ServiceAccount of this namespace; empty allows none. One of another namespace only by name: a SenderDomain is never opened to a whole other namespace.',
+      object(
+        'ServiceAccountGrant',
+        'A ServiceAccount allowed to send as the domain.',
+        {
+          name: objectName('The ServiceAccount name.'),
+          namespace: string('Its namespace; this SenderDomain’s when absent.', {
+            maxLength: 63,
+            minLength: 1,
+            pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+          }),
+        },
+        { required: ['name'] },
+      ),
+      { maxItems: 256 },
+    ),
     dkim,
     spf,
     dmarc,

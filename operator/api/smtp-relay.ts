@@ -150,6 +150,35 @@ const auth = object(
   },
   { required: ['usersSecretRef'] },
 );
+/** The audience tokens for the relay must carry unless the SmtpRelay names another. */
+export const defaultTokenAudience = 'mailfleet.dev/smtp';
+
+const serviceAccountTokens = object(
+  'SmtpRelayServiceAccountTokens',
+  'SMTP AUTH (OAUTHBEARER and XOAUTH2, only inside TLS) with the projected ServiceAccount token of the sending pod, verified by the relay offline against the cluster issuer’s public keys, which the operator reads from the API server and renders into the relay config. The identity is `system:serviceaccount:<namespace>:<name>`; a SenderDomain lists the ServiceAccounts that may send as it (`spec.serviceAccounts`).',
+  {
+    audience: string(
+      'The audience the projected token must be requested for (`serviceAccountToken.audience` of the pod’s projected volume). Never the API server’s own audience: a token the relay accepts must not also be an API credential.',
+      {
+        maxLength: 256,
+        minLength: 1,
+        default: defaultTokenAudience,
+        rules: [
+          {
+            rule: "!self.startsWith('https://kubernetes.default.svc') && self != 'api' && self != 'kubernetes'",
+            message:
+              'the API server’s audience would make every API token an SMTP credential, and an SMTP token an API credential; use an audience of its own such as mailfleet.dev/smtp',
+          },
+        ],
+      },
+    ),
+    maxTokenLifetimeSeconds: integer(
+      'The longest validity (exp - iat) a token may have. A token is revoked only by expiring (the relay cannot see a deleted ServiceAccount or pod), so this bounds how long a leaked one works; the projected volume’s `expirationSeconds` must not exceed it.',
+      { minimum: 600, maximum: 86_400, default: 3600 },
+    ),
+  },
+);
+
 const limits = object(
   'Limits',
   'Limits that protect the relay and the reputation of its senders.',
@@ -179,6 +208,9 @@ const limits = object(
     ratePerClient: rateLimit('Messages per client IP address; unlimited when absent.'),
     ratePerUser: rateLimit('Messages per authenticated user; unlimited when absent.'),
     ratePerSenderDomain: rateLimit('Messages per envelope sender domain; unlimited when absent.'),
+    ratePerNamespace: rateLimit(
+      'Messages per namespace of the sending ServiceAccount (spec.serviceAccountTokens): each tenant’s share of the relay, whichever of its accounts sends; unlimited when absent.',
+    ),
   },
   {
     default: {},
@@ -230,6 +262,7 @@ export const smtpRelaySpec: Schema = object(
     service,
     tls,
     auth,
+    serviceAccountTokens,
     clientNetworks: cidrList(
       'Client networks that may relay without AUTH. Empty by default: only authenticated clients relay. Never an open relay: a prefix length of 0 is refused.',
       'that would be an open relay',
@@ -258,8 +291,8 @@ export const smtpRelaySpec: Schema = object(
         reason: 'FieldValueRequired',
       },
       {
-        rule: "!self.listeners.exists(l, l.auth != 'Disabled') || has(self.auth)",
-        message: 'auth (usersSecretRef) is required when a listener offers AUTH',
+        rule: "!self.listeners.exists(l, l.auth != 'Disabled') || has(self.auth) || has(self.serviceAccountTokens)",
+        message: 'auth (usersSecretRef) or serviceAccountTokens is required when a listener offers AUTH',
         fieldPath: '.auth',
         reason: 'FieldValueRequired',
       },

@@ -192,6 +192,28 @@ export interface SmtpRelayAuth {
   readonly maxFailuresPerConnection: number;
 }
 
+/**
+ * SMTP AUTH (OAUTHBEARER and XOAUTH2, only inside TLS) with the projected ServiceAccount token of
+ * the sending pod, verified by the relay offline against the cluster issuer’s public keys, which
+ * the operator reads from the API server and renders into the relay config. The identity is
+ * `system:serviceaccount:<namespace>:<name>`; a SenderDomain lists the ServiceAccounts that may
+ * send as it (`spec.serviceAccounts`).
+ */
+export interface SmtpRelayServiceAccountTokens {
+  /**
+   * The audience the projected token must be requested for (`serviceAccountToken.audience` of the
+   * pod’s projected volume). Never the API server’s own audience: a token the relay accepts must not
+   * also be an API credential.
+   */
+  readonly audience: string;
+  /**
+   * The longest validity (exp - iat) a token may have. A token is revoked only by expiring (the
+   * relay cannot see a deleted ServiceAccount or pod), so this bounds how long a leaked one works;
+   * the projected volume’s `expirationSeconds` must not exceed it.
+   */
+  readonly maxTokenLifetimeSeconds: number;
+}
+
 /** A Secret holding the user name and password the relay authenticates with. */
 export interface CredentialsSecretReference {
   /** The Secret name. */
@@ -307,6 +329,11 @@ export interface Limits {
   readonly ratePerUser?: RateLimit;
   /** Messages per envelope sender domain; unlimited when absent. */
   readonly ratePerSenderDomain?: RateLimit;
+  /**
+   * Messages per namespace of the sending ServiceAccount (spec.serviceAccountTokens): each tenant’s
+   * share of the relay, whichever of its accounts sends; unlimited when absent.
+   */
+  readonly ratePerNamespace?: RateLimit;
 }
 
 /** One requirement on a label. */
@@ -484,6 +511,14 @@ export interface SmtpRelaySpec {
   /** SMTP AUTH (PLAIN and LOGIN, only inside TLS) against a users file from a Secret. */
   readonly auth?: SmtpRelayAuth;
   /**
+   * SMTP AUTH (OAUTHBEARER and XOAUTH2, only inside TLS) with the projected ServiceAccount token of
+   * the sending pod, verified by the relay offline against the cluster issuer’s public keys, which
+   * the operator reads from the API server and renders into the relay config. The identity is
+   * `system:serviceaccount:<namespace>:<name>`; a SenderDomain lists the ServiceAccounts that may
+   * send as it (`spec.serviceAccounts`).
+   */
+  readonly serviceAccountTokens?: SmtpRelayServiceAccountTokens;
+  /**
    * Client networks that may relay without AUTH. Empty by default: only authenticated clients relay.
    * Never an open relay: a prefix length of 0 is refused.
    */
@@ -622,6 +657,14 @@ export interface SmtpRelayStatus {
   readonly senderDomains?: readonly BoundSenderDomain[];
 }
 
+/** A ServiceAccount allowed to send as the domain. */
+export interface ServiceAccountGrant {
+  /** The ServiceAccount name. */
+  readonly name: string;
+  /** Its namespace; this SenderDomain’s when absent. */
+  readonly namespace?: string;
+}
+
 /**
  * Bring your own keys: a Secret with one PEM private key per algorithm. When absent, the operator
  * generates the keys.
@@ -736,6 +779,13 @@ export interface SenderDomainSpec {
    * allows every authenticated user; empty allows none (only clients from clientNetworks).
    */
   readonly authorizedUsers?: readonly string[];
+  /**
+   * The ServiceAccounts whose tokens may send as the domain (SMTP AUTH with a projected token, on
+   * relays with `spec.serviceAccountTokens`). When absent, every ServiceAccount of this namespace;
+   * empty allows none. One of another namespace only by name: a SenderDomain is never opened to a
+   * whole other namespace.
+   */
+  readonly serviceAccounts?: readonly ServiceAccountGrant[];
   /** DKIM signing of the mail sent for this domain. */
   readonly dkim: Dkim;
   /** The SPF record the operator asks you to publish (it never edits DNS). */

@@ -34,6 +34,8 @@ export interface ApiRequest {
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** The media type asked for; application/json unless the endpoint serves another (the JWKS). */
+  readonly accept?: string;
   readonly signal?: AbortSignal;
   /** Gives up after this long; default 60 s for requests, none for streams (they have their own). */
   readonly timeoutMs?: number;
@@ -125,7 +127,7 @@ export class KubeClient {
       if (value !== undefined) url.searchParams.set(name, value);
     }
     const context = new RequestContext(url.toString(), methodOfVerb[request.verb]);
-    context.setHeaderParam('accept', 'application/json');
+    context.setHeaderParam('accept', request.accept ?? 'application/json');
     if (request.body !== undefined) {
       context.setHeaderParam('content-type', request.contentType ?? 'application/json');
       context.setBody(JSON.stringify(request.body));

@@ -36,16 +36,12 @@ import { renderSmtpRelay, type DesiredObject } from '../render/smtp-relay-object
 import { secretProblems } from '../status/smtp-relay-secrets.ts';
 import { smtpRelayStatus, type StatefulSetObject } from '../status/smtp-relay.ts';
 import { ServedKinds } from './served-kinds.ts';
+import { ServiceAccountIssuer } from './service-account-issuer.ts';
 import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
 import { decideDeletion, drainFinalizer } from '../status/smtp-relay-deletion.ts';
 import { planScaleDown } from '../status/smtp-relay-scale-down.ts';
 import { carryOutScaleDown, readScaleDown } from './relay-scale-down.ts';
-
-/** How often a relay with a scaled-away queue still draining (or a pod still stopping) is looked at. */
-const scaledDownPollMs = 10_000;
-/** How often a relay with a failed drain Job is looked at (a deleted Job is started again). */
-const failedDrainPollMs = 60_000;
 import {
   deleteClaim,
   ensureDrainFinalizer,
@@ -55,6 +51,11 @@ import {
   type QueueReader,
 } from './relay-deletion.ts';
 
+/** How often a relay with a scaled-away queue still draining (or a pod still stopping) is looked at. */
+const scaledDownPollMs = 10_000;
+/** How often a relay with a failed drain Job is looked at (a deleted Job is started again). */
+const failedDrainPollMs = 60_000;
+
 export interface SmtpRelayControllerOptions {
   /** The cluster's DNS domain, for Service and pod names in the config and status. */
   readonly clusterDomain?: string;
@@ -62,6 +63,8 @@ export interface SmtpRelayControllerOptions {
   readonly discoveryTtlMs?: number;
   /** Reads a relay pod's /queuez during a deletion (default: HTTP to the pod's address). */
   readonly readQueue?: QueueReader;
+  /** How often the ServiceAccount issuer's keys are read again (relays with spec.serviceAccountTokens). */
+  readonly issuerKeysRefreshMs?: number;
 }
 
 function boundDomains(
@@ -98,6 +101,12 @@ export function smtpRelayController(
   const { client, clock, log, applier, status, events, metrics } = tools;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
   const discoveryTtlMs = options.discoveryTtlMs ?? 60_000;
+  const issuer = new ServiceAccountIssuer({
+    client,
+    clock,
+    log,
+    refreshMs: options.issuerKeysRefreshMs ?? 60_000,
+  });
   const servedKinds = new ServedKinds({
     client,
     clock,
@@ -158,6 +167,7 @@ export function smtpRelayController(
         secretCache,
       );
       const served = await servedKinds.served();
+      const usesTokens = relay.spec.serviceAccountTokens !== undefined;
       const rendered = renderSmtpRelay({
         relay,
         domains: bound,
@@ -165,6 +175,7 @@ export function smtpRelayController(
         relayImage: tools.options.relayImage,
         clusterDomain,
         served,
+        issuer: usesTokens ? await issuer.keys() : undefined,
       });
       const validation = validateRelayConfig(rendered.config, `SmtpRelay ${key} rendered config`);
       const configErrors = [...rendered.errors, ...(validation.ok ? [] : validation.errors)];
@@ -244,7 +255,12 @@ export function smtpRelayController(
         return { requeueAfterMs: scaledDownPollMs };
       if (queues.some((entry) => entry.state === 'failed')) return { requeueAfterMs: failedDrainPollMs };
       // An optional kind asked for but not served yet: look again once discovery may have changed.
-      return rendered.notServed.length > 0 ? { requeueAfterMs: discoveryTtlMs } : undefined;
+      // A relay taking tokens is rendered again when the issuer's keys may have rotated.
+      const requeueAfter = [
+        ...(rendered.notServed.length > 0 ? [discoveryTtlMs] : []),
+        ...(usesTokens ? [issuer.refreshMs] : []),
+      ];
+      return requeueAfter.length > 0 ? { requeueAfterMs: Math.min(...requeueAfter) } : undefined;
 
       async function applyOne(
         desired: DesiredObject,

@@ -4,7 +4,7 @@
 // What the relay cannot do as the API says is rendered as close as it safely can. Listed in
 // `unsupported` (each naming the field, for the Degraded condition): a queue lifetime under 60 s.
 // Only documented (docs/operator.md), since they hold for every relay:
-// - per-listener AUTH and TLS: one users file and one certificate per relay; a listener's
+// - per-listener AUTH and TLS: one users file, one token issuer and one certificate per relay; a listener's
 //   `auth: Disabled` / `tls: None` become offerAuth / offerStartTls false;
 // - the retry schedule: the relay doubles from the first wait up to the longest one;
 import type { DeliveryConfig, SmarthostTls } from '../../relay/config/delivery-schema.ts';
@@ -29,6 +29,7 @@ import {
 } from './relay-paths.ts';
 import { podDnsName, relayName, relayNamespace } from './relay-names.ts';
 import { dkimKeyPath, type BoundDomain } from './relay-secret.ts';
+import { renderTokenAuth, serviceAccountGrants, type IssuerKeysResult } from './relay-token-auth.ts';
 import { parseByteQuantity, parseDurationSeconds } from './units.ts';
 
 export interface RelayConfigInputs {
@@ -37,6 +38,8 @@ export interface RelayConfigInputs {
   /** The SenderDomains it sends for, in a stable order, with their current signing keys. */
   readonly domains: readonly BoundDomain[];
   readonly clusterDomain: string;
+  /** The cluster's ServiceAccount issuer keys, read when the relay takes tokens (spec.serviceAccountTokens). */
+  readonly issuer?: IssuerKeysResult | undefined;
 }
 
 export interface RenderedRelayConfig {
@@ -74,11 +77,12 @@ function tokenBucket(rate: RateLimit): TokenBucketConfig {
 }
 
 function rateLimits(relay: SmtpRelay): RelayConfig['policy']['rateLimits'] {
-  const { ratePerClient, ratePerUser, ratePerSenderDomain } = relay.spec.limits;
+  const { ratePerClient, ratePerUser, ratePerSenderDomain, ratePerNamespace } = relay.spec.limits;
   return {
     ...(ratePerClient === undefined ? {} : { perClientIp: tokenBucket(ratePerClient) }),
     ...(ratePerUser === undefined ? {} : { perUser: tokenBucket(ratePerUser) }),
     ...(ratePerSenderDomain === undefined ? {} : { perSenderDomain: tokenBucket(ratePerSenderDomain) }),
+    ...(ratePerNamespace === undefined ? {} : { perNamespace: tokenBucket(ratePerNamespace) }),
   };
 }
 
@@ -88,9 +92,14 @@ function senderDomains(relay: SmtpRelay, domains: readonly BoundDomain[]): Sende
     const authorized = senderDomain.spec.authorizedUsers ?? [];
     // `*` allows every authenticated user (no list); without AUTH on the relay there are no users.
     const users = relay.spec.auth === undefined || authorized.includes('*') ? {} : { users: [...authorized] };
+    const tokens =
+      relay.spec.serviceAccountTokens === undefined
+        ? {}
+        : { serviceAccounts: serviceAccountGrants(senderDomain) };
     return {
       domain,
       ...users,
+      ...tokens,
       allowNetworks: true,
       ...(keys.length === 0
         ? {}
@@ -115,7 +124,10 @@ function listeners(relay: SmtpRelay): ListenerConfig[] {
     ...(listener.tls === 'Implicit' && listener.auth === 'Required' ? { requireAuth: true } : {}),
     ...(listener.requireTls && listener.tls === 'StartTLS' ? { requireTls: true } : {}),
     // AUTH and STARTTLS are configured once per relay; a listener can still decline to offer them.
-    ...(listener.auth === 'Disabled' && relay.spec.auth !== undefined ? { offerAuth: false } : {}),
+    ...(listener.auth === 'Disabled' &&
+    (relay.spec.auth !== undefined || relay.spec.serviceAccountTokens !== undefined)
+      ? { offerAuth: false }
+      : {}),
     ...(listener.tls === 'None' && relay.spec.tls !== undefined ? { offerStartTls: false } : {}),
     ...(listener.proxyProtocol ? { proxyProtocolTrustedPeers: [...trusted] } : {}),
   }));
@@ -217,6 +229,7 @@ export function relayHostname(relay: SmtpRelay, clusterDomain: string): string {
 export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfig {
   const { relay, domains, clusterDomain } = inputs;
   const spec = relay.spec;
+  const tokens = renderTokenAuth(relay, inputs.issuer);
   const volumeBytes = parseByteQuantity(spec.queue.size);
   // A deleted SmtpRelay's pods are retired (they refuse new mail and deliver what they hold) until
   // the deletion goes on; every pod retires at once, so none is left to take a hand-off.
@@ -243,6 +256,7 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
             failuresPerUser: relayDefaults.auth?.failuresPerUser ?? { perMinute: 10, burst: 10 },
           },
         }),
+    ...(tokens.tokenAuth === undefined ? {} : { tokenAuth: tokens.tokenAuth }),
     policy: {
       allowedNetworks: [...(spec.clientNetworks ?? [])],
       senderDomains: senderDomains(relay, domains),
@@ -279,5 +293,9 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
       : delivery(relay, clusterDomain),
     retiring,
   };
-  return { config, unsupported: unsupportedSettings(relay), errors: portConflicts(relay) };
+  return {
+    config,
+    unsupported: unsupportedSettings(relay),
+    errors: [...portConflicts(relay), ...tokens.errors],
+  };
 }

@@ -14,6 +14,7 @@ import { relayResources, servedName, type ServedResources } from './relay-resour
 import { renderRelaySecret, type BoundDomain, type SecretLookup } from './relay-secret.ts';
 import { renderClientService, renderPeersService } from './relay-services.ts';
 import { renderStatefulSet } from './relay-stateful-set.ts';
+import type { IssuerKeysResult } from './relay-token-auth.ts';
 
 export interface SmtpRelayInputs {
   readonly relay: SmtpRelay;
@@ -23,6 +24,8 @@ export interface SmtpRelayInputs {
   readonly relayImage: string;
   readonly clusterDomain: string;
   readonly served: ServedResources;
+  /** The ServiceAccount issuer's keys, for a relay with spec.serviceAccountTokens. */
+  readonly issuer?: IssuerKeysResult | undefined;
 }
 
 export interface DesiredObject {
@@ -37,8 +40,8 @@ export interface RenderedSmtpRelay extends RenderedRelayConfig {
 }
 
 export function renderSmtpRelay(inputs: SmtpRelayInputs): RenderedSmtpRelay {
-  const { relay, domains, secrets, relayImage, clusterDomain, served } = inputs;
-  const rendered = renderRelayConfig({ relay, domains, clusterDomain });
+  const { relay, domains, secrets, relayImage, clusterDomain, served, issuer } = inputs;
+  const rendered = renderRelayConfig({ relay, domains, clusterDomain, issuer });
   // The Secret before the ConfigMap: a config naming a key file the pod does not have yet is
   // refused by the relay's reload (it keeps the old one) until the file arrives.
   const objects: DesiredObject[] = [

@@ -3,6 +3,7 @@
 import { deliveryConfigSchema } from './delivery-schema.ts';
 import { dkimKeyListSchema } from './dkim-schema.ts';
 import { queueConfigSchema } from './queue-schema.ts';
+import { tokenAuthSchema } from './token-auth-schema.ts';
 import { defaultTls12Ciphers, tls12CipherListPattern } from './tls-profile.ts';
 
 const hostname = {
@@ -23,6 +24,19 @@ const filePath = {
   minLength: 1,
   pattern: '^/',
   description: 'an absolute file path',
+} as const;
+
+const dnsLabel = {
+  type: 'string',
+  pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+  description: 'a Kubernetes namespace name (a DNS label)',
+} as const;
+
+const dnsSubdomain = {
+  type: 'string',
+  maxLength: 253,
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  description: 'a Kubernetes ServiceAccount name (a DNS subdomain)',
 } as const;
 
 const tokenBucket = {
@@ -167,6 +181,7 @@ export const relayConfigSchema = {
         },
       },
     },
+    tokenAuth: tokenAuthSchema,
     policy: {
       type: 'object',
       additionalProperties: false,
@@ -192,6 +207,17 @@ export const relayConfigSchema = {
                 type: 'array',
                 items: { type: 'string', minLength: 1 },
                 description: 'Users allowed.',
+              },
+              serviceAccounts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['namespace'],
+                  properties: { namespace: dnsLabel, name: dnsSubdomain },
+                },
+                description:
+                  'ServiceAccounts (token AUTH) allowed: every one of a namespace, or one by name. None when absent.',
               },
               allowNetworks: { type: 'boolean', default: true, description: 'Allowed networks may send.' },
               dkim: dkimKeyListSchema,
@@ -226,7 +252,16 @@ export const relayConfigSchema = {
           additionalProperties: false,
           default: {},
           description: 'Token buckets on accepted messages; an empty bucket answers 450 4.7.1.',
-          properties: { perClientIp: tokenBucket, perUser: tokenBucket, perSenderDomain: tokenBucket },
+          properties: {
+            perClientIp: tokenBucket,
+            perUser: tokenBucket,
+            perSenderDomain: tokenBucket,
+            perNamespace: {
+              ...tokenBucket,
+              description:
+                'Per namespace of the sending ServiceAccount (token AUTH): a tenant’s share of the relay, whichever of its accounts sends.',
+            },
+          },
         },
       },
     },

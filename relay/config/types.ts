@@ -3,6 +3,7 @@
 import type { DeliveryConfig } from './delivery-schema.ts';
 import type { DkimKeyConfig } from './dkim-schema.ts';
 import type { QueueConfig } from './queue-schema.ts';
+import type { TokenAuthConfig } from './token-auth-schema.ts';
 
 export type ListenerMode = 'relay' | 'submission' | 'implicit-tls';
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -46,10 +47,21 @@ export interface SenderDomainConfig {
   readonly domain: string;
   /** AUTH users allowed to send as this domain; absent means every authenticated user. */
   readonly users?: readonly string[];
+  /**
+   * ServiceAccounts (token AUTH) allowed to send as this domain: a whole namespace, or one account
+   * by name. Absent or empty: none. A token identity is never matched against `users`.
+   */
+  readonly serviceAccounts?: readonly ServiceAccountGrant[];
   /** Whether clients from allowed networks (without AUTH) may send as this domain. Default true. */
   readonly allowNetworks?: boolean;
   /** DKIM keys; every key signs each message sent as this domain. */
   readonly dkim?: readonly DkimKeyConfig[];
+}
+
+export interface ServiceAccountGrant {
+  readonly namespace: string;
+  /** One ServiceAccount; every ServiceAccount of the namespace when absent. */
+  readonly name?: string;
 }
 
 export interface PolicyConfig {
@@ -68,6 +80,8 @@ export interface PolicyConfig {
     readonly perClientIp?: TokenBucketConfig;
     readonly perUser?: TokenBucketConfig;
     readonly perSenderDomain?: TokenBucketConfig;
+    /** Per namespace of the sending ServiceAccount (token AUTH): a tenant's share of the relay. */
+    readonly perNamespace?: TokenBucketConfig;
   };
 }
 
@@ -117,6 +131,7 @@ export interface RelayConfig {
     readonly ciphers?: string;
   };
   readonly auth?: AuthConfig;
+  readonly tokenAuth?: TokenAuthConfig;
   readonly policy: PolicyConfig;
   readonly limits: LimitsConfig;
   readonly http: HttpConfig;

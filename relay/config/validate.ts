@@ -111,13 +111,19 @@ function crossFieldErrors(config: RelayConfig): string[] {
         `/listeners/${index}/requireTls: true needs /tls (a certificate) so clients can STARTTLS; without it every MAIL is refused`,
       );
     }
-    if (listener.mode === 'submission' && !config.auth) {
-      errors.push(`/listeners/${index}/mode: "submission" requires AUTH; add /auth with a usersFile`);
+    if (listener.mode === 'submission' && !config.auth && !config.tokenAuth) {
+      errors.push(
+        `/listeners/${index}/mode: "submission" requires AUTH; add /auth with a usersFile or /tokenAuth`,
+      );
     }
   });
   if (config.auth && !config.tls) {
     errors.push('/auth: AUTH is only offered over TLS, so /tls (a certificate) is required with it');
   }
+  if (config.tokenAuth && !config.tls) {
+    errors.push('/tokenAuth: AUTH is only offered over TLS, so /tls (a certificate) is required with it');
+  }
+  errors.push(...tokenAuthKeyErrors(config));
   const smarthost = config.delivery.mode === 'smarthost' ? config.delivery.smarthost : undefined;
   if (
     typeof smarthost?.credentialsFile === 'string' &&
@@ -137,6 +143,26 @@ function crossFieldErrors(config: RelayConfig): string[] {
     if (domain.users && domain.users.length > 0 && !config.auth) {
       errors.push(`/policy/senderDomains/${index}/users: users are listed but /auth is not configured`);
     }
+    if (domain.serviceAccounts && domain.serviceAccounts.length > 0 && !config.tokenAuth) {
+      errors.push(
+        `/policy/senderDomains/${index}/serviceAccounts: ServiceAccounts are listed but /tokenAuth is not configured`,
+      );
+    }
+  }
+  return errors;
+}
+
+/** Each key has the members of its kind, and no key id is listed twice. */
+function tokenAuthKeyErrors(config: RelayConfig): string[] {
+  const errors: string[] = [];
+  const kids = new Set<string>();
+  for (const [index, key] of (config.tokenAuth?.keys ?? []).entries()) {
+    const needed = key.kty === 'RSA' ? (['n', 'e'] as const) : (['crv', 'x', 'y'] as const);
+    const missing = needed.filter((member) => key[member] === undefined);
+    if (missing.length > 0)
+      errors.push(`/tokenAuth/keys/${index}: a ${key.kty} key needs ${missing.join(', ')}`);
+    if (kids.has(key.kid)) errors.push(`/tokenAuth/keys/${index}/kid: "${key.kid}" is listed twice`);
+    kids.add(key.kid);
   }
   return errors;
 }

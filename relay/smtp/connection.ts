@@ -12,10 +12,18 @@
 //    and the time since the last complete command line is exposed for the command deadline;
 //  - a retired relay (its SmtpRelay deleted) answers a new connection `421 4.3.2` in place of the banner;
 //  - MAIL and RCPT note a source route in the raw command, which upstream strips before the hooks
-//    (source-route.ts, case 32).
+//    (source-route.ts, case 32);
+//  - SASL OAUTHBEARER (RFC 7628), which upstream lacks beside its XOAUTH2 (sasl-oauthbearer.ts).
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import {
+  SMTPServer,
+  type SMTPServerAuthentication,
+  type SMTPServerAuthenticationMethod,
+  type SMTPServerAuthenticationResponse,
+  type SMTPServerOptions,
+  type SMTPServerSession,
+} from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { pooledRandomHex } from '../queue/random-pool.ts';
@@ -23,6 +31,18 @@ import { RelaySmtpParser } from './data-parser.ts';
 import type { SlotVerdict } from './connection-slots.ts';
 import { carriesEnhancedCode, replies, type SmtpReply } from './replies.ts';
 import { noteSourceRoute } from './source-route.ts';
+import { oauthBearerErrorChallenge, parseOauthBearer } from './sasl-oauthbearer.ts';
+
+/** What the relay's onAuth hook is handed: smtp-server's methods and the OAUTHBEARER it lacks. */
+export type RelayAuthentication = Omit<SMTPServerAuthentication, 'method' | 'validatePassword'> & {
+  readonly method: SMTPServerAuthenticationMethod | 'OAUTHBEARER';
+};
+
+export type RelayAuthHook = (
+  auth: RelayAuthentication,
+  session: SMTPServerSession,
+  callback: (error?: Error | null, response?: SMTPServerAuthenticationResponse) => void,
+) => void;
 
 export interface RelayServerExtras {
   /** Takes one of the relay's connection slots for a client address (case 31). */
@@ -38,6 +58,8 @@ export interface RelayServerExtras {
   readonly onConnectionLimit: (limit: 'per_ip' | 'global', remoteAddress: string) => void;
   /** Called when a client sent its body before the 354 reply (case 14). */
   readonly onEarlyBody: (session: SMTPServerSession) => void;
+  /** The onAuth hook, for the OAUTHBEARER exchange this class runs itself (none: not offered). */
+  readonly authenticate?: RelayAuthHook;
 }
 
 /** Transactions (keyed by their envelope, new for each one) whose body came before the 354 reply. */
@@ -219,7 +241,71 @@ export class RelayConnection extends SMTPConnection {
       callback();
       return;
     }
-    super.handler_AUTH(command, callback);
+    const [, method = '', ...args] = command.toString().trim().split(/\s+/);
+    const authenticate = this.#extras().authenticate;
+    const offered = this._server.options.authMethods.includes('OAUTHBEARER');
+    if (method.toUpperCase() !== 'OAUTHBEARER' || !offered || !authenticate || this.session.user) {
+      super.handler_AUTH(command, callback);
+      return;
+    }
+    if (args.length > 1) {
+      this.send(501, '5.5.4 Syntax: AUTH OAUTHBEARER [initial-response]');
+      callback();
+    } else if (args[0] === undefined) {
+      this._nextHandler = (line, next) => {
+        this.#oauthBearerResponse(line.toString().trim(), authenticate, next);
+      };
+      this.send(334);
+      callback();
+    } else {
+      this.#oauthBearerResponse(args[0], authenticate, callback);
+    }
+  }
+
+  /**
+   * The client's OAUTHBEARER message, verified by the onAuth hook. A refusal is the RFC 7628 error
+   * challenge (334 with a JSON status), and the final 535 follows the client's ^A; a temporary or
+   * closing refusal (454, 421) is answered at once.
+   */
+  #oauthBearerResponse(response: string, authenticate: RelayAuthHook, callback: () => void): void {
+    if (response === '*') {
+      this.send(501, '5.7.0 Authentication aborted');
+      callback();
+      return;
+    }
+    const message = parseOauthBearer(response);
+    if (!message.ok) {
+      this.send(501, `5.5.2 Invalid OAUTHBEARER response: ${message.problem}`);
+      callback();
+      return;
+    }
+    const auth = {
+      method: 'OAUTHBEARER',
+      username: message.authzid ?? '',
+      accessToken: message.token,
+    } as const;
+    authenticate(auth, this.session, (error, result) => {
+      const user: unknown = result?.user;
+      if (!error && typeof user === 'string') {
+        this.session.user = user;
+        this.session.transmissionType = this._transmissionType();
+        this.send(235, 'Authentication successful');
+        callback();
+        return;
+      }
+      const code = (error as { responseCode?: number } | null | undefined)?.responseCode ?? 535;
+      const text = error?.message ?? `${replies.authFailed.enhancedCode} ${replies.authFailed.text}`;
+      if (code !== 535) {
+        this.send(code, text);
+      } else {
+        this._nextHandler = (_line, next) => {
+          this.send(code, text);
+          next();
+        };
+        this.send(334, oauthBearerErrorChallenge);
+      }
+      callback();
+    });
   }
 
   /**

@@ -5,6 +5,7 @@ import type { SecureContext } from 'node:tls';
 import type { RelayConfig, TlsMinVersion, TokenBucketConfig } from '../config/types.ts';
 import { compileNetworks, type NetworkList } from './networks.ts';
 import { TokenBuckets } from './rate-limit.ts';
+import { createTokenVerifier, type TokenVerifier } from './service-account-token.ts';
 import type { UserTable } from './users.ts';
 
 export interface TlsContexts {
@@ -29,6 +30,8 @@ export interface RateLimiters {
   readonly perClientIp?: TokenBuckets;
   readonly perUser?: TokenBuckets;
   readonly perSenderDomain?: TokenBuckets;
+  /** Per namespace of the sending ServiceAccount (policy.rateLimits.perNamespace). */
+  readonly perNamespace?: TokenBuckets;
   /** AUTH failures per client address (auth.failuresPerClientIp), see auth-throttle.ts. */
   readonly authFailuresPerIp: TokenBuckets;
   /** AUTH failures per (client address, user) (auth.failuresPerUser): never per user alone (case 29). */
@@ -38,6 +41,8 @@ export interface RateLimiters {
 export interface LiveSettings {
   readonly config: RelayConfig;
   readonly users: UserTable;
+  /** Verifies ServiceAccount tokens against tokenAuth's keys; undefined without tokenAuth. */
+  readonly tokenVerifier: TokenVerifier | undefined;
   readonly allowedNetworks: NetworkList;
   readonly tls: TlsContexts | undefined;
   readonly limiters: RateLimiters;
@@ -55,6 +60,7 @@ export function buildLiveSettings(
     config,
     users,
     tls,
+    tokenVerifier: config.tokenAuth ? createTokenVerifier(config.tokenAuth) : undefined,
     allowedNetworks: compileNetworks(config.policy.allowedNetworks),
     limiters: carryLimiters(config, previous),
   };
@@ -76,7 +82,9 @@ function carryLimiters(config: RelayConfig, previous: LiveSettings | undefined):
   const authIp = config.auth?.failuresPerClientIp ?? defaultAuthBucket;
   const authUser = config.auth?.failuresPerUser ?? defaultAuthBucket;
   const limiters = previous?.limiters;
-  const optional = (key: 'perClientIp' | 'perUser' | 'perSenderDomain'): Partial<RateLimiters> => {
+  const optional = (
+    key: 'perClientIp' | 'perUser' | 'perSenderDomain' | 'perNamespace',
+  ): Partial<RateLimiters> => {
     const buckets = pick(rate[key], oldRate?.[key], limiters?.[key]);
     return buckets ? { [key]: buckets } : {};
   };
@@ -84,6 +92,7 @@ function carryLimiters(config: RelayConfig, previous: LiveSettings | undefined):
     ...optional('perClientIp'),
     ...optional('perUser'),
     ...optional('perSenderDomain'),
+    ...optional('perNamespace'),
     authFailuresPerIp:
       pick(authIp, old?.auth?.failuresPerClientIp ?? defaultAuthBucket, limiters?.authFailuresPerIp) ??
       new TokenBuckets(authIp),

@@ -1,8 +1,9 @@
 // Relay policy as pure functions with verdicts as data. The session gathers the facts (who the
 // client is, what it asks for) and acts on the verdict; nothing here touches sockets or clocks.
-import type { PolicyConfig } from '../config/types.ts';
+import type { PolicyConfig, ServiceAccountGrant } from '../config/types.ts';
 import { canonicalDomain, parseMailbox } from './address.ts';
 import { replies, type SmtpReply } from './replies.ts';
+import { serviceAccountUserPrefix } from './service-account-token.ts';
 
 export type Verdict<T = undefined> =
   { readonly accept: true; readonly value: T } | { readonly accept: false; readonly reply: SmtpReply };
@@ -10,7 +11,7 @@ export type Verdict<T = undefined> =
 export interface ClientFacts {
   /** The client's address is in policy.allowedNetworks. */
   readonly inAllowedNetwork: boolean;
-  /** The AUTH user, when the session authenticated. */
+  /** The AUTH user, when the session authenticated: system:serviceaccount:<ns>:<name> for a token. */
   readonly user?: string;
 }
 
@@ -35,7 +36,11 @@ export function checkSender(
   if (policy.senderDomains.length === 0) return { accept: true, value: undefined };
   const declared = policy.senderDomains.find((entry) => entry.domain.toLowerCase() === mailbox.domain);
   if (!declared) return reject(replies.senderDomainNotDeclared);
-  if (client.user !== undefined) {
+  if (client.user?.startsWith(serviceAccountUserPrefix) === true) {
+    // A token identity is never matched against `users`, whose absence means every password user.
+    if (!serviceAccountGranted(declared.serviceAccounts ?? [], client.user))
+      return reject(replies.senderNotAllowedForServiceAccount);
+  } else if (client.user !== undefined) {
     const allowedUsers = declared.users;
     if (allowedUsers !== undefined && !allowedUsers.includes(client.user)) {
       return reject(replies.senderNotAllowedForUser);
@@ -44,6 +49,35 @@ export function checkSender(
     return reject(replies.senderNotAllowedForUser);
   }
   return { accept: true, value: declared.domain.toLowerCase() };
+}
+
+/** Whether system:serviceaccount:<namespace>:<name> is granted: its whole namespace, or it by name. */
+export function serviceAccountGranted(grants: readonly ServiceAccountGrant[], user: string): boolean {
+  const [namespace, name, ...rest] = user.slice(serviceAccountUserPrefix.length).split(':');
+  if (namespace === undefined || name === undefined || rest.length > 0) return false;
+  return grants.some(
+    (grant) => grant.namespace === namespace && (grant.name === undefined || grant.name === name),
+  );
+}
+
+/**
+ * The tenant a message is counted for: the namespace of a ServiceAccount identity when some
+ * SenderDomain grants that namespace, "other" for any other namespace; undefined for password
+ * users and unauthenticated clients.
+ */
+export function tenantNamespace(policy: PolicyConfig, user: string | undefined): string | undefined {
+  const namespace = serviceAccountNamespace(user);
+  if (namespace === undefined) return undefined;
+  const granted = policy.senderDomains.some((domain) =>
+    (domain.serviceAccounts ?? []).some((grant) => grant.namespace === namespace),
+  );
+  return granted ? namespace : 'other';
+}
+
+/** The namespace of a system:serviceaccount:<namespace>:<name> identity; undefined for any other user. */
+export function serviceAccountNamespace(user: string | undefined): string | undefined {
+  if (user?.startsWith(serviceAccountUserPrefix) !== true) return undefined;
+  return user.slice(serviceAccountUserPrefix.length).split(':')[0];
 }
 
 /** RCPT TO: relay permission, address shape, domain lists and the recipient cap. */

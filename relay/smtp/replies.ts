@@ -38,6 +38,13 @@ export const replies = {
     'Not authorised to send for this sender domain',
     'sender_user',
   ),
+  // A token of one namespace sending as a domain its SenderDomain does not grant it (issue 15).
+  senderNotAllowedForServiceAccount: reply(
+    553,
+    '5.7.1',
+    'ServiceAccount not authorised to send for this sender domain',
+    'sender_service_account',
+  ),
   recipientDomainDenied: reply(554, '5.7.1', 'Recipient domain not allowed', 'recipient_domain'),
   recipientRouting: reply(501, '5.1.3', 'Source routes, % and ! are not accepted in addresses', 'routing'),
   // A source route (RFC 5321 appendix C) is valid syntax that the relay refuses to honour: 553
@@ -82,6 +89,12 @@ export const replies = {
     '4.7.1',
     'Rate limit reached for this sender domain, try again later',
     'rate_domain',
+  ),
+  rateLimitedNamespace: reply(
+    450,
+    '4.7.1',
+    'Rate limit reached for this namespace, try again later',
+    'rate_namespace',
   ),
   tooManyConnectionsFromIp: reply(
     421,

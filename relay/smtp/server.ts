@@ -20,6 +20,8 @@ export interface StartRelayOptions {
   readonly metrics: RelayMetrics;
   readonly logger: RelayLogger;
   readonly clock?: () => number;
+  /** A token named an unknown key id (session.ts); main.ts re-reads the config, rate-limited. */
+  readonly onUnknownKey?: () => void;
 }
 
 export interface RunningRelay {
@@ -85,6 +87,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
         server.options.size = settings.config.policy.maxMessageBytes;
         server.options.maxClients = settings.config.limits.maxConnections;
         server.options.socketTimeout = settings.config.limits.commandTimeoutSeconds * 1000;
+        server.options.authMethods = authMethods(settings.config);
         if (settings.tls) server.updateSecureContext({ ...settings.tls.defaultPem });
       }
     },
@@ -122,7 +125,7 @@ function createListener(
   const settings = live();
   const config = settings.config;
   const tls = settings.tls;
-  const hasAuth = config.auth !== undefined && listener.offerAuth !== false;
+  const hasAuth = authMethods(config).length > 0 && listener.offerAuth !== false;
   const offersStartTls = tls !== undefined && listener.offerStartTls !== false;
   const hooks = createSessionHooks({
     listener,
@@ -131,6 +134,7 @@ function createListener(
     metrics: options.metrics,
     logger: options.logger,
     clock,
+    onUnknownKey: options.onUnknownKey ?? (() => undefined),
   });
   const labels = { listener: listener.name };
   const disabled = [...(hasAuth ? [] : ['AUTH']), ...(offersStartTls ? [] : ['STARTTLS'])];
@@ -146,7 +150,7 @@ function createListener(
     },
     hideSTARTTLS: !offersStartTls,
     disabledCommands: disabled,
-    authMethods: ['PLAIN', 'LOGIN'],
+    authMethods: authMethods(config),
     authOptional: !(listener.requireAuth ?? listener.mode === 'submission'),
     authRequiredMessage: '5.7.0 Authentication required',
     allowInsecureAuth: false,
@@ -193,6 +197,7 @@ function createListener(
         options.metrics.rejections.inc({ ...labels, reason: replies.tooManyConnectionsFromIp.reason });
       options.logger.info({ event: 'connection_limit', limit, client: address }, 'connection refused');
     },
+    authenticate: hooks.onAuth,
     onEarlyBody: (session) => {
       options.logger.info(
         { event: 'pipelining_violation', session: session.id, client: session.remoteAddress },
@@ -202,6 +207,14 @@ function createListener(
   });
   server.on('error', connectionErrorLog(options.logger, listener.name));
   return server;
+}
+
+/** Passwords (PLAIN, LOGIN) with /auth, ServiceAccount tokens (OAUTHBEARER, XOAUTH2) with /tokenAuth. */
+function authMethods(config: LiveSettings['config']): string[] {
+  return [
+    ...(config.auth ? ['PLAIN', 'LOGIN'] : []),
+    ...(config.tokenAuth ? ['OAUTHBEARER', 'XOAUTH2'] : []),
+  ];
 }
 
 function listen(server: RelaySmtpServer, listener: ListenerConfig): Promise<number> {

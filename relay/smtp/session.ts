@@ -2,7 +2,6 @@
 // Every hook answers through settle(), so a thrown SmtpError becomes exactly its reply.
 import type {
   SMTPServerAddress,
-  SMTPServerAuthentication,
   SMTPServerAuthenticationResponse,
   SMTPServerDataStream,
   SMTPServerOptions,
@@ -17,11 +16,20 @@ import type { DsnNotify, InboundEnvelope, InboundRecipient, MessageSink } from '
 import type { LiveSettings } from './live-settings.ts';
 import { authRefusal, recordAuthFailure, type AuthFailureBuckets } from './auth-throttle.ts';
 import { clientErrorKind, logDataInterrupted } from './client-errors.ts';
-import { checkDeclaredSize, checkRecipient, checkSender, type ClientFacts } from './policy.ts';
+import {
+  checkDeclaredSize,
+  checkRecipient,
+  checkSender,
+  serviceAccountNamespace,
+  tenantNamespace,
+  type ClientFacts,
+} from './policy.ts';
 import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
 import { commandHadSourceRoute } from './source-route.ts';
 import { verifyPassword } from './users.ts';
+import type { RelayAuthentication, RelayAuthHook } from './connection.ts';
+import type { TokenFailureReason } from './service-account-token.ts';
 
 export interface SessionDeps {
   readonly listener: ListenerConfig;
@@ -30,15 +38,15 @@ export interface SessionDeps {
   readonly metrics: RelayMetrics;
   readonly logger: RelayLogger;
   readonly clock: () => number;
-  /** Open sessions per client IP, shared by every listener. */
+  /** A token named a key id the config does not hold: the operator may have delivered new keys. */
+  readonly onUnknownKey: () => void;
 }
 
 type Hooks = Required<
-  Pick<
-    SMTPServerOptions,
-    'onConnect' | 'onSecure' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'
-  >
->;
+  Pick<SMTPServerOptions, 'onConnect' | 'onSecure' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>
+> & { readonly onAuth: RelayAuthHook };
+
+const tokenMethods = new Set<RelayAuthentication['method']>(['OAUTHBEARER', 'XOAUTH2']);
 
 interface TransactionState {
   senderDomain: string | undefined;
@@ -110,7 +118,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       callback();
     },
 
-    onAuth(auth: SMTPServerAuthentication, session, callback) {
+    onAuth(auth, session, callback) {
       settle<SMTPServerAuthenticationResponse>(
         async () => {
           const live = deps.live();
@@ -126,15 +134,31 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             metrics.rateLimitHits.inc({ ...labels, key: refusedBy });
             throw rejection(session, replies.authRateLimited);
           }
-          if (await verifyPassword(live.users, username, auth.password ?? '')) {
+          const outcome = tokenMethods.has(auth.method)
+            ? await verifyToken(live, auth.accessToken ?? '', now)
+            : {
+                user: (await verifyPassword(live.users, username, auth.password ?? ''))
+                  ? username
+                  : undefined,
+              };
+          if (outcome.user !== undefined) {
             logger.info(
-              { event: 'authenticated', session: session.id, user: username, method: auth.method },
+              {
+                event: 'authenticated',
+                session: session.id,
+                user: outcome.user,
+                method: auth.method,
+                ...('pod' in outcome && outcome.pod !== undefined ? { pod: outcome.pod } : {}),
+              },
               'AUTH ok',
             );
-            return { user: username };
+            return { user: outcome.user };
           }
           const delayMs = recordAuthFailure(buckets, session.remoteAddress, username, deps.clock());
-          metrics.authFailures.inc({ ...labels, reason: 'bad_credentials' });
+          const tokenFailure = 'reason' in outcome ? outcome.reason : undefined;
+          metrics.authFailures.inc({ ...labels, reason: tokenFailure ? 'bad_token' : 'bad_credentials' });
+          if (tokenFailure) metrics.tokenAuthFailures.inc({ ...labels, reason: tokenFailure });
+          if (tokenFailure === 'unknown_key') deps.onUnknownKey();
           const failures = (authFailures.get(session) ?? 0) + 1;
           authFailures.set(session, failures);
           logger.info(
@@ -143,6 +167,10 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
               session: session.id,
               client: session.remoteAddress,
               user: username,
+              method: auth.method,
+              ...(tokenFailure
+                ? { reason: tokenFailure, detail: 'detail' in outcome ? outcome.detail : '' }
+                : {}),
               failures,
               delayMs,
             },
@@ -180,6 +208,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           if (!deps.sink.hasSpace()) throw rejection(session, replies.noSpace);
           const now = deps.clock();
           const limiters = live.limiters;
+          const namespace = serviceAccountNamespace(client.user);
           const limited: [string, SmtpReply, boolean | undefined][] = [
             ['client_ip', replies.rateLimitedClient, limiters.perClientIp?.take(session.remoteAddress, now)],
             [
@@ -191,6 +220,11 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
               'sender_domain',
               replies.rateLimitedDomain,
               verdict.value === undefined ? true : limiters.perSenderDomain?.take(verdict.value, now),
+            ],
+            [
+              'namespace',
+              replies.rateLimitedNamespace,
+              namespace === undefined ? true : limiters.perNamespace?.take(namespace, now),
             ],
           ];
           for (const [key, reply, allowed] of limited) {
@@ -247,6 +281,8 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           }
           metrics.messagesReceived.inc(labels);
           metrics.senderDomainMessages.inc({ sender_domain: envelope.senderDomain ?? 'undeclared' });
+          const tenant = tenantNamespace(live.config.policy, envelope.authenticatedUser);
+          if (tenant !== undefined) metrics.serviceAccountMessages.inc({ namespace: tenant });
           metrics.messageSize.observe(labels, outcome.size);
           logger.info(
             {
@@ -271,6 +307,20 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
       );
     },
   };
+}
+
+type AuthOutcome =
+  | { readonly user: string; readonly pod?: string | undefined }
+  | { readonly user?: undefined; readonly reason?: TokenFailureReason; readonly detail?: string };
+
+/** A ServiceAccount token's identity, or why it was refused. */
+async function verifyToken(live: LiveSettings, token: string, now: number): Promise<AuthOutcome> {
+  const verifier = live.tokenVerifier;
+  if (verifier === undefined) return { reason: 'unknown_issuer', detail: 'tokenAuth is not configured' };
+  const verdict = await verifier.verify(token, now);
+  return verdict.ok
+    ? { user: verdict.identity.user, pod: verdict.identity.pod }
+    : { reason: verdict.reason, detail: verdict.detail };
 }
 
 function userOf(session: SMTPServerSession): string | undefined {

@@ -29,6 +29,12 @@ export interface ControlPlane {
   readonly auditLogPath: string | undefined;
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
+  /**
+   * Restarts the API server signing ServiceAccount tokens with a new key. With `keepOldKeys` its
+   * JWKS and token authenticator still hold the earlier public keys (a rotation's overlap);
+   * without, only the new key is served.
+   */
+  rotateServiceAccountKey(options: { readonly keepOldKeys: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -222,9 +228,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     tokenLines.push(`${userTokens[nodeUser]},${nodeUser},${nodeUser},system:nodes`);
   }
   await writeFile(join(dir, 'tokens.csv'), tokenLines.join('\n') + '\n', { mode: 0o600 });
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  await writeFile(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  await writeServiceAccountKey(dir, { keepOldKeys: false });
 
   const [etcdClientPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const etcd = startComponent(
@@ -335,6 +339,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       components[index] = apiServer;
       await waitReady(apiServer);
     },
+    async rotateServiceAccountKey(rotation) {
+      await stopComponent(apiServer);
+      await writeServiceAccountKey(dir, rotation);
+      await controlPlane.startApiServer();
+    },
     async stop() {
       await stopAll();
       await rm(dir, { recursive: true, force: true });
@@ -347,6 +356,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     throw error;
   }
   return controlPlane;
+}
+
+/** A new ServiceAccount signing key in sa.key; sa.pub holds its public key (after the earlier ones when kept). */
+async function writeServiceAccountKey(
+  dir: string,
+  options: { readonly keepOldKeys: boolean },
+): Promise<void> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const earlier = options.keepOldKeys ? await readFile(join(dir, 'sa.pub'), 'utf8') : '';
+  await writeFile(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await writeFile(
+    join(dir, 'sa.pub'),
+    `${earlier}${publicKey.export({ type: 'spki', format: 'pem' }).toString()}`,
+  );
 }
 
 /** Server-side applies every CRD in the directory and waits until each is Established and served. */

@@ -28,6 +28,8 @@ export interface TlsAuthOptions {
   readonly config: ConfigDocument;
   /** tls.minVersion; absent: the relay's default. */
   readonly tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** The relay's clock (token expiry, rate limits); absent: Date.now. */
+  readonly clock?: () => number;
 }
 
 async function tlsAuthConfig(
@@ -57,7 +59,7 @@ async function tlsAuthConfig(
 
 export async function startTlsAuthRelay(options: TlsAuthOptions): Promise<TlsAuthRelay> {
   const { config, dir, caFile, ca } = await tlsAuthConfig(options);
-  const relay = await startRelayInProcess(config);
+  const relay = await startRelayInProcess(config, options.clock ? { clock: options.clock } : {});
   return {
     relay,
     ca,

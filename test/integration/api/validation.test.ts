@@ -170,7 +170,7 @@ const relayCases: readonly InvalidCase[] = [
     example: 'smtprelay-production.yaml',
     change: ['auth', undefined],
     field: 'spec.auth',
-    message: 'auth (usersSecretRef) is required',
+    message: 'auth (usersSecretRef) or serviceAccountTokens is required',
   },
   {
     name: 'a duration in days',

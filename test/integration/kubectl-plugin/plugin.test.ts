@@ -105,7 +105,7 @@ before(async () => {
   namespace = await privateNamespace(admin, 'kubectl-plugin');
   ns = namespace.name;
   work = await mkdtemp(join(tmpdir(), 'mailfleet-plugin-'));
-  operator = await startRelayOperator(ns, operatorControllers);
+  operator = await startRelayOperator(ns, {}, operatorControllers);
   const closedPort = await freeTcpPort();
   await applyAsUser(smtpRelayResource, ns, {
     apiVersion: 'mailfleet.dev/v1alpha1',

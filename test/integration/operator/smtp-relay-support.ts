@@ -16,7 +16,10 @@ import { silentLog } from '../../../operator/log.ts';
 import { metricNames } from '../../../operator/metrics.ts';
 import { startOperator, type ControllerFactory, type RunningOperator } from '../../../operator/main.ts';
 import { parseOptions } from '../../../operator/options.ts';
-import { smtpRelayController } from '../../../operator/reconcile/smtp-relay.ts';
+import {
+  smtpRelayController,
+  type SmtpRelayControllerOptions,
+} from '../../../operator/reconcile/smtp-relay.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { clientFor, eventually, privateNamespace } from '../operator-kube/support.ts';
 
@@ -30,9 +33,13 @@ export interface OperatorUnderTest {
   writes(): number;
 }
 
-/** The SmtpRelay controller alone, unless `controllers` says otherwise (operatorControllers: both). */
+/**
+ * The SmtpRelay controller alone with `controllerOptions`, unless `controllers` says otherwise
+ * (operatorControllers: both).
+ */
 export async function startRelayOperator(
   namespace: string,
+  controllerOptions: SmtpRelayControllerOptions = {},
   controllers?: ControllerFactory,
 ): Promise<OperatorUnderTest> {
   const parsed = parseOptions(
@@ -53,7 +60,9 @@ export async function startRelayOperator(
     parsed.options,
     (tools) => {
       client = tools.client;
-      return controllers?.(tools) ?? [smtpRelayController(tools, { discoveryTtlMs: 500 })];
+      return (
+        controllers?.(tools) ?? [smtpRelayController(tools, { discoveryTtlMs: 500, ...controllerOptions })]
+      );
     },
     silentLog(),
   );

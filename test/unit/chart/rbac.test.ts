@@ -1,7 +1,9 @@
 // RBAC lint of every rendering of the chart: least privilege (SECURITY-CASES 27). No wildcard, no
 // cluster-admin, no privilege-escalation verbs, leases only in the release namespace, and each
-// permission the operator needs granted exactly where it is needed. The one non-resource URL is
-// `get /metrics` in the metrics-reader ClusterRole the chart offers to Prometheus (case 38).
+// permission the operator needs granted exactly where it is needed. The non-resource URLs are
+// `get /metrics` in the metrics-reader ClusterRole the chart offers to Prometheus (case 38), and
+// `get` of the ServiceAccount issuer's discovery document and JWKS in the operator's ClusterRole
+// (public keys it renders into the configs of relays taking tokens, issue 15).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fullValuesPath, render, type Manifest, type RenderOptions } from './helm.ts';
@@ -25,6 +27,11 @@ const renderings: readonly { name: string; options: RenderOptions; watched: read
   },
 ];
 
+const issuerKeysRule = {
+  nonResourceURLs: ['/.well-known/openid-configuration', '/openid/v1/jwks'],
+  verbs: ['get'],
+};
+
 const escalationVerbs = ['escalate', 'bind', 'impersonate', '*'];
 const broadRoles = ['cluster-admin', 'admin', 'edit', 'system:masters'];
 
@@ -33,7 +40,7 @@ function roles(manifests: readonly Manifest[]): Manifest[] {
 }
 
 for (const { name, options, watched } of renderings) {
-  test(`RBAC of ${name}: no wildcard, no escalation verb, no non-resource URL but get /metrics for the metrics reader`, async () => {
+  test(`RBAC of ${name}: no wildcard, no escalation verb, no non-resource URL but get /metrics for the metrics reader and the issuer keys for the operator`, async () => {
     const manifests = await render(options);
     assert.ok(roles(manifests).length > 0, 'the chart renders RBAC');
     for (const role of roles(manifests)) {
@@ -44,6 +51,8 @@ for (const { name, options, watched } of renderings) {
         }
         if (role.kind === 'ClusterRole' && role.metadata.name.endsWith('-metrics-reader')) {
           assert.deepEqual(rule, { nonResourceURLs: ['/metrics'], verbs: ['get'] }, where);
+        } else if (role.kind === 'ClusterRole' && rule.nonResourceURLs !== undefined) {
+          assert.deepEqual(rule, issuerKeysRule, where);
         } else {
           assert.equal(rule.nonResourceURLs, undefined, `non-resource URL in ${where}`);
         }

@@ -5,6 +5,7 @@ import {
   checkDeclaredSize,
   checkRecipient,
   checkSender,
+  tenantNamespace,
   type ClientFacts,
 } from '../../../relay/smtp/policy.ts';
 
@@ -191,3 +192,102 @@ test('case 8: SIZE above the limit is refused with 552 5.3.4', () => {
     if (!verdict.accept) assert.deepEqual([verdict.reply.code, verdict.reply.enhancedCode], [552, '5.3.4']);
   }
 });
+
+const teamPolicy: Partial<PolicyConfig> = {
+  senderDomains: [
+    { domain: 'a.example', serviceAccounts: [{ namespace: 'team-a' }] },
+    {
+      domain: 'b.example',
+      serviceAccounts: [{ namespace: 'team-b' }, { namespace: 'team-a', name: 'billing' }],
+    },
+    { domain: 'open.example' },
+  ],
+};
+const serviceAccount = (namespace: string, name: string): ClientFacts => ({
+  inAllowedNetwork: false,
+  user: `system:serviceaccount:${namespace}:${name}`,
+});
+
+const serviceAccountCases: { name: string; client: ClientFacts; from: string; expected: string | null }[] = [
+  {
+    name: 'any account of the own namespace',
+    client: serviceAccount('team-a', 'web'),
+    from: 'x@a.example',
+    expected: 'a.example',
+  },
+  {
+    name: 'another namespace is refused',
+    client: serviceAccount('team-b', 'web'),
+    from: 'x@a.example',
+    expected: null,
+  },
+  {
+    name: 'another namespace granted by name',
+    client: serviceAccount('team-a', 'billing'),
+    from: 'x@b.example',
+    expected: 'b.example',
+  },
+  {
+    name: 'the granting namespace, another name',
+    client: serviceAccount('team-a', 'web'),
+    from: 'x@b.example',
+    expected: null,
+  },
+  // `users` absent means every password user, never every token.
+  {
+    name: 'a domain listing no ServiceAccounts',
+    client: serviceAccount('team-a', 'web'),
+    from: 'x@open.example',
+    expected: null,
+  },
+  {
+    name: 'a namespace that merely starts alike',
+    client: serviceAccount('team-a2', 'web'),
+    from: 'x@a.example',
+    expected: null,
+  },
+  {
+    name: 'a malformed identity',
+    client: { inAllowedNetwork: false, user: 'system:serviceaccount:team-a' },
+    from: 'x@a.example',
+    expected: null,
+  },
+];
+
+for (const { name, client, from, expected } of serviceAccountCases) {
+  test(`sender as a ServiceAccount: ${name}`, () => {
+    const verdict = checkSender({ ...base, ...teamPolicy }, client, from);
+    if (expected === null) {
+      assert.ok(!verdict.accept);
+      assert.deepEqual(
+        [verdict.reply.code, verdict.reply.enhancedCode, verdict.reply.reason],
+        [553, '5.7.1', 'sender_service_account'],
+      );
+    } else {
+      assert.ok(verdict.accept, JSON.stringify(verdict));
+      assert.equal(verdict.value, expected);
+    }
+  });
+}
+
+const tenantCases: { name: string; user: string | undefined; expected: string | undefined }[] = [
+  { name: 'a granted namespace', user: 'system:serviceaccount:team-a:web', expected: 'team-a' },
+  {
+    name: 'a namespace granted one account by name',
+    user: 'system:serviceaccount:team-b:x',
+    expected: 'team-b',
+  },
+  {
+    name: 'a namespace no SenderDomain grants',
+    user: 'system:serviceaccount:intruder:web',
+    expected: 'other',
+  },
+  { name: 'a password user', user: 'alice', expected: undefined },
+  { name: 'no AUTH', user: undefined, expected: undefined },
+];
+
+for (const { name, user, expected } of tenantCases) {
+  test(`tenant of a message: ${name}`, () => {
+    assert.equal(tenantNamespace({ ...base, ...teamPolicy }, user), expected);
+  });
+}

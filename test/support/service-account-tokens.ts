@@ -1,0 +1,125 @@
+// ServiceAccount tokens from a real API server: namespaces and ServiceAccounts made through the
+// API, tokens minted by its TokenRequest API (what the kubelet does for a projected volume), the
+// issuer's keys read from its OIDC discovery document and JWKS, and TokenReview for comparison.
+import { kubeRequest, type KubeResponse } from './control-plane.ts';
+
+export interface KubeTarget {
+  readonly server: string;
+  readonly caPath: string;
+  readonly adminToken: string;
+}
+
+const json = { contentType: 'application/json' };
+
+function expectStatus(response: KubeResponse, allowed: readonly number[], what: string): KubeResponse {
+  if (!allowed.includes(response.status)) throw new Error(`${what}: ${response.status} ${response.body}`);
+  return response;
+}
+
+/** Creates the namespace and ServiceAccount (either may exist already). */
+export async function createServiceAccount(
+  target: KubeTarget,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  const namespaceBody = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace },
+  });
+  expectStatus(
+    await kubeRequest(target, 'POST', '/api/v1/namespaces', { ...json, body: namespaceBody }),
+    [201, 409],
+    `create namespace ${namespace}`,
+  );
+  const accountBody = JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } });
+  expectStatus(
+    await kubeRequest(target, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, {
+      ...json,
+      body: accountBody,
+    }),
+    [201, 409],
+    `create serviceaccount ${namespace}/${name}`,
+  );
+}
+
+export async function deleteServiceAccount(
+  target: KubeTarget,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  expectStatus(
+    await kubeRequest(target, 'DELETE', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}`),
+    [200],
+    `delete serviceaccount ${namespace}/${name}`,
+  );
+}
+
+/** A token minted by the API server's TokenRequest API; no audiences: the API server's own. */
+export async function requestToken(
+  target: KubeTarget,
+  namespace: string,
+  name: string,
+  options: { audiences?: readonly string[]; expirationSeconds?: number } = {},
+): Promise<string> {
+  const body = JSON.stringify({
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: {
+      ...(options.audiences ? { audiences: options.audiences } : {}),
+      expirationSeconds: options.expirationSeconds ?? 600,
+    },
+  });
+  const response = expectStatus(
+    await kubeRequest(target, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+      ...json,
+      body,
+    }),
+    [201],
+    `TokenRequest for ${namespace}/${name}`,
+  );
+  return (JSON.parse(response.body) as { status: { token: string } }).status.token;
+}
+
+/** What the API server itself says of a token (TokenReview): authenticated, and as whom. */
+export async function reviewToken(
+  target: KubeTarget,
+  token: string,
+  audiences: readonly string[],
+): Promise<{ authenticated: boolean; username: string | undefined }> {
+  const body = JSON.stringify({
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenReview',
+    spec: { token, audiences },
+  });
+  const response = expectStatus(
+    await kubeRequest(target, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { ...json, body }),
+    [201],
+    'TokenReview',
+  );
+  const status = (
+    JSON.parse(response.body) as {
+      status: { authenticated?: boolean; user?: { username?: string } };
+    }
+  ).status;
+  return { authenticated: status.authenticated === true, username: status.user?.username };
+}
+
+export interface IssuerKeys {
+  readonly issuer: string;
+  readonly keys: readonly Record<string, string>[];
+}
+
+/** The issuer from /.well-known/openid-configuration and its keys from /openid/v1/jwks. */
+export async function issuerKeys(target: KubeTarget): Promise<IssuerKeys> {
+  const discovery = expectStatus(
+    await kubeRequest(target, 'GET', '/.well-known/openid-configuration'),
+    [200],
+    'OIDC discovery',
+  );
+  const jwks = expectStatus(await kubeRequest(target, 'GET', '/openid/v1/jwks'), [200], 'JWKS');
+  return {
+    issuer: (JSON.parse(discovery.body) as { issuer: string }).issuer,
+    keys: (JSON.parse(jwks.body) as { keys: Record<string, string>[] }).keys,
+  };
+}
