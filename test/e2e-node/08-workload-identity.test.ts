@@ -1,0 +1,170 @@
+// Real node: a workload sends with nothing but its projected ServiceAccount token. The shared fleet's
+// relay takes tokens (spec.serviceAccountTokens); pods run examples/clients/send-with-smtplib.py as
+// written, with the token the kubelet projects for the audience mailfleet.dev/smtp:
+//  - a ServiceAccount of the SenderDomain's namespace sends (OAUTHBEARER and XOAUTH2) through the
+//    Service with STARTTLS, and the message reaches the sink;
+//  - the same ServiceAccount name in another namespace is refused 553 5.7.1 for that domain;
+//  - the pod's API token (the API server's audience) is refused 535.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fleet, patchRelaySpec, relayHost } from '../node/fleet.ts';
+import { applyObjects, repoRoot, restrictedNamespace, sinkDumps, waitPodsReady } from '../node/mail-fleet.ts';
+import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
+
+const cluster = sharedCluster();
+const { namespace } = fleet;
+const otherTeam = 'other-team';
+const tokenDir = '/var/run/secrets/mailfleet';
+
+const restrictedContainer = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** A pod of the tools image with the client script, the relay's CA and (unless `apiToken`) a projected token. */
+function senderPod(name: string, podNamespace: string, options: { apiToken?: boolean } = {}): unknown {
+  const projected = {
+    name: 'mailfleet-token',
+    projected: {
+      sources: [
+        { serviceAccountToken: { path: 'token', audience: 'mailfleet.dev/smtp', expirationSeconds: 3600 } },
+      ],
+    },
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: podNamespace, labels: { app: name } },
+    spec: {
+      serviceAccountName: 'mailer',
+      // The kubelet makes the projected token readable by the pod's fsGroup.
+      securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
+      automountServiceAccountToken: options.apiToken === true,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'client',
+          image: cluster.images.TOOLS_IMAGE,
+          command: ['sleep', 'infinity'],
+          securityContext: restrictedContainer,
+          env: [
+            { name: 'SMTP_HOST', value: relayHost },
+            { name: 'SMTP_PORT', value: '587' },
+            { name: 'SMTP_CA_FILE', value: '/etc/relay-ca/ca.crt' },
+            {
+              name: 'TOKEN_FILE',
+              value: options.apiToken
+                ? '/var/run/secrets/kubernetes.io/serviceaccount/token'
+                : `${tokenDir}/token`,
+            },
+            { name: 'MAIL_FROM', value: 'app@demo.example' },
+            { name: 'MAIL_TO', value: `${name}@dest.example` },
+          ],
+          volumeMounts: [
+            { name: 'client', mountPath: '/etc/client' },
+            { name: 'relay-ca', mountPath: '/etc/relay-ca' },
+            ...(options.apiToken ? [] : [{ name: 'mailfleet-token', mountPath: tokenDir }]),
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'client', configMap: { name: 'smtplib-client' } },
+        { name: 'relay-ca', configMap: { name: 'relay-ca' } },
+        ...(options.apiToken ? [] : [projected]),
+      ],
+    },
+  };
+}
+
+async function clientFiles(podNamespace: string): Promise<void> {
+  const caPem = await kubectl(cluster, [
+    ...['-n', namespace, 'get', 'configmap', 'relay-ca', '-o', "jsonpath={.data['ca\\.crt']}"],
+  ]);
+  const script = join(repoRoot, 'examples/clients/send-with-smtplib.py');
+  const manifests = [
+    await kubectl(cluster, [
+      ...['-n', podNamespace, 'create', 'configmap', 'smtplib-client', `--from-file=send.py=${script}`],
+      ...['--dry-run=client', '-o', 'json'],
+    ]),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'relay-ca', namespace: podNamespace },
+      data: { 'ca.crt': caPem },
+    }),
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'mailer', namespace: podNamespace },
+    }),
+  ];
+  await kubectl(cluster, ['apply', '--server-side', '--force-conflicts', '-f', '-'], manifests.join('\n'));
+}
+
+async function send(
+  pod: string,
+  podNamespace: string,
+  mechanism: string,
+): Promise<{ ok: boolean; out: string }> {
+  try {
+    const out = await kubectl(cluster, [
+      ...['-n', podNamespace, 'exec', pod, '--', 'env', `SMTP_AUTH_MECHANISM=${mechanism}`],
+      ...['python3', '/etc/client/send.py'],
+    ]);
+    return { ok: true, out };
+  } catch (error) {
+    return { ok: false, out: String(error) };
+  }
+}
+
+test('real node: a pod sends with its projected ServiceAccount token; another namespace and the API token are refused', async () => {
+  await clientFiles(namespace);
+  await restrictedNamespace(cluster, otherTeam);
+  await clientFiles(otherTeam);
+  await applyObjects(cluster, [
+    senderPod('mailer', namespace),
+    senderPod('mailer', otherTeam),
+    senderPod('api-token', namespace, { apiToken: true }),
+  ]);
+  await waitPodsReady(cluster, namespace, 'app in (mailer,api-token)', 2);
+  await waitPodsReady(cluster, otherTeam, 'app=mailer', 1);
+  await patchRelaySpec(cluster, { serviceAccountTokens: {} });
+
+  let sent = { ok: false, out: '' };
+  await eventually(
+    'the relay pods take the token (their config has the issuer keys)',
+    async () => {
+      sent = await send('mailer', namespace, 'OAUTHBEARER');
+      return sent.ok;
+    },
+    180_000,
+  );
+  assert.match(sent.out, /sent with OAUTHBEARER; relay said: 250 /);
+  const xoauth2 = await send('mailer', namespace, 'XOAUTH2');
+  assert.ok(xoauth2.ok, xoauth2.out);
+  await eventually(
+    'both messages at the sink',
+    async () =>
+      (await sinkDumps(cluster, namespace)).filter((dump) => dump.raw.includes('To: mailer@dest.example'))
+        .length >= 2,
+  );
+  const keys = await kubectl(cluster, ['get', '--raw', '/openid/v1/jwks']);
+  const config = await kubectl(cluster, [
+    ...['-n', namespace, 'get', 'configmap', `${fleet.relay}-config`, '-o', 'jsonpath={.data.relay\\.yaml}'],
+  ]);
+  for (const { kid } of (JSON.parse(keys) as { keys: { kid: string }[] }).keys)
+    assert.ok(config.includes(kid), `the relay config carries the issuer key ${kid}`);
+
+  const otherNamespace = await send('mailer', otherTeam, 'OAUTHBEARER');
+  assert.ok(!otherNamespace.ok, 'a ServiceAccount of another namespace cannot send as demo.example');
+  assert.match(otherNamespace.out, /refused: 553 5\.7\.1 /);
+  const apiToken = await send('api-token', namespace, 'OAUTHBEARER');
+  assert.ok(!apiToken.ok, "the pod's API token is not a mail credential");
+  assert.match(apiToken.out, /refused: 535 5\.7\.8 /);
+  await kubectl(cluster, ['delete', 'namespace', otherTeam, '--wait=false']);
+  await kubectl(cluster, ['-n', namespace, 'delete', 'pod', 'mailer', 'api-token', '--wait=false']);
+});
