@@ -37,30 +37,52 @@ export function openDkimTables(
   return { keyTable: `${keyLines.join('\n')}\n`, signingTable: `${signingLines.join('\n')}\n` };
 }
 
+/** A signing milter with these keys and this algorithm. */
 export async function startOpenDkim(
   directory: string,
   keys: DkimKeyFiles,
   algorithm: OpenDkimAlgorithm,
 ): Promise<OpenDkim> {
   await mkdir(directory, { recursive: true });
-  const port = await freeLoopbackPort();
   const { keyTable, signingTable } = openDkimTables(keys, algorithm);
   await writeFile(join(directory, 'KeyTable'), keyTable);
   await writeFile(join(directory, 'SigningTable'), signingTable);
-  const config = [
-    'Syslog no',
+  return runOpenDkim(directory, [
     'Mode s',
-    'Canonicalization relaxed/relaxed',
-    `Socket inet:${port}@127.0.0.1`,
-    `PidFile ${join(directory, 'opendkim.pid')}`,
     `KeyTable file:${join(directory, 'KeyTable')}`,
     `SigningTable refile:${join(directory, 'SigningTable')}`,
     `SignatureAlgorithm ${algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256'}`,
     'InternalHosts 127.0.0.1',
-    'UMask 007',
     // The keys sit in a temp dir under /tmp, a world-writable parent that OpenDKIM's safe-key check
     // refuses (a file-permission check at load, no work per message).
     'RequireSafeKeys no',
+  ]);
+}
+
+/**
+ * A verifying milter: checks every DKIM-Signature against these TXT records (its TestPublicKeys,
+ * instead of DNS) and adds `Authentication-Results: <authservId>; dkim=pass|fail …` for each.
+ */
+export async function startVerifyingOpenDkim(
+  directory: string,
+  records: readonly { readonly name: string; readonly text: string }[],
+  authservId: string,
+): Promise<OpenDkim> {
+  await mkdir(directory, { recursive: true });
+  const keysFile = join(directory, 'public-keys');
+  await writeFile(keysFile, records.map((record) => `${record.name} ${record.text}\n`).join(''));
+  return runOpenDkim(directory, ['Mode v', `TestPublicKeys ${keysFile}`, `AuthservID ${authservId}`]);
+}
+
+async function runOpenDkim(directory: string, settings: readonly string[]): Promise<OpenDkim> {
+  const port = await freeLoopbackPort();
+  const config = [
+    'Syslog no',
+    'Canonicalization relaxed/relaxed',
+    `Socket inet:${port}@127.0.0.1`,
+    `PidFile ${join(directory, 'opendkim.pid')}`,
+    'UMask 007',
+    ...settings,
   ];
   await writeFile(join(directory, 'opendkim.conf'), `${config.join('\n')}\n`);
   const child = spawn('/usr/sbin/opendkim', ['-f', '-x', join(directory, 'opendkim.conf')], {

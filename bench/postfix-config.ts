@@ -11,6 +11,8 @@ export interface PostfixSettings {
   readonly maxSessions: number;
   /** STARTTLS, Cyrus SASL AUTH and the OpenDKIM milter, as the Postfix charts set it up (the realistic set). */
   readonly security?: PostfixSecurity;
+  /** A plain relay that passes every message through this milter (OpenDKIM verifying what it receives). */
+  readonly milterPort?: number;
 }
 
 export interface PostfixSecurity {
@@ -102,6 +104,9 @@ export function postfixMainCf(settings: PostfixSettings): string {
     // Durability is Postfix's default and is not weakened: cleanup fsync()s each queue file before
     // smtpd answers 250 (verified with strace; see docs/benchmarks.md).
   ];
+  if (settings.milterPort !== undefined) {
+    lines.push(`smtpd_milters = inet:127.0.0.1:${settings.milterPort}`, 'milter_default_action = tempfail');
+  }
   if (settings.holdEverything) {
     lines.push(
       'smtpd_recipient_restrictions = check_client_access static:HOLD',

@@ -27,6 +27,8 @@ export interface PostfixOptions {
   readonly nextHopPort: number;
   readonly holdEverything?: boolean;
   readonly maxSessions?: number;
+  /** Pass every message through the milter on this port (no TLS, AUTH or signing). */
+  readonly milterPort?: number;
   /** STARTTLS with this pair, AUTH against this sasldb, DKIM by the milter on this port (the realistic set). */
   readonly security?: {
     readonly certFile: string;
@@ -58,6 +60,7 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     nextHopPort: options.nextHopPort,
     holdEverything: options.holdEverything ?? false,
     maxSessions: options.maxSessions ?? 1100,
+    ...(options.milterPort === undefined ? {} : { milterPort: options.milterPort }),
     ...(options.security === undefined
       ? {}
       : {
