@@ -373,7 +373,7 @@ export function renderBenchmarks(report: BenchReport): string {
       benchPlan(false)
         .scenarios.map((scenario) => `\`${scenario.id}\``)
         .join(', ') +
-      '), each repeated 15 times, without idle sessions and the backlog: a closer median for one goal on a noisy machine.',
+      '), each repeated 15 times, without idle sessions and the backlog: a closer median for one goal on a noisy machine. `BENCH_SCENARIOS=realistic make bench` — only the realistic set (STARTTLS, AUTH and DKIM on both sides), rewriting only its section of this file.',
     '- mailfleet is measured when `node relay/main.ts --config <file>` starts, takes a plain message from 127.0.0.1 and delivers it to the sink (a one-message preflight); otherwise this file says why it was not, and shows no mailfleet figures.',
     "- `node --test 'test/integration/bench/*.test.ts'` checks the harness itself: one quick scenario through Postfix and through the bare sink with every accepted message delivered, Postfix stopped cleanly, and Postfix's fsync per message.",
     '',
