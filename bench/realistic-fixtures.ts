@@ -6,19 +6,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import bcrypt from 'bcryptjs';
+import { makeTestCertificates } from '../test/support/tls.ts';
 import type { DkimKeyFiles, RealisticCredentials } from './realistic.ts';
 import { benchUser, bcryptCost, dkimDomains, postfixHostname, tlsServerName } from './realistic.ts';
-
-const run = promisify(execFile);
 
 export interface RealisticFixtures {
   readonly directory: string;
   readonly certFile: string;
   readonly keyFile: string;
-  /** The self-signed certificate the load generator trusts (clients verify it, as real ones do). */
-  readonly certPem: string;
+  /** The CA that signed the certificate: the load generator verifies the certificate, as real clients do. */
+  readonly caPem: string;
   readonly credentials: RealisticCredentials;
   /** bcrypt `user:hash` lines (relay auth.usersFile). */
   readonly usersFile: string;
@@ -40,25 +38,10 @@ export async function makeRealisticFixtures(): Promise<RealisticFixtures> {
   const directory = await mkdtemp(join(tmpdir(), 'mailfleet-bench-realistic-'));
   await chmod(directory, 0o755);
   const file = (name: string): string => join(directory, name);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${tlsServerName}`,
-    '-addext',
-    `subjectAltName=DNS:${tlsServerName}`,
-    '-keyout',
-    file('tls.key'),
-    '-out',
-    file('tls.crt'),
-  ]);
+  // An RSA-2048 server certificate signed by a throwaway CA, which the load generator trusts.
+  const tls = await makeTestCertificates([tlsServerName], directory, 'tls', 'rsa');
   // Postfix's smtpd runs as the postfix user and reads the key itself.
-  await chmod(file('tls.key'), 0o644);
+  await chmod(tls.keyFile, 0o644);
 
   const password = `bench-${Math.random().toString(36).slice(2)}`;
   await writeFile(file('users'), `${benchUser}:${bcrypt.hashSync(password, bcryptCost)}\n`);
@@ -95,9 +78,9 @@ export async function makeRealisticFixtures(): Promise<RealisticFixtures> {
   ]);
   return {
     directory,
-    certFile: file('tls.crt'),
-    keyFile: file('tls.key'),
-    certPem: await readFile(file('tls.crt'), 'utf8'),
+    certFile: tls.certFile,
+    keyFile: tls.keyFile,
+    caPem: await readFile(tls.caFile, 'utf8'),
     credentials: { user: benchUser, password },
     usersFile: file('users'),
     sasldbFile: file('sasldb2'),

@@ -45,7 +45,8 @@ export async function startRealisticTargets(
   cleanups.add(() => fixtures.remove());
   const dns = await startDnsmasq({ txt: fixtures.dkimRecords, localDomains: [dkimParentDomain] });
   cleanups.add(() => dns.stop());
-  const secure = { serverName: tlsServerName, caPem: fixtures.certPem, credentials: fixtures.credentials };
+  const tlsPair = { certFile: fixtures.certFile, keyFile: fixtures.keyFile };
+  const secure = { serverName: tlsServerName, caPem: fixtures.caPem, credentials: fixtures.credentials };
 
   const ceilingPort = await freeLoopbackPort();
   const ceilingSink = await startCountingSink(
@@ -83,8 +84,7 @@ export async function startRealisticTargets(
     const postfix = await startPostfix({
       nextHopPort: sink.port,
       security: {
-        certFile: fixtures.certFile,
-        keyFile: fixtures.keyFile,
+        ...tlsPair,
         sasldbFile: fixtures.sasldbFile,
         milterPorts: signing.map((milter) => milter.port),
       },
@@ -112,8 +112,7 @@ export async function startRealisticTargets(
     const mailfleet = await startMailfleet({
       nextHopPort: mailfleetSink.port,
       security: {
-        certFile: fixtures.certFile,
-        keyFile: fixtures.keyFile,
+        ...tlsPair,
         usersFile: fixtures.usersFile,
         dkim: fixtures.dkim,
       },

@@ -69,7 +69,7 @@ test('OpenDKIM and dkimpy pass every signature mailfleet makes, RSA-2048 and Ed2
         secure: {
           tlsVersion: 'TLSv1.3',
           serverName: tlsServerName,
-          caPem: fixtures.certPem,
+          caPem: fixtures.caPem,
           credentials: fixtures.credentials,
           sender: senderOf(signing),
         },
