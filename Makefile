@@ -73,7 +73,7 @@ test: lint typecheck test-unit test-integration test-node ## everything CI runs
 demo: deps system-deps control-plane ## the main job on local defaults: control plane, operator, relays, a signed message end to end
 	node hack/demo.ts
 
-bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet's relay → docs/benchmarks.md (BENCH_QUICK=1: smoke run; BENCH_SCENARIOS, BENCH_REPEATS, BENCH_OUTPUT: docs/benchmarks.md)
+bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet's relay → docs/benchmarks.md (BENCH_QUICK=1: smoke run; BENCH_SCENARIOS (realistic: STARTTLS + AUTH + DKIM set), BENCH_REPEATS, BENCH_OUTPUT: docs/benchmarks.md)
 	node bench/main.ts
 
 profile: deps system-deps ## where the relay's CPU goes for one load, per message and thread (PROFILE_* options: hack/profile-relay.sh)

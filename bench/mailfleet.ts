@@ -6,6 +6,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort, waitForListener } from './free-port.ts';
+import type { MailfleetSecurity } from './mailfleet-config.ts';
 import { mailfleetBenchConfig } from './mailfleet-config.ts';
 
 export const repositoryRoot = join(import.meta.dirname, '..');
@@ -28,6 +29,8 @@ export interface MailfleetOptions {
   readonly directory?: string;
   /** One delivery at a time that waits an hour for a greeting: messages stay queued while a backlog is built. */
   readonly stalledDelivery?: boolean;
+  /** STARTTLS, AUTH and DKIM (the realistic set). */
+  readonly security?: MailfleetSecurity;
 }
 
 export async function startMailfleet(options: MailfleetOptions): Promise<MailfleetRelay> {
@@ -40,6 +43,7 @@ export async function startMailfleet(options: MailfleetOptions): Promise<Mailfle
     nextHopPort: options.nextHopPort,
     spoolDirectory: join(directory, 'spool'),
     stalledDelivery: options.stalledDelivery ?? false,
+    ...(options.security === undefined ? {} : { security: options.security }),
   });
   await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   // Logs go to a file: a pipe nobody drains would stall the relay.

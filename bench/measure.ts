@@ -4,8 +4,11 @@ import type { Scenario } from './scenarios.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 import type { PeakMemory } from './process-tree.ts';
 import { sampleMemory, treeCpuSeconds } from './process-tree.ts';
-import { runProbe } from './smtp-probe.ts';
-import type { ProbeResult } from './smtp-probe.ts';
+import type { DkimSample } from './dkim-sample.ts';
+import { verifyDumpedSample } from './dkim-sample.ts';
+import { dkimSampleSize, expectedSignatures, senderOf } from './realistic.ts';
+import { runClients, runProbe } from './smtp-probe.ts';
+import type { ProbeResult, SecureSession } from './smtp-probe.ts';
 import { runSmtpSource } from './smtp-source.ts';
 import { percentile } from './stats.ts';
 
@@ -17,6 +20,12 @@ export interface RelayUnderTest {
   readonly port: number;
   /** Root of the relay's process tree for CPU and memory accounting; absent for the bare sink (the ceiling). */
   readonly rootPid?: number;
+  /** Roots of helper processes counted with the relay (the realistic Postfix's OpenDKIM milter). */
+  readonly extraPids?: readonly number[];
+  /** How clients of the realistic set reach it: the certificate to trust, the user to log in as. */
+  readonly secure?: Pick<SecureSession, 'serverName' | 'caPem' | 'credentials'>;
+  /** Where its sink dumps delivered messages and the DNS server with the DKIM keys, to check signatures. */
+  readonly dkimCheck?: { readonly dumpDirectory: string; readonly dnsServer: string };
 }
 
 export interface RunFigures {
@@ -35,10 +44,12 @@ export interface RunFigures {
   readonly cpuSeconds: number | undefined;
   readonly peakMemory: PeakMemory | undefined;
   readonly failures: readonly string[];
+  /** dkimpy's verdict on a sample of the run's delivered messages (relays of the realistic set). */
+  readonly dkim?: DkimSample;
 }
 
 async function cpuSecondsOf(relay: RelayUnderTest): Promise<number | undefined> {
-  return relay.rootPid === undefined ? undefined : treeCpuSeconds(relay.rootPid);
+  return relay.rootPid === undefined ? undefined : treeCpuSeconds(relay.rootPid, relay.extraPids);
 }
 
 async function drive(
@@ -50,6 +61,18 @@ async function drive(
     payloadBytes: scenario.payloadBytes,
     reuseConnection: scenario.reuseConnections,
   };
+  if (scenario.driver === 'clients') {
+    const { security } = scenario;
+    if (security === undefined || relay.secure === undefined) {
+      throw new Error(`${scenario.id}: the realistic clients need a relay with TLS and AUTH`);
+    }
+    const secure = { ...relay.secure, tlsVersion: security.tlsVersion, sender: senderOf(security.signing) };
+    const load = await runClients(
+      { ...probeOptions, secure, maxMessages: scenario.messages },
+      scenario.sessions,
+    );
+    return { accepted: load.accepted, probe: load, failures: [...load.failures] };
+  }
   if (scenario.driver === 'probe') {
     const probe = await runProbe({ ...probeOptions, maxMessages: scenario.messages });
     return { accepted: probe.accepted, probe, failures: [...probe.failures] };
@@ -77,7 +100,7 @@ export async function runScenarioOnce(
 ): Promise<RunFigures> {
   const deliveredBefore = sink.delivered();
   const cpuBefore = await cpuSecondsOf(relay);
-  const memory = relay.rootPid === undefined ? undefined : sampleMemory(relay.rootPid);
+  const memory = relay.rootPid === undefined ? undefined : sampleMemory(relay.rootPid, relay.extraPids);
   const started = performance.now();
   const { accepted, probe, failures } = await drive(relay, scenario);
   const sendSeconds = (performance.now() - started) / 1000;
@@ -89,6 +112,16 @@ export async function runScenarioOnce(
   const delivered = reached - deliveredBefore;
   if (delivered < accepted)
     failures.push(`${accepted - delivered} accepted messages not delivered after ${drainTimeoutMs / 1000} s`);
+  const dkim =
+    relay.dkimCheck === undefined || scenario.security === undefined
+      ? undefined
+      : await verifyDumpedSample(
+          relay.dkimCheck.dumpDirectory,
+          dkimSampleSize,
+          expectedSignatures(scenario.security.signing),
+          relay.dkimCheck.dnsServer,
+        );
+  failures.push(...(dkim?.failures ?? []));
   return {
     accepted,
     delivered,
@@ -102,5 +135,6 @@ export async function runScenarioOnce(
     cpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
     peakMemory,
     failures,
+    ...(dkim === undefined ? {} : { dkim }),
   };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freeLoopbackPort, waitForListener } from './free-port.ts';
 import type { PostfixSettings } from './postfix-config.ts';
-import { postfixMainCf, postfixMasterCf } from './postfix-config.ts';
+import { cyrusSmtpdConf, postfixMainCf, postfixMasterCf } from './postfix-config.ts';
 import { isRunning, processTree } from './process-tree.ts';
 
 const run = promisify(execFile);
@@ -27,6 +27,15 @@ export interface PostfixOptions {
   readonly nextHopPort: number;
   readonly holdEverything?: boolean;
   readonly maxSessions?: number;
+  /** Pass every message through the milter on this port (no TLS, AUTH or signing). */
+  readonly milterPort?: number;
+  /** STARTTLS with this pair, AUTH against this sasldb, DKIM by the milter on this port (the realistic set). */
+  readonly security?: {
+    readonly certFile: string;
+    readonly keyFile: string;
+    readonly sasldbFile: string;
+    readonly milterPorts: readonly number[];
+  };
 }
 
 export async function postfixVersion(): Promise<string> {
@@ -51,6 +60,18 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
     nextHopPort: options.nextHopPort,
     holdEverything: options.holdEverything ?? false,
     maxSessions: options.maxSessions ?? 1100,
+    ...(options.milterPort === undefined ? {} : { milterPort: options.milterPort }),
+    ...(options.security === undefined
+      ? {}
+      : {
+          security: {
+            certFile: options.security.certFile,
+            keyFile: options.security.keyFile,
+            // Debian's Postfix reads <config_directory>/sasl/smtpd.conf whatever cyrus_sasl_config_path says.
+            saslConfigDirectory: join(directory, 'etc', 'sasl'),
+            milterPorts: options.security.milterPorts,
+          },
+        }),
   };
   // Postfix's unprivileged daemons must reach the queue and data directories below it.
   await chmod(directory, 0o755);
@@ -62,6 +83,10 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixInst
   await chown(join(directory, 'data'), uid, gid);
   await writeFile(join(configDirectory, 'main.cf'), postfixMainCf(settings));
   await writeFile(join(configDirectory, 'master.cf'), postfixMasterCf(settings));
+  if (options.security !== undefined) {
+    await mkdir(join(configDirectory, 'sasl'));
+    await writeFile(join(configDirectory, 'sasl', 'smtpd.conf'), cyrusSmtpdConf(options.security.sasldbFile));
+  }
   const postfix = (...args: string[]) => run('/usr/sbin/postfix', ['-c', configDirectory, ...args]);
   try {
     await postfix('start');

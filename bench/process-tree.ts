@@ -29,18 +29,23 @@ export async function isRunning(pid: number): Promise<boolean> {
   return text !== undefined && !/\) [ZX] /.test(text);
 }
 
-export async function processTree(rootPid: number): Promise<ProcStat[]> {
-  return treeOf(rootPid, await allStats());
+/** The processes of the tree under rootPid and of the trees under extraRoots (helpers such as a milter). */
+export async function processTree(rootPid: number, extraRoots: readonly number[] = []): Promise<ProcStat[]> {
+  const stats = await allStats();
+  return [rootPid, ...extraRoots].flatMap((root) => treeOf(root, stats));
 }
 
 /** CPU seconds (user + system, reaped children included) the tree rooted at rootPid has used so far. */
-export async function treeCpuSeconds(rootPid: number): Promise<number> {
-  return treeTicks(await processTree(rootPid)) / ticksPerSecond;
+export async function treeCpuSeconds(rootPid: number, extraRoots: readonly number[] = []): Promise<number> {
+  return treeTicks(await processTree(rootPid, extraRoots)) / ticksPerSecond;
 }
 
 /** Resident memory of the tree: RSS summed (counts shared pages once per process) and PSS summed. */
-export async function treeMemory(rootPid: number): Promise<MemoryUse & { processes: number }> {
-  const tree = await processTree(rootPid);
+export async function treeMemory(
+  rootPid: number,
+  extraRoots: readonly number[] = [],
+): Promise<MemoryUse & { processes: number }> {
+  const tree = await processTree(rootPid, extraRoots);
   const uses = await Promise.all(
     tree.map(async (stat) => {
       const text = await readOptional(`/proc/${stat.pid}/smaps_rollup`);
@@ -61,10 +66,14 @@ export interface PeakMemory {
 }
 
 /** Samples the tree's memory every intervalMs until stopped; returns the peaks seen. */
-export function sampleMemory(rootPid: number, intervalMs = 250): { stop(): Promise<PeakMemory> } {
+export function sampleMemory(
+  rootPid: number,
+  extraRoots: readonly number[] = [],
+  intervalMs = 250,
+): { stop(): Promise<PeakMemory> } {
   let peak: PeakMemory = { peakRssBytes: 0, peakPssBytes: 0, peakProcesses: 0 };
   const sample = async (): Promise<void> => {
-    const use = await treeMemory(rootPid);
+    const use = await treeMemory(rootPid, extraRoots);
     peak = {
       peakRssBytes: Math.max(peak.peakRssBytes, use.rssBytes),
       peakPssBytes: Math.max(peak.peakPssBytes, use.pssBytes),

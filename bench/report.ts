@@ -1,11 +1,13 @@
 // Renders docs/benchmarks.md from the measured figures (pure): the numbers in that file come only
 // from here, never from a hand edit.
 import type { BacklogFigures } from './backlog.ts';
-import { judgeGoals } from './goals.ts';
+import type { Goal } from './goals.ts';
+import { goals, judgeGoals } from './goals.ts';
 import type { IdleSessionsFigures } from './idle-sessions.ts';
 import type { MachineInfo } from './machine.ts';
 import type { RunFigures, TargetName } from './measure.ts';
 import { benchPlan, type BenchPlan, type Scenario } from './scenarios.ts';
+import { renderRealisticSection } from './report-realistic.ts';
 import { median, ratio } from './stats.ts';
 
 export type RelayName = Exclude<TargetName, 'ceiling'>;
@@ -35,11 +37,11 @@ export interface BenchReport {
 
 const mebibyte = 1024 * 1024;
 
-function fixed(value: number | undefined, digits: number): string {
+export function fixed(value: number | undefined, digits: number): string {
   return value === undefined ? '—' : value.toFixed(digits);
 }
 
-function loadAverages(averages: readonly number[]): string {
+export function loadAverages(averages: readonly number[]): string {
   return averages.map((average) => average.toFixed(2)).join(' / ');
 }
 
@@ -47,7 +49,7 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [row(header), row(header.map((_, index) => (index === 0 ? '---' : '---:'))), ...rows.map(row)];
 }
 
@@ -100,14 +102,28 @@ const targetLabels: Record<TargetName, string> = {
   mailfleet: 'mailfleet',
 };
 
-function renderScenario(result: ScenarioResult): string[] {
+function targetLabel(name: TargetName, scenario: Scenario): string {
+  return name === 'ceiling' && scenario.driver === 'clients'
+    ? 'ceiling (Node clients → smtp-server: STARTTLS + AUTH, nothing stored)'
+    : targetLabels[name];
+}
+
+function driverText(scenario: Scenario): string {
+  if (scenario.driver === 'probe') return 'the probe alone';
+  if (scenario.driver === 'clients') {
+    return `${scenario.sessions} Node clients side by side (bench/smtp-probe.ts), each doing STARTTLS and AUTH PLAIN on every connection`;
+  }
+  return `smtp-source -s ${scenario.sessions}`;
+}
+
+export function renderScenario(result: ScenarioResult): string[] {
   const { scenario } = result;
   const medians = new Map<TargetName, ScenarioMedians>();
   for (const [name, runs] of Object.entries(result.runs) as [TargetName, readonly RunFigures[]][]) {
     if (runs.length > 0) medians.set(name, scenarioMedians(runs));
   }
   const rows = [...medians].map(([name, figures]) => [
-    targetLabels[name],
+    targetLabel(name, scenario),
     fixed(figures.acceptedPerSecond, 0),
     fixed(figures.deliveredPerSecond, 0),
     fixed(figures.sendSeconds, 2),
@@ -140,7 +156,7 @@ function renderScenario(result: ScenarioResult): string[] {
       '',
     ]);
   }
-  const sessions = scenario.driver === 'probe' ? 'the probe alone' : `smtp-source -s ${scenario.sessions}`;
+  const sessions = driverText(scenario);
   return [
     `### ${scenario.title}`,
     '',
@@ -165,7 +181,27 @@ function renderScenario(result: ScenarioResult): string[] {
       rows,
     ),
     '',
+    ...renderDkimSamples(result),
   ];
+}
+
+/** dkimpy's verdicts on each relay's sampled messages, all runs together. */
+function renderDkimSamples(result: ScenarioResult): string[] {
+  const verdicts = (['postfix', 'mailfleet'] as const).flatMap((name) => {
+    const samples = (result.runs[name] ?? []).flatMap((run) => (run.dkim === undefined ? [] : [run.dkim]));
+    if (samples.length === 0) return [];
+    const sum = (pick: (sample: (typeof samples)[number]) => number): number =>
+      samples.reduce((total, sample) => total + pick(sample), 0);
+    return [
+      `${targetLabels[name]} ${sum((sample) => sample.signaturesPassed)} of ${sum((sample) => sample.signaturesExpected)} signatures on ${sum((sample) => sample.messages)} messages`,
+    ];
+  });
+  return verdicts.length === 0
+    ? []
+    : [
+        `DKIM signatures that dkimpy verified on messages sampled from the sink in each run: ${verdicts.join('; ')}.`,
+        '',
+      ];
 }
 
 function renderIdle(idle: BenchReport['idleSessions']): string[] {
@@ -242,34 +278,41 @@ function renderBacklog(backlog: BenchReport['backlog']): string[] {
   return [...rendered, ...(rendered.length > 0 && lines.length > 0 ? [''] : []), ...lines, ''];
 }
 
-function renderGoals(report: BenchReport): string[] {
+export function judgedGoalsTable(report: BenchReport, goalList: readonly Goal[]): string[] {
   const scenario = (id: string): ScenarioResult | undefined =>
     report.scenarios.find((result) => result.scenario.id === id);
   const medianOf = (id: string, relay: TargetName): ScenarioMedians | undefined => {
     const runs = scenario(id)?.runs[relay];
     return runs === undefined || runs.length === 0 ? undefined : scenarioMedians(runs);
   };
-  const judged = judgeGoals({
-    title: (id) => benchPlan(false).scenarios.find((known) => known.id === id)?.title ?? id,
-    delivered: (id, relay) => medianOf(id, relay)?.deliveredPerSecond,
-    cpuPerMessage: (id, relay) => medianOf(id, relay)?.cpuMillisecondsPerMessage,
-    mailfleetP50Ms: (id) => medianOf(id, 'mailfleet')?.latencyP50Ms,
-    mailfleetIdleRssBytes: report.idleSessions.mailfleet?.rssWithSessionsBytes,
-  });
+  const judged = judgeGoals(
+    {
+      title: (id) => benchPlan(false).scenarios.find((known) => known.id === id)?.title ?? id,
+      delivered: (id, relay) => medianOf(id, relay)?.deliveredPerSecond,
+      cpuPerMessage: (id, relay) => medianOf(id, relay)?.cpuMillisecondsPerMessage,
+      mailfleetP50Ms: (id) => medianOf(id, 'mailfleet')?.latencyP50Ms,
+      mailfleetIdleRssBytes: report.idleSessions.mailfleet?.rssWithSessionsBytes,
+    },
+    goalList,
+  );
+  return table(
+    ['goal', 'measured', 'met', 'CPU per message, Postfix ÷ mailfleet'],
+    judged.map((goal) => [
+      goal.goal,
+      goal.measured,
+      goal.met === undefined ? 'not measured' : goal.met ? 'yes' : '**no**',
+      goal.cpuAdvantage === undefined ? '' : `${goal.cpuAdvantage.toFixed(2)}×`,
+    ]),
+  );
+}
+
+function renderGoals(report: BenchReport): string[] {
   return [
     '## Goals',
     '',
     "What the relay is built to reach, judged on this run. The last column is how many times more CPU a message costs Postfix than mailfleet: where the relay and the load generator share the machine's cores, the throughput ratio cannot go far past it ([where the time goes](performance.md)).",
     '',
-    ...table(
-      ['goal', 'measured', 'met', 'CPU per message, Postfix ÷ mailfleet'],
-      judged.map((goal) => [
-        goal.goal,
-        goal.measured,
-        goal.met === undefined ? 'not measured' : goal.met ? 'yes' : '**no**',
-        goal.cpuAdvantage === undefined ? '' : `${goal.cpuAdvantage.toFixed(2)}×`,
-      ]),
-    ),
+    ...judgedGoalsTable(report, goals),
     '',
   ];
 }
@@ -312,7 +355,8 @@ export function renderBenchmarks(report: BenchReport): string {
     ...renderGoals(report),
     '## Throughput, latency, CPU and memory per scenario',
     '',
-    ...report.scenarios.flatMap(renderScenario),
+    ...report.scenarios.filter((result) => result.scenario.security === undefined).flatMap(renderScenario),
+    ...renderRealisticSection(report),
     `## Memory with ${plan.idleSessions} concurrent idle sessions`,
     '',
     'Measured on relays started just for it (after the load runs a grown heap would hide the cost). Each session has read the banner and had its EHLO answered, then stays idle.',
@@ -329,7 +373,7 @@ export function renderBenchmarks(report: BenchReport): string {
       benchPlan(false)
         .scenarios.map((scenario) => `\`${scenario.id}\``)
         .join(', ') +
-      '), each repeated 15 times, without idle sessions and the backlog: a closer median for one goal on a noisy machine.',
+      '), each repeated 15 times, without idle sessions and the backlog: a closer median for one goal on a noisy machine. `BENCH_SCENARIOS=realistic make bench` — only the realistic set (STARTTLS, AUTH and DKIM on both sides), rewriting only its section of this file.',
     '- mailfleet is measured when `node relay/main.ts --config <file>` starts, takes a plain message from 127.0.0.1 and delivers it to the sink (a one-message preflight); otherwise this file says why it was not, and shows no mailfleet figures.',
     "- `node --test 'test/integration/bench/*.test.ts'` checks the harness itself: one quick scenario through Postfix and through the bare sink with every accepted message delivered, Postfix stopped cleanly, and Postfix's fsync per message.",
     '',

@@ -12,6 +12,7 @@ import { RelayNotRunnable, startMailfleet } from './mailfleet.ts';
 import type { RelayUnderTest, RunFigures, TargetName } from './measure.ts';
 import { runScenarioOnce } from './measure.ts';
 import { startPostfix } from './postfix.ts';
+import { startRealisticTargets } from './realistic-targets.ts';
 import { runProbe } from './smtp-probe.ts';
 import type { BacklogOutcome, BenchReport, MailfleetStatus, RelayName, ScenarioResult } from './report.ts';
 import type { BenchPlan } from './scenarios.ts';
@@ -206,16 +207,33 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
     `idle sessions: ${JSON.stringify(Object.fromEntries(Object.entries(idleSessions).map(([name, idle]) => [name, idle.opened])))} open`,
   );
 
-  for (const { relay, sink } of targets) {
-    const warm = await runScenarioOnce(relay, plan.warmUp, sink);
-    progress(`warm-up ${relay.name}: ${warm.deliveredPerSecond.toFixed(0)} delivered/s (not counted)`);
+  const plainScenarios = plan.scenarios.filter((scenario) => scenario.security === undefined);
+  const realisticTargets = plan.scenarios.some((scenario) => scenario.security !== undefined)
+    ? await startRealisticTargets(cleanups, mailfleet.status.runnable)
+    : undefined;
+  const realisticRelays = [
+    ...new Set(realisticTargets === undefined ? [] : Object.values(realisticTargets).flat()),
+  ];
+  const warmUps = [
+    ...(plainScenarios.length > 0 ? targets.map((target) => ({ ...target, scenario: plan.warmUp })) : []),
+    ...realisticRelays.map((target) => ({ ...target, scenario: plan.realisticWarmUp })),
+  ];
+  for (const { relay, sink, scenario } of warmUps) {
+    const warm = await runScenarioOnce(relay, scenario, sink);
+    progress(
+      `${scenario.title} ${relay.name}: ${warm.deliveredPerSecond.toFixed(0)} delivered/s (not counted)` +
+        (warm.failures.length > 0 ? `, failures: ${warm.failures.join('; ')}` : ''),
+    );
   }
 
   const scenarios: ScenarioResult[] = [];
   for (const scenario of plan.scenarios) {
     const runs: Partial<Record<TargetName, RunFigures[]>> = {};
-    for (let repeat = 1; repeat <= plan.repeats; repeat++) {
-      for (const { relay, sink } of targets) {
+    const repeats = scenario.security === undefined ? plan.repeats : plan.realisticRepeats;
+    for (let repeat = 1; repeat <= repeats; repeat++) {
+      const scenarioTargets =
+        scenario.security === undefined ? targets : (realisticTargets?.[scenario.security.signing] ?? []);
+      for (const { relay, sink } of scenarioTargets) {
         // A relay that lost or refused messages once would only burn the time budget on repeats.
         if (runs[relay.name]?.some((earlier) => earlier.failures.length > 0) === true) continue;
         const figures = await runScenarioOnce(relay, scenario, sink);
@@ -223,6 +241,9 @@ export async function runBenchmarks(run: BenchRun, cleanups: Cleanups): Promise<
         progress(
           `${scenario.id} #${repeat} ${relay.name}: ${figures.acceptedPerSecond.toFixed(0)} accepted/s, ` +
             `${figures.deliveredPerSecond.toFixed(0)} delivered/s, ${figures.delivered}/${figures.accepted} delivered` +
+            (figures.dkim === undefined
+              ? ''
+              : `, dkimpy ${figures.dkim.signaturesPassed}/${figures.dkim.signaturesExpected} signatures pass`) +
             (figures.failures.length > 0 ? `, failures: ${figures.failures.join('; ')}` : ''),
         );
       }

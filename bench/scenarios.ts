@@ -1,4 +1,6 @@
 // The benchmark scenarios and how big each is in a full and in a quick (smoke) run (pure).
+import type { RealisticSecurity } from './realistic.ts';
+import { realisticGroup, realisticScenarios } from './realistic.ts';
 
 export interface Scenario {
   readonly id: string;
@@ -7,8 +9,14 @@ export interface Scenario {
   readonly sessions: number;
   readonly messages: number;
   readonly reuseConnections: boolean;
-  /** smtp-source drives the load (the probe samples latency alongside), or the probe alone is the one serial client. */
-  readonly driver: 'smtp-source' | 'probe';
+  /**
+   * smtp-source drives the load (the probe samples latency alongside), or the probe alone is the one
+   * serial client, or `sessions` probes side by side are the load (the realistic set: smtp-source
+   * does neither STARTTLS nor AUTH).
+   */
+  readonly driver: 'smtp-source' | 'probe' | 'clients';
+  /** STARTTLS + AUTH on every session and DKIM on every message (the realistic set); plain otherwise. */
+  readonly security?: RealisticSecurity;
 }
 
 const fullScenarios: readonly Scenario[] = [
@@ -57,6 +65,7 @@ const fullScenarios: readonly Scenario[] = [
     reuseConnections: false,
     driver: 'probe',
   },
+  ...realisticScenarios,
 ];
 
 export interface BenchPlan {
@@ -64,11 +73,15 @@ export interface BenchPlan {
   /** Only some scenarios, without idle sessions and the backlog (BENCH_SCENARIOS). */
   readonly focused: boolean;
   readonly repeats: number;
+  /** Repeats of each realistic scenario: a bcrypt login per connection makes them slow for mailfleet. */
+  readonly realisticRepeats: number;
   /**
    * Run once through every relay before the first scenario and not counted: Postfix forks its
    * smtpd, cleanup and smtp processes, mailfleet's JIT compiles its hot paths.
    */
   readonly warmUp: Scenario;
+  /** The same for the relays of the realistic set (they are other instances). */
+  readonly realisticWarmUp: Scenario;
   readonly scenarios: readonly Scenario[];
   readonly idleSessions: number;
   readonly backlogMessages: number;
@@ -80,10 +93,23 @@ export interface BenchPlan {
   readonly backlogDrainSeconds: number;
 }
 
-function warmUpOf(messages: number): Scenario {
-  const [first] = fullScenarios;
+function warmUpOf(messages: number, first: Scenario | undefined = fullScenarios[0]): Scenario {
   if (first === undefined) throw new Error('no scenarios');
   return { ...first, id: 'warm-up', title: `warm-up: ${first.title}`, messages };
+}
+
+function realisticWarmUpOf(messages: number): Scenario {
+  return warmUpOf(
+    messages,
+    realisticScenarios.find((scenario) => scenario.reuseConnections),
+  );
+}
+
+/** BENCH_SCENARIOS names scenario ids, or `realistic` for the whole realistic set. */
+function expandGroups(scenarioIds: readonly string[]): string[] {
+  return scenarioIds.flatMap((id) =>
+    id === realisticGroup ? realisticScenarios.map((scenario) => scenario.id) : [id],
+  );
 }
 
 /** Narrows a plan to some scenarios, more or fewer repeats (BENCH_SCENARIOS, BENCH_REPEATS); pure. */
@@ -92,20 +118,23 @@ export function focusPlan(
   scenarioIds: readonly string[] | undefined,
   repeats: number | undefined,
 ): BenchPlan {
-  const unknown = (scenarioIds ?? []).filter((id) => !plan.scenarios.some((scenario) => scenario.id === id));
+  const ids = scenarioIds === undefined ? undefined : expandGroups(scenarioIds);
+  const unknown = (ids ?? []).filter((id) => !plan.scenarios.some((scenario) => scenario.id === id));
   if (unknown.length > 0) {
     const known = plan.scenarios.map((scenario) => scenario.id).join(', ');
-    throw new Error(`BENCH_SCENARIOS: no scenario ${unknown.join(', ')} (there are: ${known})`);
+    throw new Error(
+      `BENCH_SCENARIOS: no scenario ${unknown.join(', ')} (there are: ${known}, and ${realisticGroup} for the realistic set)`,
+    );
   }
   if (repeats !== undefined && !(Number.isInteger(repeats) && repeats >= 1)) {
     throw new Error(`BENCH_REPEATS: expected a whole number of at least 1, got ${String(repeats)}`);
   }
   return {
     ...plan,
-    ...(repeats === undefined ? {} : { repeats }),
-    ...(scenarioIds === undefined
+    ...(repeats === undefined ? {} : { repeats, realisticRepeats: repeats }),
+    ...(ids === undefined
       ? {}
-      : { focused: true, scenarios: plan.scenarios.filter((scenario) => scenarioIds.includes(scenario.id)) }),
+      : { focused: true, scenarios: plan.scenarios.filter((scenario) => ids.includes(scenario.id)) }),
   };
 }
 
@@ -115,7 +144,9 @@ export function benchPlan(quick: boolean): BenchPlan {
       quick,
       focused: false,
       repeats: 5,
+      realisticRepeats: 3,
       warmUp: warmUpOf(5000),
+      realisticWarmUp: realisticWarmUpOf(400),
       scenarios: fullScenarios,
       idleSessions: 1000,
       backlogMessages: 100_000,
@@ -128,10 +159,13 @@ export function benchPlan(quick: boolean): BenchPlan {
     quick,
     focused: false,
     repeats: 1,
+    realisticRepeats: 1,
     warmUp: warmUpOf(50),
+    realisticWarmUp: realisticWarmUpOf(20),
     scenarios: fullScenarios.map((scenario) => ({
       ...scenario,
-      messages: Math.max(50, Math.round(scenario.messages / 12)),
+      // A realistic new connection costs mailfleet a bcrypt check: a few per second.
+      messages: Math.max(scenario.security === undefined ? 50 : 10, Math.round(scenario.messages / 12)),
     })),
     idleSessions: 100,
     backlogMessages: 2000,

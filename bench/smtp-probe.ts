@@ -2,12 +2,21 @@
 // reports only totals, so per-message latency (p50/p99) comes from this probe.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import type { RealisticCredentials } from './realistic.ts';
 import { benchRecipient, benchSender } from './smtp-source.ts';
 
 interface Reply {
   readonly code: number;
   readonly text: string;
 }
+
+const plainTimeoutSeconds = 30;
+/**
+ * RFC 5321's 5 minutes (4.5.3.2): a relay busy checking 20 bcrypt logins at once on a loaded
+ * machine answers AUTH after tens of seconds, and a real client waits for it.
+ */
+const secureTimeoutSeconds = 300;
 
 class SmtpConnection {
   readonly #socket: Socket;
@@ -16,12 +25,12 @@ class SmtpConnection {
   #waiting: ((reply: Reply | Error) => void) | undefined;
   #failure: Error | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, timeoutSeconds: number) {
     this.#socket = socket;
     socket.setEncoding('latin1');
     socket.setNoDelay(true);
-    socket.setTimeout(30_000, () => {
-      socket.destroy(new Error('no reply within 30 s'));
+    socket.setTimeout(timeoutSeconds * 1000, () => {
+      socket.destroy(new Error(`no reply within ${timeoutSeconds} s`));
     });
     socket.on('data', (chunk: string) => {
       this.#receive(chunk);
@@ -34,11 +43,39 @@ class SmtpConnection {
     });
   }
 
-  static async open(port: number): Promise<SmtpConnection> {
+  static async open(port: number, secure: SecureSession | undefined): Promise<SmtpConnection> {
     const socket = connect(port, '127.0.0.1');
-    const connection = new SmtpConnection(socket);
+    const connection = new SmtpConnection(
+      socket,
+      secure === undefined ? plainTimeoutSeconds : secureTimeoutSeconds,
+    );
     await expect(connection.reply(), 220);
     await expect(connection.command('EHLO probe.bench.example'), 250);
+    return secure === undefined ? connection : connection.#startTlsAndAuthenticate(secure);
+  }
+
+  /** STARTTLS, EHLO again inside TLS, AUTH PLAIN: what a client of a submission relay does per session. */
+  async #startTlsAndAuthenticate(secure: SecureSession): Promise<SmtpConnection> {
+    await expect(this.command('STARTTLS'), 220);
+    // From here the TLS socket reads and times the connection; this one must not.
+    this.#socket.setTimeout(0);
+    this.#socket.removeAllListeners('data');
+    const tlsSocket = connectTls({
+      socket: this.#socket,
+      servername: secure.serverName,
+      ca: secure.caPem,
+      minVersion: 'TLSv1.2',
+      maxVersion: secure.tlsVersion,
+    });
+    const connection = new SmtpConnection(tlsSocket, secureTimeoutSeconds);
+    await new Promise<void>((done, failed) => {
+      tlsSocket.once('secureConnect', done);
+      tlsSocket.once('error', failed);
+    });
+    await expect(connection.command('EHLO probe.bench.example'), 250);
+    const { user, password } = secure.credentials;
+    const plain = Buffer.from(`\0${user}\0${password}`, 'utf8').toString('base64');
+    await expect(connection.command(`AUTH PLAIN ${plain}`), 235);
     return connection;
   }
 
@@ -103,22 +140,37 @@ async function expect(pending: Promise<Reply>, code: number): Promise<void> {
   if (reply.code !== code) throw new Error(`expected ${code}, got: ${reply.text}`);
 }
 
-export function probeMessage(sequence: number, payloadBytes: number): string {
+export function probeMessage(sequence: number, payloadBytes: number, sender = benchSender): string {
   const line = `${'x'.repeat(76)}\r\n`;
   const payload = line.repeat(Math.ceil(payloadBytes / line.length)).slice(0, payloadBytes);
   return (
-    `From: <${benchSender}>\r\nTo: <${benchRecipient}>\r\nSubject: probe ${sequence}\r\n` +
+    `From: <${sender}>\r\nTo: <${benchRecipient}>\r\nSubject: probe ${sequence}\r\n` +
     `Message-ID: <probe.${sequence}.${process.pid}@bench.example>\r\n\r\n` +
     `${payload.replace(/\r?\n?$/, '')}\r\n`
   );
 }
 
+/** How a realistic client opens each session and whom it sends as. */
+export interface SecureSession {
+  readonly tlsVersion: 'TLSv1.3' | 'TLSv1.2';
+  readonly serverName: string;
+  /** The server's self-signed certificate, trusted as the CA: the client verifies it. */
+  readonly caPem: string;
+  readonly credentials: RealisticCredentials;
+  /** MAIL FROM and From: (the domain picks the DKIM keys on both relays). */
+  readonly sender: string;
+}
+
 export interface ProbeOptions {
   readonly port: number;
+  /** STARTTLS + AUTH on every session; plaintext when absent. */
+  readonly secure?: SecureSession;
   readonly payloadBytes: number;
   readonly reuseConnection: boolean;
   /** Stop after this many messages … */
   readonly maxMessages: number;
+  /** Numbers the messages (their recipient and subject) from here; 0 when absent. */
+  readonly firstSequence?: number;
   /** … or once this signal aborts, whichever comes first. */
   readonly signal?: AbortSignal;
 }
@@ -135,14 +187,20 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeResult> {
   const latenciesMs: number[] = [];
   const failures: string[] = [];
   let connection: SmtpConnection | undefined;
-  for (let sequence = 0; sequence < options.maxMessages && options.signal?.aborted !== true; sequence++) {
+  const sender = options.secure?.sender ?? benchSender;
+  const first = options.firstSequence ?? 0;
+  for (
+    let sequence = first;
+    sequence - first < options.maxMessages && options.signal?.aborted !== true;
+    sequence++
+  ) {
     const started = performance.now();
     try {
-      connection ??= await SmtpConnection.open(options.port);
-      await expect(connection.command(`MAIL FROM:<${benchSender}>`), 250);
+      connection ??= await SmtpConnection.open(options.port, options.secure);
+      await expect(connection.command(`MAIL FROM:<${sender}>`), 250);
       await expect(connection.command(`RCPT TO:<probe${sequence}.${benchRecipient}>`), 250);
       await expect(connection.command('DATA'), 354);
-      await expect(connection.data(probeMessage(sequence, options.payloadBytes)), 250);
+      await expect(connection.data(probeMessage(sequence, options.payloadBytes, sender)), 250);
       latenciesMs.push(performance.now() - started);
     } catch (error) {
       failures.push(error instanceof Error ? error.message : String(error));
@@ -158,4 +216,34 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeResult> {
   }
   connection?.close();
   return { latenciesMs, accepted: latenciesMs.length, failures };
+}
+
+/**
+ * `sessions` probes side by side share `maxMessages` out: the load of the realistic set, where
+ * every client does STARTTLS and AUTH (smtp-source can do neither). Every message is timed.
+ */
+export async function runClients(options: ProbeOptions, sessions: number): Promise<ProbeResult> {
+  const share = Math.floor(options.maxMessages / sessions);
+  const extra = options.maxMessages % sessions;
+  const results = await Promise.all(
+    Array.from({ length: sessions }, (_, session) =>
+      runProbe({
+        ...options,
+        maxMessages: share + (session < extra ? 1 : 0),
+        firstSequence: session * (share + 1),
+      }),
+    ),
+  );
+  return {
+    latenciesMs: results.flatMap((result) => result.latenciesMs),
+    accepted: results.reduce((sum, result) => sum + result.accepted, 0),
+    failures: countedOnce(results.flatMap((result) => result.failures)),
+  };
+}
+
+/** Each distinct failure once, with how many times it happened (20 sessions tend to fail alike). */
+function countedOnce(failures: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const failure of failures) counts.set(failure, (counts.get(failure) ?? 0) + 1);
+  return [...counts].map(([failure, count]) => (count === 1 ? failure : `${count}× ${failure}`));
 }

@@ -13,11 +13,33 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export interface SmtpSinkOptions {
+  /** Write each message received to a file under this directory (smtp-sink -d), for DKIM checks. */
+  readonly dumpDirectory?: string;
+}
+
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const port = await freeLoopbackPort();
   // -c prints "sess=N quit=N mesg=N" counters; as root smtp-sink must drop privileges (-u).
   const privileges = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
-  const child = spawn(smtpSinkPath, ['-c', ...privileges, '-m', '2000', `127.0.0.1:${port}`, '2048'], {
+  const dump = options.dumpDirectory === undefined ? [] : ['-d', `${options.dumpDirectory}/%H%M%S.`];
+  return startCountingSink(
+    smtpSinkPath,
+    ['-c', ...privileges, ...dump, '-m', '2000', `127.0.0.1:${port}`, '2048'],
+    port,
+  );
+}
+
+/**
+ * A sink process on `port` that prints `mesg=<count>` as messages arrive (smtp-sink's -c counters,
+ * or bench/tls-ceiling-server.ts).
+ */
+export async function startCountingSink(
+  command: string,
+  args: readonly string[],
+  port: number,
+): Promise<SmtpSink> {
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((done) =>

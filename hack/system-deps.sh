@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (Postfix and its smtp-source/smtp-sink,
+# Cyrus SASL and OpenDKIM for the realistic benchmark,
 # swaks, msmtp, openssl, testssl.sh, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd),
 # and what the real test node runs on (containerd, runc, the CNI plugins, buildah, skopeo, mmdebstrap). Only what is missing is
 # installed; apt-get update runs only when something is.
@@ -18,6 +19,11 @@ declare -A wanted=(
   [htpasswd]=apache2-utils
   # msmtp sends with a ServiceAccount token (auth oauthbearer), as examples/clients/msmtprc documents.
   [msmtp]=msmtp
+  # The realistic benchmark's Postfix (bench/realistic-targets.ts): Cyrus SASL's sasldb (saslpasswd2 and
+  # the PLAIN/LOGIN and sasldb plugins) for its AUTH, and the OpenDKIM milter for its signatures.
+  [saslpasswd2]=sasl2-bin
+  [/usr/lib/x86_64-linux-gnu/sasl2/libplain.so]=libsasl2-modules
+  [opendkim]=opendkim
   # fusermount3 unmounts test/lazyfs, the FUSE filesystem the power-loss test cuts the power under.
   [fusermount3]=fuse3
   # testssl.sh scans the relay's TLS listeners for weak suites and known vulnerabilities (case 33).
@@ -41,7 +47,7 @@ declare -A wanted_perl=(
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || [[ -x $cmd ]] || missing+=("${wanted[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || [[ -x $cmd ]] || [[ $cmd == /*.so && -e $cmd ]] || missing+=("${wanted[$cmd]}")
 done
 for module in "${!wanted_perl[@]}"; do
   perl -M"$module" -e 1 >/dev/null 2>&1 || missing+=("${wanted_perl[$module]}")
@@ -59,3 +65,6 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for svc in postfix dnsmasq prometheus containerd; do
   $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
 done
+# Not `service opendkim stop` where there is no systemd: its init script stops every opendkim by name,
+# the benchmark's own instances included.
+$sudo systemctl disable --now opendkim >/dev/null 2>&1 || true

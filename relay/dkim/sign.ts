@@ -4,6 +4,8 @@
 import type { Readable } from 'node:stream';
 import type * as Mailauth from 'mailauth';
 import type { DkimKeyring } from './keys.ts';
+// Before mailauth's signer loads: it then reuses one key object per key (key-objects.ts).
+import './key-objects.ts';
 
 // mailauth (SPF, DMARC, ARC, BIMI and their tables besides DKIM) costs some 40 MiB of memory once
 // loaded: a relay loads it on its first signature, and one that signs nothing never does.

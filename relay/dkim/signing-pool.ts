@@ -1,6 +1,6 @@
 // DKIM signing on worker threads. Signing with mailauth costs more than all the rest of relaying a
-// small message (docs/performance.md: it makes a new key object per signature and canonicalizes in
-// JavaScript), so it runs beside the main thread, which keeps receiving and delivering. A body held
+// small message (docs/performance.md: it canonicalizes in JavaScript, and RSA signing is costly even
+// with one key object per key, key-objects.ts), so it runs beside the main thread, which keeps receiving and delivering. A body held
 // in memory is copied to a thread with the keys; the thread answers with the DKIM-Signature lines.
 // Threads start on the first signature (a relay that signs nothing never starts one) and a thread
 // that dies fails only what it was signing at that moment; the next request starts a new one.
