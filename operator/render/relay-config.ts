@@ -252,6 +252,7 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
           auth: {
             usersFile: usersFilePath,
             maxFailuresPerConnection: spec.auth.maxFailuresPerConnection,
+            loginCacheSeconds: relayDefaults.auth?.loginCacheSeconds ?? 300,
             failuresPerClientIp: relayDefaults.auth?.failuresPerClientIp ?? { perMinute: 10, burst: 10 },
             failuresPerUser: relayDefaults.auth?.failuresPerUser ?? { perMinute: 10, burst: 10 },
           },

@@ -167,6 +167,14 @@ export const relayConfigSchema = {
           default: 3,
           description: 'Failures before 421.',
         },
+        loginCacheSeconds: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 3600,
+          default: 300,
+          description:
+            'How long a successful login is remembered (an HMAC of the password, never the password), so a client that connects per message pays the bcrypt or Argon2 check once per this period; only the same password takes the fast path, failures are never remembered, and a reload of the users file forgets everything. 0: check the hash at every AUTH.',
+        },
         failuresPerClientIp: {
           ...tokenBucket,
           default: { perMinute: 10, burst: 10 },

@@ -90,6 +90,8 @@ export interface AuthConfig {
   readonly usersFile: string;
   /** Failed AUTH attempts on one connection before it is closed with 421. */
   readonly maxFailuresPerConnection: number;
+  /** How long a verified login skips the hash check for the same password (login-cache.ts); 0: never. */
+  readonly loginCacheSeconds: number;
   readonly failuresPerClientIp: TokenBucketConfig;
   readonly failuresPerUser: TokenBucketConfig;
 }

@@ -137,7 +137,10 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
           const outcome = tokenMethods.has(auth.method)
             ? await verifyToken(live, auth.accessToken ?? '', now)
             : {
-                user: (await verifyPassword(live.users, username, auth.password ?? ''))
+                user: (await verifyPassword(live.users, username, auth.password ?? '', {
+                  ttlMs: (live.config.auth?.loginCacheSeconds ?? 0) * 1000,
+                  now,
+                }))
                   ? username
                   : undefined,
               };

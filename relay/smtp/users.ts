@@ -3,6 +3,7 @@
 // silent security hole. Parsing is pure but for the random bytes of the unknown-user decoy.
 import { randomBytes } from 'node:crypto';
 import { decoyHash } from './decoy-hash.ts';
+import { LoginCache } from './login-cache.ts';
 import { parsePasswordHash, passwordMatches, type PasswordHash } from './password-hash.ts';
 
 export type UserTable = ReadonlyMap<string, PasswordHash>;
@@ -53,8 +54,33 @@ function unknownUserHash(users: UserTable): PasswordHash {
   return decoy;
 }
 
-export async function verifyPassword(users: UserTable, name: string, password: string): Promise<boolean> {
+const loginCaches = new WeakMap<UserTable, LoginCache>();
+
+/** The recent-login cache of a users table (login-cache.ts): a reloaded table starts empty. */
+export function loginCacheOf(users: UserTable): LoginCache {
+  let cache = loginCaches.get(users);
+  if (cache === undefined) {
+    cache = new LoginCache();
+    loginCaches.set(users, cache);
+  }
+  return cache;
+}
+
+/**
+ * Checks a password against the user's hash; with `cache` (auth.loginCacheSeconds above 0), a login
+ * verified less than that long ago with the same password is answered from the table's cache.
+ */
+export async function verifyPassword(
+  users: UserTable,
+  name: string,
+  password: string,
+  cache?: { readonly ttlMs: number; readonly now: number },
+): Promise<boolean> {
   const hash = users.get(name);
+  if (cache !== undefined && hash !== undefined && loginCacheOf(users).hit(name, password, cache.now))
+    return true;
   const matches = await passwordMatches(password, hash ?? unknownUserHash(users));
+  if (hash !== undefined && matches && cache !== undefined)
+    loginCacheOf(users).store(name, password, cache.now, cache.ttlMs);
   return hash !== undefined && matches;
 }
