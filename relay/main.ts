@@ -90,15 +90,7 @@ async function drainAndExit(initial: LiveSettings, secrets: DeliverySecrets): Pr
     { event: 'drain_only', messages: found, spool: spool.dir },
     'draining a spool without its relay',
   );
-  const delivery = startDelivery({
-    config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },
-    secrets,
-    spool,
-    logger,
-    metrics: createDeliveryMetrics(registry),
-    clock: { now: Date.now },
-    random: Math.random,
-  });
+  const delivery = startSpoolDelivery(config, secrets, spool, logger, registry);
   spool.retryNow();
   const handoff = await delivery.drain(Date.now() + config.limits.drainTimeoutSeconds * 1000);
   const left = spool.size();
@@ -152,6 +144,24 @@ function stdoutLogger(level: RelayConfig['log']['level']): ReturnType<typeof cre
   return logger;
 }
 
+function startSpoolDelivery(
+  config: RelayConfig,
+  secrets: DeliverySecrets,
+  spool: Awaited<ReturnType<typeof openSpool>>,
+  logger: ReturnType<typeof createLogger>,
+  registry: Registry,
+): ReturnType<typeof startDelivery> {
+  return startDelivery({
+    config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },
+    secrets,
+    spool,
+    logger,
+    metrics: createDeliveryMetrics(registry),
+    clock: { now: Date.now },
+    random: Math.random,
+  });
+}
+
 async function run(configPath: string, initial: LiveSettings, secrets: DeliverySecrets): Promise<void> {
   const config = initial.config;
   const logger = stdoutLogger(config.log.level);
@@ -200,15 +210,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
       rereadForUnknownKey();
     },
   });
-  const delivery = startDelivery({
-    config: { hostname: config.hostname, queue: config.queue, delivery: config.delivery },
-    secrets,
-    spool,
-    logger,
-    metrics: createDeliveryMetrics(registry),
-    clock: { now: Date.now },
-    random: Math.random,
-  });
+  const delivery = startSpoolDelivery(config, secrets, spool, logger, registry);
   const admin = await startQueueAdmin({
     spool,
     drain: (deadline) => delivery.drain(deadline),

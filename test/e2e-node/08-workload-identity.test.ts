@@ -9,21 +9,20 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fleet, patchRelaySpec, relayHost } from '../node/fleet.ts';
-import { applyObjects, repoRoot, restrictedNamespace, sinkDumps, waitPodsReady } from '../node/mail-fleet.ts';
+import {
+  applyObjects,
+  repoRoot,
+  restrictedContainer,
+  restrictedNamespace,
+  sinkDumps,
+  waitPodsReady,
+} from '../node/mail-fleet.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
 const cluster = sharedCluster();
 const { namespace } = fleet;
 const otherTeam = 'other-team';
 const tokenDir = '/var/run/secrets/mailfleet';
-
-const restrictedContainer = {
-  runAsNonRoot: true,
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
-};
 
 /** A pod of the tools image with the client script, the relay's CA and (unless `apiToken`) a projected token. */
 function senderPod(name: string, podNamespace: string, options: { apiToken?: boolean } = {}): unknown {

@@ -48,7 +48,7 @@ export async function restrictedNamespace(cluster: ClusterAccess, name: string):
   await kubectl(cluster, ['label', 'namespace', name, 'pod-security.kubernetes.io/enforce=restricted']);
 }
 
-const restrictedContainer = {
+export const restrictedContainer = {
   runAsNonRoot: true,
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,

@@ -18,9 +18,11 @@ import {
   type RelayProcess,
 } from '../../support/relay-process.ts';
 import { freeTcpPort, startSmtpSink } from '../../support/smtp-sink.ts';
+import { relayToNextHop } from '../reliability/relay-to-next-hop.ts';
 import { SmtpTestClient } from './smtp-client.ts';
 
 const run = promisify(execFile);
+const tenMinuteRetries = { retryInitialSeconds: 600, retryMaxSeconds: 600, connectTimeoutSeconds: 1 };
 const mainScript = new URL('../../../relay/main.ts', import.meta.url).pathname;
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -51,21 +53,8 @@ async function setRetiring(relay: RelayProcess, config: ConfigDocument, retiring
 
 test('retired by a reload: 421 4.3.2 to new mail, not ready, the queue retried at once and delivered; un-retired, serving again', async () => {
   const hopPort = await freeTcpPort();
-  const config: ConfigDocument = {
-    hostname: 'relay.test',
-    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-    policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
-    // Nothing listens on the smarthost port at first: the message is deferred for ten minutes.
-    delivery: {
-      mode: 'smarthost',
-      smarthost: { host: '127.0.0.1', port: hopPort, tls: 'none' },
-      allowPrivateDestinations: true,
-      retryInitialSeconds: 600,
-      retryMaxSeconds: 600,
-      connectTimeoutSeconds: 1,
-    },
-  };
+  // Nothing listens on the smarthost port at first: the message is deferred for ten minutes.
+  const config = relayToNextHop(hopPort, { delivery: tenMinuteRetries });
   const relay = await startRelayProcess(config);
   let hop: Awaited<ReturnType<typeof startSmtpSink>> | undefined;
   try {
@@ -126,23 +115,10 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
 test('--drain-and-exit on a spool left behind: exit 3 while nothing can take its mail, 0 once a peer took all of it', async () => {
   const spoolDir = await mkdtemp(join(tmpdir(), 'mailfleet-left-behind-'));
   const hopPort = await freeTcpPort();
-  const config = (drainPeers: string[]): ConfigDocument => ({
-    hostname: 'relay.test',
-    listeners: [{ name: 'smtp', port: 0, address: '127.0.0.1', mode: 'relay' }],
-    policy: { allowedNetworks: ['127.0.0.0/8'] },
-    limits: { greetingDelayMs: 0, allowedNetworksGreetingDelayMs: 0, drainTimeoutSeconds: 1 },
-    http: { port: 0, address: '127.0.0.1' },
-    queue: { dir: spoolDir },
-    delivery: {
-      mode: 'smarthost',
-      smarthost: { host: '127.0.0.1', port: hopPort, tls: 'none' },
-      allowPrivateDestinations: true,
-      retryInitialSeconds: 600,
-      retryMaxSeconds: 600,
-      connectTimeoutSeconds: 1,
-      drainPeers,
-    },
-  });
+  const config = (drainPeers: string[]): ConfigDocument => {
+    const base = relayToNextHop(hopPort, { delivery: { ...tenMinuteRetries, drainPeers } });
+    return { ...base, http: { port: 0, address: '127.0.0.1' }, queue: { dir: spoolDir } };
+  };
   const sink = await startSmtpSink();
   const peer = await startRelayProcess({
     ...config([]),
