@@ -75,6 +75,7 @@ function smtpServer(): Server {
       sessionTimeoutMs: 60_000,
       onConnectionLimit: () => undefined,
       onEarlyBody: () => undefined,
+      onRefusal: () => undefined,
     },
   );
   return server.server;

@@ -2,36 +2,13 @@
 // disk space: a relay that would answer 452 to everyone is taken out of its Service.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { HttpConfig } from './config/types.ts';
-
-export type Phase = 'starting' | 'serving' | 'draining';
-
-export interface HealthState {
-  phase: Phase;
-}
+import { isReady, type HealthState } from './readiness.ts';
 
 export interface HealthServer {
   readonly port: number;
   close(): Promise<void>;
-}
-
-export function isReady(state: HealthState, hasSpace: () => boolean): boolean {
-  return state.phase === 'serving' && hasSpace();
-}
-
-export const readyMetricName = 'mailfleet_relay_ready';
-
-/** 1 while /readyz answers 200, read at scrape time: a pod out of its Service shows up in Prometheus. */
-export function createReadinessMetric(registry: Registry, state: HealthState, hasSpace: () => boolean): void {
-  new Gauge({
-    name: readyMetricName,
-    help: '1 while the relay is ready (serving, spool has disk space), 0 while starting, draining or out of disk.',
-    registers: [registry],
-    collect() {
-      this.set(isReady(state, hasSpace) ? 1 : 0);
-    },
-  });
 }
 
 export async function startHealthServer(

@@ -20,7 +20,7 @@ import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { pooledRandomHex } from '../queue/random-pool.ts';
 import { RelaySmtpParser } from './data-parser.ts';
 import type { SlotVerdict } from './connection-slots.ts';
-import { carriesEnhancedCode, replies, type SmtpReply } from './replies.ts';
+import { carriesEnhancedCode, replies, replyLine, type SmtpReply } from './replies.ts';
 import { noteSourceRoute } from './source-route.ts';
 
 export interface RelayServerExtras {
@@ -35,6 +35,8 @@ export interface RelayServerExtras {
   readonly onConnectionLimit: (limit: 'per_ip' | 'global', remoteAddress: string) => void;
   /** Called when a client sent its body before the 354 reply (case 14). */
   readonly onEarlyBody: (session: SMTPServerSession) => void;
+  /** Called for each catalogue reply the connection itself refuses with (counted as a rejection). */
+  readonly onRefusal: (reply: SmtpReply) => void;
 }
 
 /** Transactions (keyed by their envelope, new for each one) whose body came before the 354 reply. */
@@ -113,8 +115,14 @@ export class RelayConnection extends SMTPConnection {
 
   /** Ends the session with a reply from the catalogue (send() itself closes after a 421). */
   closeWith(reply: SmtpReply): void {
-    this.send(reply.code, `${reply.enhancedCode} ${reply.text}`);
+    this.#refuse(reply);
     if (reply.code !== 421) this.close();
+  }
+
+  /** Answers with a refusal from the catalogue and reports it, so every refusal is counted once. */
+  #refuse(reply: SmtpReply): void {
+    this.#extras().onRefusal(reply);
+    this.send(reply.code, replyLine(reply));
   }
 
   #extras(): RelayServerExtras {
@@ -147,10 +155,7 @@ export class RelayConnection extends SMTPConnection {
           this.connectionReady();
         }, delay).unref();
       this.#sessionTimer = setTimeout(() => {
-        this.send(
-          replies.sessionTimeout.code,
-          `${replies.sessionTimeout.enhancedCode} ${replies.sessionTimeout.text}`,
-        );
+        this.#refuse(replies.sessionTimeout);
       }, extras.sessionTimeoutMs);
       this.#sessionTimer.unref();
       this._socket.once('close', () => {
@@ -181,6 +186,9 @@ export class RelayConnection extends SMTPConnection {
       );
       return;
     }
+    // smtp-server sends authRequiredMessage itself (MAIL before AUTH where AUTH is required).
+    if (code === replies.authRequired.code && data === replyLine(replies.authRequired))
+      this.#extras().onRefusal(replies.authRequired);
     const ownCode = typeof data === 'string' && carriesEnhancedCode(data);
     super.send(code, data, ownCode ? false : context);
     if (code === 354) this.#watchForEarlyBody();
@@ -207,8 +215,7 @@ export class RelayConnection extends SMTPConnection {
 
   override handler_AUTH(command: Buffer, callback: () => void): void {
     if (!this.secure) {
-      const reply = replies.authEncryptionRequired;
-      this.send(reply.code, `${reply.enhancedCode} ${reply.text}`);
+      this.#refuse(replies.authEncryptionRequired);
       callback();
       return;
     }

@@ -9,7 +9,7 @@ import type { MessageSink } from '../queue/message-sink.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import { RelayConnection, RelaySmtpServer } from './connection.ts';
 import { commandDeadlineMs } from './command-deadline.ts';
-import { replies } from './replies.ts';
+import { replies, replyLine } from './replies.ts';
 import { connectionErrorLog } from './client-errors.ts';
 import type { LiveSettings } from './live-settings.ts';
 import { createSessionHooks } from './session.ts';
@@ -56,7 +56,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     options.metrics.underStress.set(underStress ? 1 : 0);
     // Date.now, not the injected clock: the connections stamp their commands with it.
     const now = Date.now();
-    for (const [name, server] of servers) {
+    for (const server of servers.values()) {
       for (const connection of server.connections) {
         if (!(connection instanceof RelayConnection)) continue;
         const waited = connection.commandWaitMs(now);
@@ -66,7 +66,6 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
           authenticated: connection.session.user !== undefined,
         });
         if (waited === undefined || waited <= deadline) continue;
-        options.metrics.rejections.inc({ listener: name, reason: replies.commandTimeout.reason });
         options.logger.info(
           { event: 'command_timeout', session: connection.id, client: connection.remoteAddress, underStress },
           'no command in time, closing',
@@ -148,7 +147,7 @@ function createListener(
     disabledCommands: disabled,
     authMethods: ['PLAIN', 'LOGIN'],
     authOptional: !(listener.requireAuth ?? listener.mode === 'submission'),
-    authRequiredMessage: '5.7.0 Authentication required',
+    authRequiredMessage: replyLine(replies.authRequired),
     allowInsecureAuth: false,
     size: config.policy.maxMessageBytes,
     rejectOversized: false,
@@ -184,9 +183,10 @@ function createListener(
     sessionTimeoutMs: config.limits.sessionTimeoutSeconds * 1000,
     onConnectionLimit: (limit, address) => {
       options.metrics.connectionLimitRefusals.inc({ ...labels, limit });
-      if (limit === 'per_ip')
-        options.metrics.rejections.inc({ ...labels, reason: replies.tooManyConnectionsFromIp.reason });
       options.logger.info({ event: 'connection_limit', limit, client: address }, 'connection refused');
+    },
+    onRefusal: (reply) => {
+      options.metrics.rejections.inc({ ...labels, reason: reply.reason });
     },
     onEarlyBody: (session) => {
       options.logger.info(

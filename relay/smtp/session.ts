@@ -240,7 +240,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             sink: deps.sink,
           });
           if (!outcome.ok) {
-            if (outcome.reply.reason === 'pipelining') metrics.earlyTalkers.inc(labels);
+            if (outcome.reply.reason === 'pipelining') metrics.pipeliningViolations.inc(labels);
             throw rejection(session, outcome.reply, queueId);
           }
           metrics.messagesReceived.inc(labels);
