@@ -17,7 +17,7 @@ import { EventRecorder } from './kube/events.ts';
 import { LeadershipFence } from './kube/fence.ts';
 import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
-import { createLogger, errorMessage, type Log } from './log.ts';
+import { createLogger, type Log } from './log.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { startSecureMetricsEndpoint } from './metrics-endpoint.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
@@ -50,7 +50,11 @@ export const operatorControllers: ControllerFactory = (tools) => [
     lookupTxt: txtLookup(tools.options.dnsResolver),
     observer: tools.metrics,
   }),
-  smtpRelayController(tools, { clusterDomain: tools.options.clusterDomain }),
+  smtpRelayController({
+    ...tools,
+    relayImage: tools.options.relayImage,
+    clusterDomain: tools.options.clusterDomain,
+  }),
 ];
 
 export interface RunningOperator {
@@ -235,7 +239,7 @@ async function main(): Promise<void> {
         process.exit(0);
       },
       (error: unknown) => {
-        log.error({ error: errorMessage(error) }, 'stopping failed');
+        log.error({ err: error }, 'stopping failed');
         process.exit(1);
       },
     );

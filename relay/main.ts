@@ -123,7 +123,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     spool,
     logger,
     metrics: createDeliveryMetrics(registry),
-    clock: { now: Date.now },
+    clock: Date.now,
     random: Math.random,
   });
   const admin = await startQueueAdmin({

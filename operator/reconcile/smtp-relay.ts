@@ -6,9 +6,12 @@
 import { validateRelayConfig } from '../../relay/config/validate.ts';
 import { smtpRelayResource, senderDomainResource } from '../api/kinds.ts';
 import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
-import { errorMessage } from '../log.ts';
-import { isNotFound } from '../kube/client.ts';
+import { errorMessage, type Log } from '../log.ts';
+import type { Applier } from '../kube/apply.ts';
+import { isNotFound, type KubeClient } from '../kube/client.ts';
+import type { Clock } from '../kube/clock.ts';
 import type { Controller } from '../kube/controller.ts';
+import type { EventRecorder } from '../kube/events.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
 import {
   formatKey,
@@ -19,11 +22,15 @@ import {
   type ResourceType,
 } from '../kube/resource.ts';
 import type { ObjectStatus } from '../kube/status-diff.ts';
-import type { WithStatus } from '../kube/status.ts';
+import type { StatusWriter, WithStatus } from '../kube/status.ts';
 import type { ReadonlyStore } from '../kube/store.ts';
-import type { ControllerTools } from '../main.ts';
 import { asKubeObject, objectNames } from '../render/relay-names.ts';
-import { optionalRelayResources, relayResources, servedName } from '../render/relay-resources.ts';
+import {
+  conditionalRelayObjects,
+  optionalRelayResources,
+  relayResources,
+  servedName,
+} from '../render/relay-resources.ts';
 import type { BoundDomain } from '../render/relay-secret.ts';
 import {
   dkimSecretName,
@@ -38,7 +45,16 @@ import { ServedKinds } from './served-kinds.ts';
 import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
 
+/** What the SmtpRelay controller is built with (main.ts wires them, as for the SenderDomain one). */
 export interface SmtpRelayControllerOptions {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly applier: Applier;
+  readonly status: StatusWriter;
+  readonly events: EventRecorder;
+  /** The relay image the StatefulSets run. */
+  readonly relayImage: string;
   /** The cluster's DNS domain, for Service and pod names in the config and status. */
   readonly clusterDomain?: string;
   /** How long discovery of the optional kinds is trusted. */
@@ -72,11 +88,8 @@ function boundDomains(
   return { bound, problems };
 }
 
-export function smtpRelayController(
-  tools: ControllerTools,
-  options: SmtpRelayControllerOptions = {},
-): Controller {
-  const { client, clock, log, applier, status, events } = tools;
+export function smtpRelayController(options: SmtpRelayControllerOptions): Controller {
+  const { client, clock, log, applier, status, events } = options;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
   const discoveryTtlMs = options.discoveryTtlMs ?? 60_000;
   const servedKinds = new ServedKinds({
@@ -138,7 +151,7 @@ export function smtpRelayController(
         relay,
         domains: bound,
         secrets: lookup,
-        relayImage: tools.options.relayImage,
+        relayImage: options.relayImage,
         clusterDomain,
         served,
       });
@@ -228,21 +241,14 @@ export function smtpRelayController(
     const namespace = relay.metadata.namespace ?? '';
     const wanted = (resource: ResourceType, name: string) =>
       desired.some((entry) => entry.resource === resource && entry.object.metadata?.name === name);
-    const alwaysServed: [ResourceType, string][] = [
-      [relayResources.podDisruptionBudget, objectNames.podDisruptionBudget(relay)],
-      [relayResources.networkPolicy, objectNames.networkPolicy(relay)],
-    ];
-    for (const [resource, name] of alwaysServed) {
-      if (!wanted(resource, name)) await deleteIfOwned(resource, relay, cached(resource, name));
-    }
-    const optional: [ResourceType, string][] = [
-      [relayResources.certificate, objectNames.certificate(relay)],
-      [relayResources.serviceMonitor, objectNames.serviceMonitor(relay)],
-      [relayResources.prometheusRule, objectNames.prometheusRule(relay)],
-    ];
-    for (const [resource, name] of optional) {
-      if (!served.has(servedName(resource)) || wanted(resource, name)) continue;
-      await deleteIfOwned(resource, relay, await readOptional(resource, namespace, name));
+    for (const { resource, name: nameOf } of conditionalRelayObjects) {
+      const name = nameOf(relay);
+      if (wanted(resource, name)) continue;
+      if (!optionalRelayResources.includes(resource)) {
+        await deleteIfOwned(resource, relay, cached(resource, name));
+      } else if (served.has(servedName(resource))) {
+        await deleteIfOwned(resource, relay, await readOptional(resource, namespace, name));
+      }
     }
   }
 

@@ -2,6 +2,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { LabelValues } from '../metrics.ts';
 import { quarantineReasons, type QuarantineReason } from './quarantine.ts';
+import type { Clock } from '../clock.ts';
 
 export interface QueueMetricsSource {
   size(): number;
@@ -48,7 +49,7 @@ function totalCounter(registry: Registry, name: string, help: string, read: () =
   });
 }
 
-export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource, now: () => number): void {
+export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource, now: Clock): void {
   new Gauge({
     name: queueMetricNames.messages,
     help: 'Messages in the spool with at least one recipient not yet delivered or bounced.',

@@ -13,13 +13,14 @@ import { replies, replyLine } from './replies.ts';
 import { connectionErrorLog } from './client-errors.ts';
 import type { LiveSettings } from './live-settings.ts';
 import { createSessionHooks } from './session.ts';
+import type { Clock } from '../clock.ts';
 
 export interface StartRelayOptions {
   readonly settings: LiveSettings;
   readonly sink: MessageSink;
   readonly metrics: RelayMetrics;
   readonly logger: RelayLogger;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
 }
 
 export interface RunningRelay {
@@ -115,7 +116,7 @@ function createListener(
   listener: ListenerConfig,
   live: () => LiveSettings,
   options: StartRelayOptions,
-  clock: () => number,
+  clock: Clock,
   slots: ConnectionSlots,
 ): RelaySmtpServer {
   const settings = live();

@@ -22,6 +22,7 @@ import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
 import { commandHadSourceRoute } from './source-route.ts';
 import { verifyPassword } from './users.ts';
+import type { Clock } from '../clock.ts';
 
 export interface SessionDeps {
   readonly listener: ListenerConfig;
@@ -29,7 +30,7 @@ export interface SessionDeps {
   readonly sink: MessageSink;
   readonly metrics: RelayMetrics;
   readonly logger: RelayLogger;
-  readonly clock: () => number;
+  readonly clock: Clock;
   /** Open sessions per client IP, shared by every listener. */
 }
 

@@ -49,7 +49,7 @@ export async function startRelayOperator(namespace: string): Promise<OperatorUnd
     parsed.options,
     (tools) => {
       client = tools.client;
-      return [smtpRelayController(tools, { discoveryTtlMs: 500 })];
+      return [smtpRelayController({ ...tools, relayImage: tools.options.relayImage, discoveryTtlMs: 500 })];
     },
     silentLog(),
   );
