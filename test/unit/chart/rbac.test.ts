@@ -1,4 +1,4 @@
-// RBAC lint of every rendering of the chart: least privilege (SECURITY-CASES 27). No wildcard, no
+// RBAC lint of every rendering of the chart: least privilege (docs/security-cases.md, case 27). No wildcard, no
 // cluster-admin, no privilege-escalation verbs, leases only in the release namespace, and each
 // permission the operator needs granted exactly where it is needed. The one non-resource URL is
 // `get /metrics` in the metrics-reader ClusterRole the chart offers to Prometheus (case 38).
