@@ -98,8 +98,13 @@ test('the chart with the full-values file passes a server-side dry run', async (
   // The watched namespaces and grafanaDashboards.namespace of the full-values file.
   for (const namespace of ['mail-a', 'mail-b', 'monitoring'])
     await restrictedNamespace(controlPlane, namespace);
-  const manifests = await renderText({ release: 'full', valuesFiles: [fullValuesPath], includeCrds: true });
-  for (const kind of ['ServiceMonitor', 'PrometheusRule'])
+  const manifests = await renderText({
+    release: 'full',
+    valuesFiles: [fullValuesPath],
+    includeCrds: true,
+    includeTests: true,
+  });
+  for (const kind of ['ServiceMonitor', 'PrometheusRule', 'Pod'])
     assert.ok(
       parseManifests(manifests).some((manifest) => manifest.kind === kind),
       kind,
