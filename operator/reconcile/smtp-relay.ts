@@ -24,7 +24,7 @@ import {
 import type { ObjectStatus } from '../kube/status-diff.ts';
 import type { StatusWriter, WithStatus } from '../kube/status.ts';
 import type { ReadonlyStore } from '../kube/store.ts';
-import { asKubeObject, objectNames } from '../render/relay-names.ts';
+import { asKubeObject, isPaused, objectNames } from '../render/relay-names.ts';
 import {
   conditionalRelayObjects,
   optionalRelayResources,
@@ -164,7 +164,7 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
       let retry = false;
       const liveStatefulSet = cached(relayResources.statefulSet, objectNames.statefulSet(relay)) as
         StatefulSetObject | undefined;
-      if (configErrors.length === 0) {
+      if (configErrors.length === 0 && !isPaused(relay)) {
         for (const desired of rendered.objects) {
           const failure = await applyOne(desired, liveStatefulSet);
           if (failure !== undefined) applyErrors.push(failure.message);
