@@ -17,6 +17,7 @@ import { EventRecorder } from './kube/events.ts';
 import { LeadershipFence } from './kube/fence.ts';
 import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
+import type { KubeTools } from './kube/tools.ts';
 import { createLogger, type Log } from './log.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { startSecureMetricsEndpoint } from './metrics-endpoint.ts';
@@ -26,15 +27,9 @@ import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
 import { smtpRelayController } from './reconcile/smtp-relay.ts';
 import { selfSignedCertificate, type SelfSignedCertificate } from './self-signed-certificate.ts';
 
-/** What a controller is built with: the operator's one metered client and its writers. */
-export interface ControllerTools {
+/** What a controller factory gets: the client and writers, the options and the metrics. */
+export interface ControllerTools extends KubeTools {
   readonly options: OperatorOptions;
-  readonly client: KubeClient;
-  readonly clock: Clock;
-  readonly log: Log;
-  readonly applier: Applier;
-  readonly status: StatusWriter;
-  readonly events: EventRecorder;
   readonly metrics: OperatorMetrics;
 }
 

@@ -6,12 +6,9 @@
 import { validateRelayConfig } from '../../relay/config/validate.ts';
 import { smtpRelayResource, senderDomainResource } from '../api/kinds.ts';
 import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
-import { errorMessage, type Log } from '../log.ts';
-import type { Applier } from '../kube/apply.ts';
-import { isNotFound, type KubeClient } from '../kube/client.ts';
-import type { Clock } from '../kube/clock.ts';
+import { errorMessage } from '../log.ts';
+import { isNotFound } from '../kube/client.ts';
 import type { Controller } from '../kube/controller.ts';
-import type { EventRecorder } from '../kube/events.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
 import {
   formatKey,
@@ -22,7 +19,8 @@ import {
   type ResourceType,
 } from '../kube/resource.ts';
 import type { ObjectStatus } from '../kube/status-diff.ts';
-import type { StatusWriter, WithStatus } from '../kube/status.ts';
+import type { WithStatus } from '../kube/status.ts';
+import type { KubeTools } from '../kube/tools.ts';
 import type { ReadonlyStore } from '../kube/store.ts';
 import { asKubeObject, isPaused, objectNames } from '../render/relay-names.ts';
 import {
@@ -46,13 +44,7 @@ import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watc
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
 
 /** What the SmtpRelay controller is built with (main.ts wires them, as for the SenderDomain one). */
-export interface SmtpRelayControllerOptions {
-  readonly client: KubeClient;
-  readonly clock: Clock;
-  readonly log: Log;
-  readonly applier: Applier;
-  readonly status: StatusWriter;
-  readonly events: EventRecorder;
+export interface SmtpRelayControllerOptions extends KubeTools {
   /** The relay image the StatefulSets run. */
   readonly relayImage: string;
   /** The cluster's DNS domain, for Service and pod names in the config and status. */

@@ -67,30 +67,29 @@ export function createQueueMetrics(registry: Registry, spool: QueueMetricsSource
       this.set(oldest === undefined ? 0 : Math.max(0, (now() - oldest) / 1000));
     },
   });
-  totalCounter(
-    registry,
-    queueMetricNames.commitRequests,
-    'Directory commits requested since start (messages accepted, state files created, removals).',
-    () => spool.directorySync.requests,
-  );
-  totalCounter(
-    registry,
-    queueMetricNames.directoryFsyncs,
-    'Directory fsyncs done since start; far below the requests when group commit works.',
-    () => spool.directorySync.directoryFsyncs,
-  );
-  totalCounter(
-    registry,
-    queueMetricNames.segmentAppends,
-    'Messages appended to the segment log since start (each waits for a group fdatasync before 250).',
-    () => spool.segmentLog.appends,
-  );
-  totalCounter(
-    registry,
-    queueMetricNames.segmentSyncs,
-    'Group-commit fdatasync rounds of the segment log since start; far below the appends under load.',
-    () => spool.segmentLog.rounds,
-  );
+  const runningTotals: readonly [name: string, help: string, read: () => number][] = [
+    [
+      queueMetricNames.commitRequests,
+      'Directory commits requested since start (messages accepted, state files created, removals).',
+      () => spool.directorySync.requests,
+    ],
+    [
+      queueMetricNames.directoryFsyncs,
+      'Directory fsyncs done since start; far below the requests when group commit works.',
+      () => spool.directorySync.directoryFsyncs,
+    ],
+    [
+      queueMetricNames.segmentAppends,
+      'Messages appended to the segment log since start (each waits for a group fdatasync before 250).',
+      () => spool.segmentLog.appends,
+    ],
+    [
+      queueMetricNames.segmentSyncs,
+      'Group-commit fdatasync rounds of the segment log since start; far below the appends under load.',
+      () => spool.segmentLog.rounds,
+    ],
+  ];
+  for (const [name, help, read] of runningTotals) totalCounter(registry, name, help, read);
   new Gauge({
     name: queueMetricNames.segments,
     help: 'Segment files in the spool; each is deleted once none of its messages is queued.',
