@@ -4,8 +4,6 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { TlsContexts } from './smtp/live-settings.ts';
 import { rejectionReasons } from './smtp/replies.ts';
 
-export { rejectionReasons };
-
 /** The values of each bounded label, by metric: docs/relay-metrics.md and the monitoring tests read these. */
 export const receivingLabelValues = {
   mailfleet_relay_connection_limit_refusals_total: { limit: ['global', 'per_ip'] },

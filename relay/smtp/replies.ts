@@ -114,7 +114,7 @@ export const replies = {
   commandTimeout: reply(421, '4.4.2', 'Timeout waiting for a command, closing connection', 'command_timeout'),
 } as const satisfies Record<string, SmtpReply>;
 
-export type RejectionReason = (typeof replies)[keyof typeof replies]['reason'];
+type RejectionReason = (typeof replies)[keyof typeof replies]['reason'];
 
 /**
  * The `reason` label values of mailfleet_relay_rejections_total: every refusal the relay counts is
