@@ -41,14 +41,15 @@ control-plane: ## build (once, cached) kube-apiserver, etcd, kube-controller-man
 lazyfs: ## build (once, cached) test/lazyfs, the FUSE filesystem of the power-loss test
 	@bash test/lazyfs/build.sh >/dev/null
 
-lint: deps ## eslint (type-checked rules) and prettier
+lint: deps ## eslint (type-checked rules), prettier and the layering rules of STYLE.md (.dependency-cruiser.json)
 	eslint .
 	prettier --check .
+	depcruise operator relay hack bench test
 
 typecheck: deps ## tsc --noEmit
 	tsc --noEmit
 
-generate: deps ## regenerate crds/ and docs/reference from operator/api and relay/config
+generate: deps ## regenerate crds/, docs/reference, docs/relay-config.md and docs/relay-metrics.md from operator/api, relay/config and the metric declarations
 	node hack/generate.ts
 	bash hack/sync-chart-crds.sh
 	bash deploy/render.sh

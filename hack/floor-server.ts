@@ -76,6 +76,7 @@ function smtpServer(): Server {
       retiring: () => false,
       onConnectionLimit: () => undefined,
       onEarlyBody: () => undefined,
+      onRefusal: () => undefined,
     },
   );
   return server.server;

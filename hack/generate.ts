@@ -12,6 +12,7 @@ import type { KindDefinition } from '../operator/api/crd.ts';
 import { referenceMarkdown } from '../operator/api/reference.ts';
 import { typeScriptSource } from '../operator/api/typescript.ts';
 import { relayConfigReference } from '../relay/config/reference.ts';
+import { relayMetricsReference } from '../relay/metrics-reference.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 
@@ -53,6 +54,10 @@ export const generators: readonly Generator[] = [
   {
     path: 'docs/relay-config.md',
     render: () => prettierFormatted('docs/relay-config.md', relayConfigReference()),
+  },
+  {
+    path: 'docs/relay-metrics.md',
+    render: () => prettierFormatted('docs/relay-metrics.md', relayMetricsReference()),
   },
 ];
 

@@ -5,9 +5,13 @@ set -euo pipefail
 version=4.3.1
 dir="${MAILFLEET_CACHE:-$HOME/.cache/mailfleet}/bin/helm-$version"
 if [[ ! -x "$dir/helm" ]]; then
+  source "$(dirname "$0")/build-lock.sh"
+  lock_cache_dir "$dir"
+fi
+# Checked again under the lock: another run may have built it while this one waited.
+if [[ ! -x "$dir/helm" ]]; then
   command -v go >/dev/null || { echo "helm.sh: Go is required to build Helm (none on PATH)" >&2; exit 1; }
   echo "building helm v$version into $dir (first run on this machine only)" >&2
-  mkdir -p "$dir"
   GOBIN="$dir" CGO_ENABLED=0 go install -trimpath \
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v$version" \
     "helm.sh/helm/v4/cmd/helm@v$version" >&2

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { listen } from './listen.ts';
-import { errorMessage, type Log } from './log.ts';
+import type { Log } from './log.ts';
 
 export interface HttpEndpoint {
   readonly port: number;
@@ -40,7 +40,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
           reply(200, registry.contentType, text);
         },
         (error: unknown) => {
-          options.log.error({ error: errorMessage(error) }, 'collecting metrics failed');
+          options.log.error({ err: error }, 'collecting metrics failed');
           reply(500, 'text/plain', 'collecting metrics failed\n');
         },
       );

@@ -17,7 +17,8 @@ import { EventRecorder } from './kube/events.ts';
 import { LeadershipFence } from './kube/fence.ts';
 import { LeaderElector } from './kube/leader.ts';
 import { StatusWriter } from './kube/status.ts';
-import { createLogger, errorMessage, type Log } from './log.ts';
+import type { KubeTools } from './kube/tools.ts';
+import { createLogger, type Log } from './log.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { startSecureMetricsEndpoint } from './metrics-endpoint.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
@@ -26,15 +27,9 @@ import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
 import { smtpRelayController } from './reconcile/smtp-relay.ts';
 import { selfSignedCertificate, type SelfSignedCertificate } from './self-signed-certificate.ts';
 
-/** What a controller is built with: the operator's one metered client and its writers. */
-export interface ControllerTools {
+/** What a controller factory gets: the client and writers, the options and the metrics. */
+export interface ControllerTools extends KubeTools {
   readonly options: OperatorOptions;
-  readonly client: KubeClient;
-  readonly clock: Clock;
-  readonly log: Log;
-  readonly applier: Applier;
-  readonly status: StatusWriter;
-  readonly events: EventRecorder;
   readonly metrics: OperatorMetrics;
 }
 
@@ -50,7 +45,11 @@ export const operatorControllers: ControllerFactory = (tools) => [
     lookupTxt: txtLookup(tools.options.dnsResolver),
     observer: tools.metrics,
   }),
-  smtpRelayController(tools, { clusterDomain: tools.options.clusterDomain }),
+  smtpRelayController({
+    ...tools,
+    relayImage: tools.options.relayImage,
+    clusterDomain: tools.options.clusterDomain,
+  }),
 ];
 
 export interface RunningOperator {
@@ -235,7 +234,7 @@ async function main(): Promise<void> {
         process.exit(0);
       },
       (error: unknown) => {
-        log.error({ error: errorMessage(error) }, 'stopping failed');
+        log.error({ err: error }, 'stopping failed');
         process.exit(1);
       },
     );

@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { KubeClient } from './kube/client.ts';
 import type { Clock } from './kube/clock.ts';
 import { listen } from './listen.ts';
-import { errorMessage, type Log } from './log.ts';
+import type { Log } from './log.ts';
 import { MetricsAccessCache } from './metrics-access-cache.ts';
 import { metricsAccess } from './metrics-auth.ts';
 
@@ -65,7 +65,7 @@ export async function startSecureMetricsEndpoint(
           reply(200, await options.registry.metrics(), options.registry.contentType);
         })
         .catch((error: unknown) => {
-          options.log.error({ error: errorMessage(error) }, 'serving metrics failed');
+          options.log.error({ err: error }, 'serving metrics failed');
           reply(500, 'serving metrics failed\n');
         });
     },

@@ -3,6 +3,7 @@
 // and env come in as parameters.
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { leaderElectionTimingsProblem, type LeaderElectionConfig } from './kube/lease.ts';
 import { logLevels, type LogLevel } from './log.ts';
 
 export interface OperatorOptions {
@@ -17,15 +18,7 @@ export interface OperatorOptions {
    * own port; when `secure` is false they are served in plain HTTP on the probes' port.
    */
   readonly metrics: { readonly secure: boolean; readonly port: number; readonly certDir: string | undefined };
-  readonly leaderElection: {
-    readonly enabled: boolean;
-    readonly namespace: string;
-    readonly name: string;
-    readonly identity: string;
-    readonly leaseDurationMs: number;
-    readonly renewDeadlineMs: number;
-    readonly retryPeriodMs: number;
-  };
+  readonly leaderElection: LeaderElectionConfig & { readonly enabled: boolean };
   readonly resyncPeriodMs: number;
   readonly concurrency: number;
   /** The DNS server SenderDomain verification asks (`host:port`, as Resolver.setServers takes it); undefined for the system's. */
@@ -156,12 +149,19 @@ export function parseOptions(
   const leaseDurationMs = seconds('lease-duration', 1);
   const renewDeadlineMs = seconds('renew-deadline', 1);
   const retryPeriodMs = seconds('retry-period', 0.1);
+  const leaderElection = {
+    enabled: leaderElect === 'true',
+    namespace: leaseNamespace,
+    name: leaseName,
+    identity: raw('leader-election-identity') ?? defaultIdentity,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+  };
+  // A value that did not parse is reported on its own above.
   const timingsParsed = leaseDurationMs > 0 && renewDeadlineMs > 0 && retryPeriodMs > 0;
-  if (timingsParsed && !(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
-    errors.push(
-      `--retry-period < --renew-deadline < --lease-duration must hold, got ${retryPeriodMs / 1_000} s, ${renewDeadlineMs / 1_000} s, ${leaseDurationMs / 1_000} s`,
-    );
-  }
+  const timingsProblem = leaderElectionTimingsProblem(leaderElection);
+  if (timingsParsed && timingsProblem !== undefined) errors.push(timingsProblem);
   const dnsResolver = (raw('dns-resolver') ?? '').trim();
   if (dnsResolver !== '' && !isResolverAddress(dnsResolver)) {
     errors.push(
@@ -185,15 +185,7 @@ export function parseOptions(
       port: integer('metrics-port', 0, 65_535),
       certDir: metricsCertDir === '' ? undefined : metricsCertDir,
     },
-    leaderElection: {
-      enabled: leaderElect === 'true',
-      namespace: leaseNamespace,
-      name: leaseName,
-      identity: raw('leader-election-identity') ?? defaultIdentity,
-      leaseDurationMs,
-      renewDeadlineMs,
-      retryPeriodMs,
-    },
+    leaderElection,
     resyncPeriodMs: seconds('resync-period', 1),
     concurrency: integer('concurrency', 1, 64),
     dnsResolver: dnsResolver === '' ? undefined : dnsResolver,

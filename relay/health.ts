@@ -4,36 +4,13 @@
 // for its pods to deliver what they hold (the phase and the number of queued messages, as JSON).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { HttpConfig } from './config/types.ts';
-
-export type Phase = 'starting' | 'serving' | 'retiring' | 'draining';
-
-export interface HealthState {
-  phase: Phase;
-}
+import { isReady, type HealthState, type Phase } from './readiness.ts';
 
 export interface HealthServer {
   readonly port: number;
   close(): Promise<void>;
-}
-
-export function isReady(state: HealthState, hasSpace: () => boolean): boolean {
-  return state.phase === 'serving' && hasSpace();
-}
-
-export const readyMetricName = 'mailfleet_relay_ready';
-
-/** 1 while /readyz answers 200, read at scrape time: a pod out of its Service shows up in Prometheus. */
-export function createReadinessMetric(registry: Registry, state: HealthState, hasSpace: () => boolean): void {
-  new Gauge({
-    name: readyMetricName,
-    help: '1 while the relay is ready (serving, spool has disk space), 0 while starting, draining or out of disk.',
-    registers: [registry],
-    collect() {
-      this.set(isReady(state, hasSpace) ? 1 : 0);
-    },
-  });
 }
 
 /** The body of /queuez: a deleting SmtpRelay's operator waits for `messages` 0 on every pod. */

@@ -11,7 +11,8 @@ import { loadRelaySettings, referencedFiles } from './config/load.ts';
 import type { RelayConfig } from './config/types.ts';
 import { createDeliveryMetrics } from './delivery/metrics.ts';
 import { startDelivery, type DeliverySecrets } from './delivery/service.ts';
-import { createReadinessMetric, startHealthServer, type HealthState } from './health.ts';
+import { startHealthServer } from './health.ts';
+import { createReadinessMetric, type HealthState } from './readiness.ts';
 import { batchedLines, createLogger, reportDroppedLines, stdoutDestination } from './log.ts';
 import { createRelayMetrics, createTlsCertificateMetrics } from './metrics.ts';
 import { createQueueMetrics } from './queue/metrics.ts';
@@ -157,7 +158,7 @@ function startSpoolDelivery(
     spool,
     logger,
     metrics: createDeliveryMetrics(registry),
-    clock: { now: Date.now },
+    clock: Date.now,
     random: Math.random,
   });
 }

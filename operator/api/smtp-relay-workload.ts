@@ -113,6 +113,10 @@ export const pod = object(
       { maxItems: 8, listType: 'atomic' },
     ),
     priorityClassName: string('The PriorityClass of the relay pods.', { maxLength: 253 }),
+    image: string(
+      "The relay image of this relay's pods (`registry/name:tag`, `…@sha256:…`) instead of the operator's `--relay-image`: pins this fleet's relay version while the operator is upgraded (docs/version-skew.md).",
+      { maxLength: 512, minLength: 1, pattern: '^[^\\s]+$' },
+    ),
     labels: labelMap('Extra labels on the relay pods.', 32),
     annotations: map(
       'Extra annotations on the relay pods.',

@@ -436,6 +436,12 @@ export interface PodTemplate {
   readonly topologySpreadConstraints?: readonly Readonly<Record<string, unknown>>[];
   /** The PriorityClass of the relay pods. */
   readonly priorityClassName?: string;
+  /**
+   * The relay image of this relay's pods (`registry/name:tag`, `…@sha256:…`) instead of the
+   * operator's `--relay-image`: pins this fleet's relay version while the operator is upgraded
+   * (docs/version-skew.md).
+   */
+  readonly image?: string;
   /** Extra labels on the relay pods. */
   readonly labels?: Readonly<Record<string, string>>;
   /** Extra annotations on the relay pods. */

@@ -3,40 +3,22 @@
 // (e.g. an owned ConfigMap to its owner, a Secret to the SmtpRelays that reference it, found through
 // an index on the primary cache). Informer handlers only enqueue keys; the workers run only while
 // this replica leads; every primary key is enqueued when they start and at each resync.
-import { errorMessage, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import type { KubeClient } from './client.ts';
 import type { Clock } from './clock.ts';
 import { NotLeadingError } from './fence.ts';
-import { InformerGroup } from './informer-group.ts';
+import { InformerGroup, type WatchedKind } from './informer-group.ts';
+
+export type { ObjectReferences, WatchedKind } from './informer-group.ts';
 import { keyOf, type KubeObject, type ResourceType } from './resource.ts';
-import type { IndexFunction, ReadonlyStore } from './store.ts';
+import type { ReadonlyStore } from './store.ts';
 import { WorkQueue, type ProcessOutcome, type ProcessResult } from './workqueue.ts';
 
 export interface ControllerContext {
   readonly log: Log;
   /** The informer cache of a kind the manager watches (any controller's primary or watch). */
   cache<T extends KubeObject>(resource: ResourceType): ReadonlyStore<T>;
-}
-
-export interface WatchedKind {
-  readonly resource: ResourceType;
-  /** Label selector (query-string form) limiting what is watched and cached. */
-  readonly labelSelector?: string;
-  /** Secondary indexes on this kind's cache, by name. */
-  readonly indexes?: Readonly<Record<string, IndexFunction<KubeObject>>>;
-  /**
-   * Objects of another watched kind that each object of this kind names (e.g. the Secrets an
-   * SmtpRelay references): those outside that kind's label selector are watched one by one, by name,
-   * while something names them.
-   */
-  readonly references?: readonly ObjectReferences[];
-}
-
-export interface ObjectReferences {
-  readonly resource: ResourceType;
-  /** `namespace/name` of each object of `resource` that `object` names. */
-  keysOf(object: KubeObject): readonly string[];
 }
 
 export interface SecondaryWatch extends WatchedKind {
@@ -162,15 +144,9 @@ export class ControllerManager {
           observer?.reconciled(controller.name, outcome, durationMs);
           if (outcome === 'error' && error instanceof NotLeadingError) {
             // The lease is lost or lapsing: the write was fenced, nothing is wrong with the key.
-            log.info(
-              { controller: controller.name, key, error: error.message },
-              'reconcile cut off by the fence',
-            );
+            log.info({ controller: controller.name, key, err: error }, 'reconcile cut off by the fence');
           } else if (outcome === 'error') {
-            log.warn(
-              { controller: controller.name, key, error: errorMessage(error) },
-              'reconcile failed, retrying',
-            );
+            log.warn({ controller: controller.name, key, err: error }, 'reconcile failed, retrying');
           }
         },
       });

@@ -2,7 +2,7 @@
 // object, type, reason and message) increments the count of the Event already written instead of
 // creating another object, as kubectl describe and client-go's recorder expect. Recording never
 // fails a reconcile: errors are logged.
-import { errorMessage, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { isNotFound, type KubeClient } from './client.ts';
 import type { Clock } from './clock.ts';
 import { coreResources, collectionPath, objectPath, type KubeObject } from './resource.ts';
@@ -68,7 +68,7 @@ export class EventRecorder {
       }
       this.#remember(key, await this.#create(involved, type, reason, text));
     } catch (error) {
-      this.#options.log.warn({ reason, error: errorMessage(error) }, 'recording an event failed');
+      this.#options.log.warn({ reason, err: error }, 'recording an event failed');
     }
   }
 

@@ -3,17 +3,47 @@
 // (a `metadata.name` field selector in its namespace). The referenced ones are watched only while
 // something references them, so a kind like Secret is cached only for the objects the operator owns
 // (labelled) or that its objects name, never every object of the kind (case 37).
-import { sleep } from './clock.ts';
+import type { Log } from '../log.ts';
+import type { KubeClient } from './client.ts';
+import { sleep, type Clock } from './clock.ts';
 import { Informer, type InformerHandlers } from './informer.ts';
-import { keyOf, parseKey, type KubeObject } from './resource.ts';
+import { keyOf, parseKey, type KubeObject, type ResourceType } from './resource.ts';
 import type { IndexFunction, ReadonlyStore } from './store.ts';
-import type { ManagerOptions, WatchedKind } from './controller.ts';
+
+export interface WatchedKind {
+  readonly resource: ResourceType;
+  /** Label selector (query-string form) limiting what is watched and cached. */
+  readonly labelSelector?: string;
+  /** Secondary indexes on this kind's cache, by name. */
+  readonly indexes?: Readonly<Record<string, IndexFunction<KubeObject>>>;
+  /**
+   * Objects of another watched kind that each object of this kind names (e.g. the Secrets an
+   * SmtpRelay references): those outside that kind's label selector are watched one by one, by name,
+   * while something names them.
+   */
+  readonly references?: readonly ObjectReferences[];
+}
+
+export interface ObjectReferences {
+  readonly resource: ResourceType;
+  /** `namespace/name` of each object of `resource` that `object` names. */
+  keysOf(object: KubeObject): readonly string[];
+}
+
+/** What an informer group is built with (the controller manager hands its own options). */
+export interface InformerGroupOptions {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Namespaces to watch; undefined for all. */
+  readonly namespaces: readonly string[] | undefined;
+}
 
 /** How long a reconcile waits for the first list of a newly referenced object before it goes on. */
 const referencedSyncWaitMs = 5_000;
 
 export class InformerGroup implements ReadonlyStore<KubeObject> {
-  readonly #options: ManagerOptions;
+  readonly #options: InformerGroupOptions;
   readonly #kind: WatchedKind;
   readonly #selected: Informer<KubeObject>[];
   readonly #byNamespace: ReadonlyMap<string, Informer<KubeObject>>;
@@ -26,7 +56,7 @@ export class InformerGroup implements ReadonlyStore<KubeObject> {
   readonly #indexes: [string, IndexFunction<KubeObject>][] = [];
   #started = false;
 
-  constructor(options: ManagerOptions, kind: WatchedKind) {
+  constructor(options: InformerGroupOptions, kind: WatchedKind) {
     this.#options = options;
     this.#kind = kind;
     const namespaces = kind.resource.namespaced ? (options.namespaces ?? [undefined]) : [undefined];

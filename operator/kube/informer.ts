@@ -4,7 +4,7 @@
 // kubernetes-client/javascript#795, #447, #1933). This loop never gives up: every failure is logged
 // and retried after a capped exponential backoff; a 410 Gone (expired resourceVersion, compaction)
 // relists, and the relist emits adds, updates and deletes for whatever changed in between.
-import { errorMessage, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { isGone, KubeApiError, type KubeClient } from './client.ts';
 import { sleep, type Clock } from './clock.ts';
@@ -117,10 +117,7 @@ export class Informer<T extends KubeObject> {
         if (watchOpenedAt !== undefined && clock.now() - watchOpenedAt >= healthyWatchMs) failures = 0;
         failures += 1;
         const delayMs = backoffDelay(backoff, failures);
-        log.warn(
-          { kind: resource.kind, error: errorMessage(error), retryInMs: delayMs },
-          'list/watch failed',
-        );
+        log.warn({ kind: resource.kind, err: error, retryInMs: delayMs }, 'list/watch failed');
         await sleep(clock, delayMs, this.#abort.signal);
       }
     }
@@ -243,10 +240,7 @@ export class Informer<T extends KubeObject> {
       try {
         call(handlers);
       } catch (error) {
-        this.#options.log.error(
-          { kind: this.#options.resource.kind, error: errorMessage(error) },
-          'informer handler threw',
-        );
+        this.#options.log.error({ kind: this.#options.resource.kind, err: error }, 'informer handler threw');
       }
     }
   }

@@ -6,27 +6,20 @@
 // With a fence, each term opens it and each renew extends it to the renew deadline, and stepping
 // down closes it first, so this replica's writes stop before anyone else may lead. Once stop() has
 // begun the elector writes no lease but the release: it never starts a term again.
-import { errorMessage, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { isConflict, isNotFound, type KubeClient } from './client.ts';
 import { sleep, type Clock } from './clock.ts';
 import type { LeadershipFence } from './fence.ts';
 import {
   decideLease,
+  leaderElectionTimingsProblem,
   releasedLease,
   sameLeaseRecord,
+  type LeaderElectionConfig,
   type LeaseObservation,
   type LeaseSpec,
 } from './lease.ts';
 import { coreResources, collectionPath, objectPath, type KubeObject } from './resource.ts';
-
-export interface LeaderElectionConfig {
-  readonly namespace: string;
-  readonly name: string;
-  readonly identity: string;
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-}
 
 export interface LeaderElectionOptions extends LeaderElectionConfig {
   readonly client: Pick<KubeClient, 'request'>;
@@ -46,16 +39,6 @@ interface Lease extends KubeObject {
 type Attempt =
   { readonly result: 'held'; readonly writtenAt: number } | { readonly result: 'held-by-another' | 'failed' };
 
-/** Refuses timings under which two replicas could lead at once; names the values. */
-export function checkLeaderElectionTimings(config: LeaderElectionConfig): void {
-  const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = config;
-  if (!(retryPeriodMs > 0 && retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
-    throw new Error(
-      `leader election needs 0 < retry period < renew deadline < lease duration, got retry period ${retryPeriodMs} ms, renew deadline ${renewDeadlineMs} ms, lease duration ${leaseDurationMs} ms`,
-    );
-  }
-}
-
 export class LeaderElector {
   readonly #options: LeaderElectionOptions;
   readonly #abort = new AbortController();
@@ -65,7 +48,8 @@ export class LeaderElector {
   #loop: Promise<void> | undefined;
 
   constructor(options: LeaderElectionOptions) {
-    checkLeaderElectionTimings(options);
+    const problem = leaderElectionTimingsProblem(options);
+    if (problem !== undefined) throw new Error(problem);
     this.#options = options;
   }
 
@@ -135,10 +119,7 @@ export class LeaderElector {
     try {
       await this.#options.onStoppedLeading();
     } catch (error) {
-      this.#options.log.warn(
-        { lease: this.#options.name, error: errorMessage(error) },
-        'stopping the leader failed',
-      );
+      this.#options.log.warn({ lease: this.#options.name, err: error }, 'stopping the leader failed');
     }
   }
 
@@ -187,10 +168,7 @@ export class LeaderElector {
     } catch (error) {
       // A conflict means another replica wrote first: it holds the lease now.
       if (isConflict(error)) return { result: 'held-by-another' };
-      this.#options.log.warn(
-        { lease: this.#options.name, error: errorMessage(error) },
-        'lease update failed',
-      );
+      this.#options.log.warn({ lease: this.#options.name, err: error }, 'lease update failed');
       return { result: 'failed' };
     }
   }
@@ -226,10 +204,7 @@ export class LeaderElector {
         unfenced: true,
       });
     } catch (error) {
-      this.#options.log.warn(
-        { lease: this.#options.name, error: errorMessage(error) },
-        'releasing the lease failed',
-      );
+      this.#options.log.warn({ lease: this.#options.name, err: error }, 'releasing the lease failed');
     }
   }
 

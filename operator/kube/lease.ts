@@ -2,6 +2,27 @@
 // judged by when this candidate last saw the record change on its own clock (never by comparing
 // clocks across machines), and a released lease (no holder) can be taken at once. Pure.
 
+/** Where the lease is and its timings: read from the flags (options.ts), used by the elector. */
+export interface LeaderElectionConfig {
+  readonly namespace: string;
+  readonly name: string;
+  readonly identity: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}
+
+/**
+ * What is wrong with timings under which two replicas could lead at once (undefined when they are
+ * sound): 0 < retry period < renew deadline < lease duration, as client-go requires.
+ */
+export function leaderElectionTimingsProblem(config: LeaderElectionConfig): string | undefined {
+  const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = config;
+  if (retryPeriodMs > 0 && retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)
+    return undefined;
+  return `leader election needs 0 < --retry-period < --renew-deadline < --lease-duration, got ${retryPeriodMs / 1_000} s, ${renewDeadlineMs / 1_000} s, ${leaseDurationMs / 1_000} s`;
+}
+
 export interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;

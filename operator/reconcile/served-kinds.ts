@@ -1,7 +1,7 @@
 // Which optional kinds (ServiceMonitor, PrometheusRule, Certificate) the cluster serves, found by
 // API discovery (GET /apis/<group>/<version>) and remembered for a while: CRDs come and go rarely,
 // and a reconcile must not cost a discovery round trip each time.
-import { errorMessage, type Log } from '../log.ts';
+import type { Log } from '../log.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import type { Clock } from '../kube/clock.ts';
 import type { ResourceType } from '../kube/resource.ts';
@@ -52,7 +52,7 @@ export class ServedKinds {
       } catch (error) {
         if (!isNotFound(error)) {
           // Unknown is not "absent": keep what was known rather than delete objects on a blip.
-          this.#log.warn({ groupVersion, error: errorMessage(error) }, 'API discovery failed');
+          this.#log.warn({ groupVersion, err: error }, 'API discovery failed');
           for (const kind of this.#kinds) {
             const name = servedName(kind);
             if (`${kind.group}/${kind.version}` === groupVersion && this.#known?.served.has(name))

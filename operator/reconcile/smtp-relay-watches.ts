@@ -8,7 +8,7 @@ import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
 import type { ControllerContext, SecondaryWatch, WatchedKind } from '../kube/controller.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
 import { keyOf, type KubeObject, type ResourceType } from '../kube/resource.ts';
-import { relayResources } from '../render/relay-resources.ts';
+import { cachedOwnedRelayResources, relayResources } from '../render/relay-resources.ts';
 import { dkimSecretName, relaySelectsDomain } from '../render/sender-domain-binding.ts';
 import {
   ownedSecretSelector,
@@ -45,11 +45,8 @@ function ownedWatch(resource: ResourceType): SecondaryWatch {
 }
 
 export const smtpRelayWatches: readonly SecondaryWatch[] = [
-  ownedWatch(relayResources.statefulSet),
-  ownedWatch(relayResources.configMap),
-  ownedWatch(relayResources.service),
-  ownedWatch(relayResources.podDisruptionBudget),
-  ownedWatch(relayResources.networkPolicy),
+  // The relay-owned Secret is watched with the other Secrets below.
+  ...cachedOwnedRelayResources.filter((resource) => resource !== relayResources.secret).map(ownedWatch),
   {
     resource: senderDomainResource,
     references: [senderDomainSecretReferences],

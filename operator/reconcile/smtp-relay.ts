@@ -21,10 +21,16 @@ import {
 } from '../kube/resource.ts';
 import type { DesiredStatus, ObjectStatus } from '../kube/status-diff.ts';
 import type { WithStatus } from '../kube/status.ts';
+import type { KubeTools } from '../kube/tools.ts';
+import type { OperatorMetrics } from '../metrics.ts';
 import type { ReadonlyStore } from '../kube/store.ts';
-import type { ControllerTools } from '../main.ts';
-import { asKubeObject, objectNames } from '../render/relay-names.ts';
-import { optionalRelayResources, relayResources, servedName } from '../render/relay-resources.ts';
+import { asKubeObject, isPaused, objectNames } from '../render/relay-names.ts';
+import {
+  conditionalRelayObjects,
+  optionalRelayResources,
+  relayResources,
+  servedName,
+} from '../render/relay-resources.ts';
 import type { BoundDomain } from '../render/relay-secret.ts';
 import {
   dkimSecretName,
@@ -56,7 +62,10 @@ const scaledDownPollMs = 10_000;
 /** How often a relay with a failed drain Job is looked at (a deleted Job is started again). */
 const failedDrainPollMs = 60_000;
 
-export interface SmtpRelayControllerOptions {
+/** What the SmtpRelay controller is built with (main.ts wires them, as for the SenderDomain one). */
+export interface SmtpRelayControllerOptions extends KubeTools {
+  /** The relay image the StatefulSets run. */
+  readonly relayImage: string;
   /** The cluster's DNS domain, for Service and pod names in the config and status. */
   readonly clusterDomain?: string;
   /** How long discovery of the optional kinds is trusted. */
@@ -65,6 +74,8 @@ export interface SmtpRelayControllerOptions {
   readonly readQueue?: QueueReader;
   /** How often the ServiceAccount issuer's keys are read again (relays with spec.serviceAccountTokens). */
   readonly issuerKeysRefreshMs?: number;
+  /** The deletion and scaled-away queue gauges. */
+  readonly metrics: Pick<OperatorMetrics, 'relayDeletion' | 'scaledDownQueues'>;
 }
 
 function boundDomains(
@@ -94,11 +105,8 @@ function boundDomains(
   return { bound, problems };
 }
 
-export function smtpRelayController(
-  tools: ControllerTools,
-  options: SmtpRelayControllerOptions = {},
-): Controller {
-  const { client, clock, log, applier, status, events, metrics } = tools;
+export function smtpRelayController(options: SmtpRelayControllerOptions): Controller {
+  const { client, clock, log, applier, status, events, metrics } = options;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
   const discoveryTtlMs = options.discoveryTtlMs ?? 60_000;
   const issuer = new ServiceAccountIssuer({
@@ -172,7 +180,7 @@ export function smtpRelayController(
         relay,
         domains: bound,
         secrets: lookup,
-        relayImage: tools.options.relayImage,
+        relayImage: options.relayImage,
         clusterDomain,
         served,
         issuer: usesTokens ? await issuer.keys() : undefined,
@@ -196,7 +204,7 @@ export function smtpRelayController(
           : undefined;
       if (scaleDown?.holdReplicasAt !== undefined && renderedStatefulSet !== undefined)
         (renderedStatefulSet['spec'] as { replicas: number }).replicas = scaleDown.holdReplicasAt;
-      if (configErrors.length === 0) {
+      if (configErrors.length === 0 && !isPaused(relay)) {
         for (const desired of rendered.objects) {
           const failure = await applyOne(desired, liveStatefulSet);
           if (failure !== undefined) applyErrors.push(failure.message);
@@ -345,21 +353,14 @@ export function smtpRelayController(
     const namespace = relay.metadata.namespace ?? '';
     const wanted = (resource: ResourceType, name: string) =>
       desired.some((entry) => entry.resource === resource && entry.object.metadata?.name === name);
-    const alwaysServed: [ResourceType, string][] = [
-      [relayResources.podDisruptionBudget, objectNames.podDisruptionBudget(relay)],
-      [relayResources.networkPolicy, objectNames.networkPolicy(relay)],
-    ];
-    for (const [resource, name] of alwaysServed) {
-      if (!wanted(resource, name)) await deleteIfOwned(resource, relay, cached(resource, name));
-    }
-    const optional: [ResourceType, string][] = [
-      [relayResources.certificate, objectNames.certificate(relay)],
-      [relayResources.serviceMonitor, objectNames.serviceMonitor(relay)],
-      [relayResources.prometheusRule, objectNames.prometheusRule(relay)],
-    ];
-    for (const [resource, name] of optional) {
-      if (!served.has(servedName(resource)) || wanted(resource, name)) continue;
-      await deleteIfOwned(resource, relay, await readOptional(resource, namespace, name));
+    for (const { resource, name: nameOf } of conditionalRelayObjects) {
+      const name = nameOf(relay);
+      if (wanted(resource, name)) continue;
+      if (!optionalRelayResources.includes(resource)) {
+        await deleteIfOwned(resource, relay, cached(resource, name));
+      } else if (served.has(servedName(resource))) {
+        await deleteIfOwned(resource, relay, await readOptional(resource, namespace, name));
+      }
     }
   }
 

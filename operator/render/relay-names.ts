@@ -10,6 +10,13 @@ export const managedByLabel = 'app.kubernetes.io/managed-by';
 export const relayAppName = 'mailfleet-relay';
 export const operatorName = 'mailfleet-operator';
 
+/** With the value "true", the operator applies and deletes nothing for the relay; it still reports status. */
+export const pausedAnnotation = 'mailfleet.dev/paused';
+
+export function isPaused(relay: SmtpRelay): boolean {
+  return relay.metadata.annotations?.[pausedAnnotation] === 'true';
+}
+
 export function relayName(relay: SmtpRelay): string {
   return relay.metadata.name ?? '';
 }

@@ -51,7 +51,11 @@ export function renderSmtpRelay(inputs: SmtpRelayInputs): RenderedSmtpRelay {
     { resource: relayResources.service, object: renderPeersService(relay) },
     {
       resource: relayResources.statefulSet,
-      object: renderStatefulSet({ relay, config: rendered.config, image: relayImage }),
+      object: renderStatefulSet({
+        relay,
+        config: rendered.config,
+        image: relay.spec.pod.image ?? relayImage,
+      }),
     },
   ];
   const notServed: string[] = [];

@@ -9,7 +9,7 @@ import type {
 } from '../api/types.generated.ts';
 import type { DesiredStatus } from '../kube/status-diff.ts';
 import type { KubeObject } from '../kube/resource.ts';
-import { podSelector, serviceDnsNames } from '../render/relay-names.ts';
+import { isPaused, pausedAnnotation, podSelector, serviceDnsNames } from '../render/relay-names.ts';
 import type { SecretProblem } from './smtp-relay-secrets.ts';
 
 export interface StatefulSetObject extends KubeObject {
@@ -176,7 +176,19 @@ export function smtpRelayStatus(findings: SmtpRelayFindings): DesiredStatus {
   return {
     conditions: [
       readyCondition(findings, progress),
-      condition('Progressing', progress.progressing ? 'True' : 'False', progress.reason, progress.message),
+      isPaused(relay)
+        ? condition(
+            'Progressing',
+            'False',
+            'Paused',
+            `${pausedAnnotation}=true: the operator applies nothing to this relay until the annotation is removed`,
+          )
+        : condition(
+            'Progressing',
+            progress.progressing ? 'True' : 'False',
+            progress.reason,
+            progress.message,
+          ),
       degradedCondition(findings),
     ],
     replicas: statefulSet?.status?.replicas ?? 0,

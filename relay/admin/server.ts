@@ -11,11 +11,12 @@ import type { Spool } from '../queue/spool.ts';
 import { refuseAdminRequest } from './request-guard.ts';
 import { routeAdminRequest, type AdminRoute } from './routes.ts';
 import { adminTokenPath, newAdminToken, removeAdminToken, writeAdminToken } from './token.ts';
+import type { Clock } from '../clock.ts';
 
 export interface QueueAdminOptions {
   readonly spool: Spool;
   readonly drain: (deadline: number) => Promise<HandoffReport>;
-  readonly now: () => number;
+  readonly now: Clock;
   readonly port: number;
   /** Where the token file is written (queue.adminTokenDir). */
   readonly tokenDir: string;

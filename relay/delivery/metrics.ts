@@ -1,5 +1,22 @@
 // Delivery's declared metrics: bounded labels only (never addresses, domains or queue ids).
 import { Counter, Histogram, type Registry } from 'prom-client';
+import type { LabelValues } from '../metrics.ts';
+
+const modes = ['smarthost', 'mx'] as const;
+
+/** The values of each bounded label, by metric (docs/relay-metrics.md and the monitoring tests read these). */
+export const deliveryLabelValues = {
+  mailfleet_relay_delivery_recipients_total: { result: ['delivered', 'deferred', 'bounced'], mode: modes },
+  mailfleet_relay_delivery_attempt_duration_seconds: { mode: modes },
+  mailfleet_relay_delivery_tls_sessions_total: { result: ['tls', 'plaintext', 'failed'], mode: modes },
+  mailfleet_relay_delivery_auth_withheld_total: { mode: modes },
+  mailfleet_relay_delivery_auth_failures_total: { mode: modes },
+  mailfleet_relay_dkim_signatures_total: {
+    algorithm: ['rsa-sha256', 'ed25519-sha256', 'any'],
+    result: ['signed', 'failed'],
+  },
+  mailfleet_relay_drain_handoff_messages_total: { result: ['handed-off', 'refused', 'unreachable'] },
+} as const satisfies LabelValues;
 
 export type DeliveryMetrics = ReturnType<typeof createDeliveryMetrics>;
 
@@ -45,7 +62,7 @@ export function createDeliveryMetrics(registry: Registry) {
     }),
     dkimSignatures: new Counter({
       name: 'mailfleet_relay_dkim_signatures_total',
-      help: 'DKIM signatures added to outgoing messages, or failed.',
+      help: 'DKIM signatures added to outgoing messages, or failed (algorithm "any" for failures).',
       labelNames: ['algorithm', 'result'] as const,
       registers,
     }),

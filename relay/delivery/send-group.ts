@@ -14,6 +14,7 @@ import type { DeliveryMetrics } from './metrics.ts';
 import type { MxRouter } from './mx-route.ts';
 import type { SessionPool } from './session-pool.ts';
 import { openSmtpSession, type SessionOpening, type SendEnvelope } from './smtp-session.ts';
+import type { Clock } from '../clock.ts';
 
 export interface SendContext {
   readonly delivery: DeliveryConfig;
@@ -30,7 +31,7 @@ export interface SendContext {
   /** Whether auth-refused was logged already (once per service; every occurrence is counted). */
   readonly authRefusedLogged: { value: boolean };
   readonly logger: Logger;
-  readonly now: () => number;
+  readonly now: Clock;
   /** Aborted when delivery stops for good: sessions in progress end at once (drain). */
   readonly signal: AbortSignal;
 }
@@ -141,7 +142,7 @@ async function sign(context: SendContext, message: QueuedMessage): Promise<DkimR
       return await signingPool.sign({ senderDomain, keys, body, signTime });
     } catch (error) {
       context.logger.warn(
-        { event: 'dkim-thread-failed', queueId: message.queueId, error: String(error) },
+        { event: 'dkim-thread-failed', queueId: message.queueId, err: error },
         'DKIM signing thread failed; signing in the main thread',
       );
     }

@@ -17,6 +17,7 @@ import { createMxRouter } from './mx-route.ts';
 import { decideOutcome, delayWarningDue, type OutcomeContext } from './outcome.ts';
 import { sendGroup, type SendContext } from './send-group.ts';
 import { createSessionPool } from './session-pool.ts';
+import type { Clock } from '../clock.ts';
 
 export interface DeliveryServiceConfig {
   /** The relay's hostname: EHLO name and Reporting-MTA of bounces. */
@@ -36,7 +37,7 @@ export interface DeliveryServiceOptions {
   readonly spool: Spool;
   readonly logger: Logger;
   readonly metrics: DeliveryMetrics;
-  readonly clock: { now(): number };
+  readonly clock: Clock;
   readonly random: () => number;
   /** Where DKIM signing runs; worker threads (createSigningPool) when absent. Closed by stop(). */
   readonly signingPool?: SigningPool;
@@ -59,7 +60,7 @@ const maxSleepMs = 60_000;
 export function startDelivery(options: DeliveryServiceOptions): DeliveryService {
   const { config, spool, logger, metrics, clock, random } = options;
   const { delivery } = config;
-  const now = (): number => clock.now();
+  const now = clock;
   const pool = createSessionPool(delivery.concurrencyPerDestination, idleSessionMs);
   const signingPool = options.signingPool ?? createSigningPool(delivery.signingThreads);
   const stopping = new AbortController();

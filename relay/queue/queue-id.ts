@@ -1,6 +1,8 @@
 // Queue ids carry their shard directory in the first two characters, so a message is found without
 // any scan. Consecutive ids share a shard for a while: messages accepted together land in one
 // directory, and the group commit needs one directory fsync for all of them.
+import type { Clock } from '../clock.ts';
+
 export const shardCount = 64;
 const idsPerShardRun = 256;
 const queueIdPattern = /^[0-9a-f]{2}[0-9a-z]{8,24}$/;
@@ -9,7 +11,7 @@ export interface QueueIdSource {
   next(): string;
 }
 
-export function createQueueIdSource(now: () => number, randomHex: () => string): QueueIdSource {
+export function createQueueIdSource(now: Clock, randomHex: () => string): QueueIdSource {
   let counter = 0;
   return {
     next() {

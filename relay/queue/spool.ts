@@ -32,13 +32,14 @@ import { SegmentLog, segmentsDirectoryName, syncDirectory, type Segment } from '
 import { recoverSegments } from './segment-recover.ts';
 import { encodeHeader, encodeUpdate } from './spool-format.ts';
 import { checkSpoolFormat } from './spool-version.ts';
+import type { Clock } from '../clock.ts';
 
 export { segmentsDirectoryName } from './segment-log.ts';
 
 export interface SpoolOptions {
   readonly dir: string;
   readonly minFreeBytes: number;
-  readonly now: () => number;
+  readonly now: Clock;
   readonly freeBytes?: FreeBytesProbe;
   readonly spaceCheckIntervalMs?: number;
   /** Memory for the bodies of messages waiting for their first delivery attempt (default 32 MiB). */

@@ -29,7 +29,7 @@ import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { pooledRandomHex } from '../queue/random-pool.ts';
 import { RelaySmtpParser } from './data-parser.ts';
 import type { SlotVerdict } from './connection-slots.ts';
-import { carriesEnhancedCode, replies, type SmtpReply } from './replies.ts';
+import { carriesEnhancedCode, replies, replyLine, type SmtpReply } from './replies.ts';
 import { noteSourceRoute } from './source-route.ts';
 import { oauthBearerErrorChallenge, parseOauthBearer } from './sasl-oauthbearer.ts';
 
@@ -60,6 +60,8 @@ export interface RelayServerExtras {
   readonly onEarlyBody: (session: SMTPServerSession) => void;
   /** The onAuth hook, for the OAUTHBEARER exchange this class runs itself (none: not offered). */
   readonly authenticate?: RelayAuthHook;
+  /** Called for each catalogue reply the connection itself refuses with (counted as a rejection). */
+  readonly onRefusal: (reply: SmtpReply) => void;
 }
 
 /** Transactions (keyed by their envelope, new for each one) whose body came before the 354 reply. */
@@ -138,8 +140,14 @@ export class RelayConnection extends SMTPConnection {
 
   /** Ends the session with a reply from the catalogue (send() itself closes after a 421). */
   closeWith(reply: SmtpReply): void {
-    this.send(reply.code, `${reply.enhancedCode} ${reply.text}`);
+    this.#refuse(reply);
     if (reply.code !== 421) this.close();
+  }
+
+  /** Answers with a refusal from the catalogue and reports it, so every refusal is counted once. */
+  #refuse(reply: SmtpReply): void {
+    this.#extras().onRefusal(reply);
+    this.send(reply.code, replyLine(reply));
   }
 
   #extras(): RelayServerExtras {
@@ -176,10 +184,7 @@ export class RelayConnection extends SMTPConnection {
           this.connectionReady();
         }, delay).unref();
       this.#sessionTimer = setTimeout(() => {
-        this.send(
-          replies.sessionTimeout.code,
-          `${replies.sessionTimeout.enhancedCode} ${replies.sessionTimeout.text}`,
-        );
+        this.#refuse(replies.sessionTimeout);
       }, extras.sessionTimeoutMs);
       this.#sessionTimer.unref();
       this._socket.once('close', () => {
@@ -210,6 +215,9 @@ export class RelayConnection extends SMTPConnection {
       );
       return;
     }
+    // smtp-server sends authRequiredMessage itself (MAIL before AUTH where AUTH is required).
+    if (code === replies.authRequired.code && data === replyLine(replies.authRequired))
+      this.#extras().onRefusal(replies.authRequired);
     const ownCode = typeof data === 'string' && carriesEnhancedCode(data);
     super.send(code, data, ownCode ? false : context);
     if (code === 354) this.#watchForEarlyBody();
@@ -236,8 +244,7 @@ export class RelayConnection extends SMTPConnection {
 
   override handler_AUTH(command: Buffer, callback: () => void): void {
     if (!this.secure) {
-      const reply = replies.authEncryptionRequired;
-      this.send(reply.code, `${reply.enhancedCode} ${reply.text}`);
+      this.#refuse(replies.authEncryptionRequired);
       callback();
       return;
     }

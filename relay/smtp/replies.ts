@@ -18,14 +18,19 @@ export class SmtpError extends Error {
   }
 }
 
-export interface SmtpReply {
+export interface SmtpReply<Reason extends string = string> {
   readonly code: number;
   readonly enhancedCode: string;
   readonly text: string;
-  readonly reason: string;
+  readonly reason: Reason;
 }
 
-function reply(code: number, enhancedCode: string, text: string, reason: string): SmtpReply {
+function reply<Reason extends string>(
+  code: number,
+  enhancedCode: string,
+  text: string,
+  reason: Reason,
+): SmtpReply<Reason> {
   return Object.freeze({ code, enhancedCode, text, reason });
 }
 
@@ -120,8 +125,24 @@ export const replies = {
   tlsRequired: reply(530, '5.7.0', 'Must issue a STARTTLS command first', 'tls_required'),
   sessionTimeout: reply(421, '4.4.2', 'Session time limit reached, closing connection', 'session_timeout'),
   commandTimeout: reply(421, '4.4.2', 'Timeout waiting for a command, closing connection', 'command_timeout'),
+  // A retired relay (its SmtpRelay deleted) in place of the banner, and to a new MAIL.
   shuttingDown: reply(421, '4.3.2', 'Service shutting down', 'shutdown'),
 } as const satisfies Record<string, SmtpReply>;
+
+type RejectionReason = (typeof replies)[keyof typeof replies]['reason'];
+
+/**
+ * The `reason` label values of mailfleet_relay_rejections_total: every refusal the relay counts is
+ * one of these replies, so the label values are the catalogue's reasons, in catalogue order.
+ */
+export const rejectionReasons: readonly RejectionReason[] = [
+  ...new Set(Object.values(replies).map((entry) => entry.reason)),
+];
+
+/** A catalogue reply as one reply line: the enhanced code, then the text. */
+export function replyLine(reply: SmtpReply): string {
+  return `${reply.enhancedCode} ${reply.text}`;
+}
 
 /** The error smtp-server expects from a hook: `responseCode` is the code; the text leads with our enhanced code. */
 export function toCallbackError(error: unknown): Error & { responseCode: number } {

@@ -9,17 +9,18 @@ import type { MessageSink } from '../queue/message-sink.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import { RelayConnection, RelaySmtpServer } from './connection.ts';
 import { commandDeadlineMs } from './command-deadline.ts';
-import { replies } from './replies.ts';
+import { replies, replyLine } from './replies.ts';
 import { connectionErrorLog } from './client-errors.ts';
 import type { LiveSettings } from './live-settings.ts';
 import { createSessionHooks } from './session.ts';
+import type { Clock } from '../clock.ts';
 
 export interface StartRelayOptions {
   readonly settings: LiveSettings;
   readonly sink: MessageSink;
   readonly metrics: RelayMetrics;
   readonly logger: RelayLogger;
-  readonly clock?: () => number;
+  readonly clock?: Clock;
   /** A token named an unknown key id (session.ts); main.ts re-reads the config, rate-limited. */
   readonly onUnknownKey?: () => void;
 }
@@ -58,7 +59,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     options.metrics.underStress.set(underStress ? 1 : 0);
     // Date.now, not the injected clock: the connections stamp their commands with it.
     const now = Date.now();
-    for (const [name, server] of servers) {
+    for (const server of servers.values()) {
       for (const connection of server.connections) {
         if (!(connection instanceof RelayConnection)) continue;
         const waited = connection.commandWaitMs(now);
@@ -68,7 +69,6 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
           authenticated: connection.session.user !== undefined,
         });
         if (waited === undefined || waited <= deadline) continue;
-        options.metrics.rejections.inc({ listener: name, reason: replies.commandTimeout.reason });
         options.logger.info(
           { event: 'command_timeout', session: connection.id, client: connection.remoteAddress, underStress },
           'no command in time, closing',
@@ -119,7 +119,7 @@ function createListener(
   listener: ListenerConfig,
   live: () => LiveSettings,
   options: StartRelayOptions,
-  clock: () => number,
+  clock: Clock,
   slots: ConnectionSlots,
 ): RelaySmtpServer {
   const settings = live();
@@ -152,7 +152,7 @@ function createListener(
     disabledCommands: disabled,
     authMethods: authMethods(config),
     authOptional: !(listener.requireAuth ?? listener.mode === 'submission'),
-    authRequiredMessage: '5.7.0 Authentication required',
+    authRequiredMessage: replyLine(replies.authRequired),
     allowInsecureAuth: false,
     size: config.policy.maxMessageBytes,
     rejectOversized: false,
@@ -186,18 +186,16 @@ function createListener(
         : limits.greetingDelayMs;
     },
     sessionTimeoutMs: config.limits.sessionTimeoutSeconds * 1000,
-    retiring: () => {
-      if (!live().config.retiring) return false;
-      options.metrics.rejections.inc({ ...labels, reason: replies.shuttingDown.reason });
-      return true;
-    },
+    // The 421 4.3.2 that follows is counted by onRefusal, as every catalogue refusal.
+    retiring: () => live().config.retiring,
     onConnectionLimit: (limit, address) => {
       options.metrics.connectionLimitRefusals.inc({ ...labels, limit });
-      if (limit === 'per_ip')
-        options.metrics.rejections.inc({ ...labels, reason: replies.tooManyConnectionsFromIp.reason });
       options.logger.info({ event: 'connection_limit', limit, client: address }, 'connection refused');
     },
     authenticate: hooks.onAuth,
+    onRefusal: (reply) => {
+      options.metrics.rejections.inc({ ...labels, reason: reply.reason });
+    },
     onEarlyBody: (session) => {
       options.logger.info(
         { event: 'pipelining_violation', session: session.id, client: session.remoteAddress },

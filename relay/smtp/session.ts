@@ -28,6 +28,7 @@ import { replies, settle, SmtpError, type SmtpReply } from './replies.ts';
 import { receiveBody } from './receive-body.ts';
 import { commandHadSourceRoute } from './source-route.ts';
 import { verifyPassword } from './users.ts';
+import type { Clock } from '../clock.ts';
 import type { RelayAuthentication, RelayAuthHook } from './connection.ts';
 import type { TokenFailureReason } from './service-account-token.ts';
 
@@ -37,7 +38,7 @@ export interface SessionDeps {
   readonly sink: MessageSink;
   readonly metrics: RelayMetrics;
   readonly logger: RelayLogger;
-  readonly clock: () => number;
+  readonly clock: Clock;
   /** A token named a key id the config does not hold: the operator may have delivered new keys. */
   readonly onUnknownKey: () => void;
 }
@@ -279,7 +280,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
             sink: deps.sink,
           });
           if (!outcome.ok) {
-            if (outcome.reply.reason === 'pipelining') metrics.earlyTalkers.inc(labels);
+            if (outcome.reply.reason === 'pipelining') metrics.pipeliningViolations.inc(labels);
             throw rejection(session, outcome.reply, queueId);
           }
           metrics.messagesReceived.inc(labels);

@@ -11,11 +11,15 @@ cache="${MAILFLEET_CACHE:-$HOME/.cache/mailfleet}/bin/kube-apiserver-$k8s_versio
 binary="$cache/kube-apiserver"
 
 if [[ ! -x $binary ]]; then
+  source "$here/../../hack/build-lock.sh"
+  lock_cache_dir "$cache"
+fi
+# Checked again under the lock: another run may have built it while this one waited.
+if [[ ! -x $binary ]]; then
   command -v go >/dev/null || { echo "build-oldest-apiserver.sh: Go is required to build kube-apiserver (none on PATH)" >&2; exit 1; }
   source "$here/version-stamp.sh"
   echo "building kube-apiserver v$k8s_version into $cache (first run on this machine only)" >&2
   start=$SECONDS
-  mkdir -p "$cache"
   # Built beside its final name and renamed: an interrupted build never leaves a binary behind.
   (cd "$here/kube-1.31" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(version_stamp "$k8s_version")" \
     -o "$binary.partial" ./cmd/kube-apiserver) >&2

@@ -17,15 +17,22 @@ fi
 
 cache="${MAILFLEET_CACHE:-$HOME/.cache/mailfleet}/bin/k8s-$k8s_version-etcd-$etcd_version"
 want=(kube-apiserver kube-controller-manager kubectl etcd)
-missing=0
-for b in "${want[@]}"; do [[ -x "$cache/$b" ]] || missing=1; done
-if [[ $missing == 0 ]]; then
+built() {
+  for b in "${want[@]}"; do [[ -x "$cache/$b" ]] || return 1; done
+}
+if built; then
+  echo "$cache"
+  exit 0
+fi
+source "$here/../../hack/build-lock.sh"
+lock_cache_dir "$cache"
+# Checked again under the lock: another run may have built them while this one waited.
+if built; then
   echo "$cache"
   exit 0
 fi
 
 command -v go >/dev/null || { echo "build.sh: Go is required to build the control plane (none on PATH)" >&2; exit 1; }
-mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS

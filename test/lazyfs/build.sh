@@ -10,8 +10,14 @@ if [[ -x "$cache/lazyfs" ]]; then
   echo "$cache/lazyfs"
   exit 0
 fi
+source "$here/../../hack/build-lock.sh"
+lock_cache_dir "$cache"
+# Checked again under the lock: another run may have built it while this one waited.
+if [[ -x "$cache/lazyfs" ]]; then
+  echo "$cache/lazyfs"
+  exit 0
+fi
 command -v go >/dev/null || { echo "lazyfs/build.sh: Go is required to build lazyfs (none on PATH)" >&2; exit 1; }
-mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS

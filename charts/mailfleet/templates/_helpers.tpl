@@ -43,11 +43,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (include "mailfleet.fullname" .) .Values.operator.leaderElection.leaseName }}
 {{- end }}
 
-{{/* An image reference from {repository, tag, digest}: the digest wins, the tag defaults to appVersion. */}}
+{{/* An image reference from {repository, tag, digest}: the digest decides what runs (repository:tag@digest
+keeps a tag for readers), the tag defaults to appVersion. */}}
 {{- define "mailfleet.image" -}}
 {{- $image := index . 0 }}
 {{- $chart := index . 1 }}
-{{- if $image.digest }}
+{{- if and $image.digest $image.tag }}
+{{- printf "%s:%s@%s" $image.repository $image.tag $image.digest }}
+{{- else if $image.digest }}
 {{- printf "%s@%s" $image.repository $image.digest }}
 {{- else }}
 {{- printf "%s:%s" $image.repository (default $chart.AppVersion $image.tag) }}
@@ -59,8 +62,8 @@ The namespaced permissions of the operator, granted cluster-wide (ClusterRole) o
 namespace (Role). No wildcards; secrets are never deleted (generated DKIM keys go with their owner
 through garbage collection); the operator never touches pods directly. Server-side apply is
 create + patch; the SmtpRelay reconciler deletes only what a relay stops needing (a PDB at one
-replica, a Certificate, ServiceMonitor or PrometheusRule turned off), reads the optional kinds by
-name (their CRDs may be absent, so they are not watched) and renders no NetworkPolicy.
+replica, a NetworkPolicy, Certificate, ServiceMonitor or PrometheusRule turned off) and reads the
+optional kinds by name (their CRDs may be absent, so they are not watched).
 */}}
 {{- define "mailfleet.namespacedRules" -}}
 - apiGroups: ["mailfleet.dev"]

@@ -95,8 +95,19 @@ test('the chart with the full-values file passes a server-side dry run', async (
     'yaml',
   ]).then((namespace) => kubectlOk(controlPlane, ['apply', '--server-side', '-f', '-'], namespace));
   await restrictPodSecurity(controlPlane, 'mailfleet-system');
-  for (const namespace of ['mail-a', 'mail-b']) await restrictedNamespace(controlPlane, namespace);
-  const manifests = await renderText({ release: 'full', valuesFiles: [fullValuesPath], includeCrds: true });
-  assert.ok(parseManifests(manifests).some((manifest) => manifest.kind === 'ServiceMonitor'));
+  // The watched namespaces and grafanaDashboards.namespace of the full-values file.
+  for (const namespace of ['mail-a', 'mail-b', 'monitoring'])
+    await restrictedNamespace(controlPlane, namespace);
+  const manifests = await renderText({
+    release: 'full',
+    valuesFiles: [fullValuesPath],
+    includeCrds: true,
+    includeTests: true,
+  });
+  for (const kind of ['ServiceMonitor', 'PrometheusRule', 'Pod'])
+    assert.ok(
+      parseManifests(manifests).some((manifest) => manifest.kind === kind),
+      kind,
+    );
   await dryRunAccepted(controlPlane, manifests);
 });

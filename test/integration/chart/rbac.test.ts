@@ -1,6 +1,6 @@
 // The chart's RBAC, installed for real on the shared control plane, as the apiserver's authorizer
 // sees it: SubjectAccessReviews for the operator's ServiceAccount. It may do what the operator needs
-// (cluster-wide, or only in the watched namespaces) and nothing it must not (SECURITY-CASES 27).
+// (cluster-wide, or only in the watched namespaces) and nothing it must not (docs/security-cases.md, case 27).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';

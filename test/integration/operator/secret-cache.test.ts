@@ -54,7 +54,7 @@ before(async () => {
           secretReads.push(request);
         }
       });
-      return [smtpRelayController(tools, { discoveryTtlMs: 500 })];
+      return [smtpRelayController({ ...tools, relayImage: tools.options.relayImage, discoveryTtlMs: 500 })];
     },
     silentLog(),
   );

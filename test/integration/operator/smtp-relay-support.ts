@@ -39,7 +39,7 @@ export interface OperatorUnderTest {
  */
 export async function startRelayOperator(
   namespace: string,
-  controllerOptions: SmtpRelayControllerOptions = {},
+  controllerOptions: Partial<SmtpRelayControllerOptions> = {},
   controllers?: ControllerFactory,
 ): Promise<OperatorUnderTest> {
   const parsed = parseOptions(
@@ -61,7 +61,14 @@ export async function startRelayOperator(
     (tools) => {
       client = tools.client;
       return (
-        controllers?.(tools) ?? [smtpRelayController(tools, { discoveryTtlMs: 500, ...controllerOptions })]
+        controllers?.(tools) ?? [
+          smtpRelayController({
+            ...tools,
+            relayImage: tools.options.relayImage,
+            discoveryTtlMs: 500,
+            ...controllerOptions,
+          }),
+        ]
       );
     },
     silentLog(),

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
 import { appliedHashAnnotation } from '../../../operator/kube/apply.ts';
 import { coreResources, objectPath, type KubeObject } from '../../../operator/kube/resource.ts';
-import { relayResources } from '../../../operator/render/relay-resources.ts';
+import { cachedOwnedRelayResources, relayResources } from '../../../operator/render/relay-resources.ts';
 import { restartHashAnnotation } from '../../../operator/render/relay-stateful-set.ts';
 import { managedByLabel, operatorName } from '../../../operator/render/relay-names.ts';
 import { dkimActiveSelectorAnnotation } from '../../../operator/render/sender-domain-binding.ts';
@@ -55,16 +55,8 @@ async function relayConfigOf(
 }
 
 async function ownedObjects(relay: string): Promise<string[]> {
-  const kinds = [
-    relayResources.statefulSet,
-    relayResources.service,
-    relayResources.configMap,
-    relayResources.secret,
-    relayResources.podDisruptionBudget,
-    relayResources.networkPolicy,
-  ];
   const found: string[] = [];
-  for (const kind of kinds) {
+  for (const kind of cachedOwnedRelayResources) {
     for (const object of await list(kind, ns, instanceSelector(relay)))
       found.push(`${kind.kind}/${object.metadata?.name ?? ''}`);
   }

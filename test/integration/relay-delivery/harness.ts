@@ -94,7 +94,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     spool,
     logger,
     metrics: createDeliveryMetrics(registry),
-    clock: { now: () => Date.now() },
+    clock: Date.now,
     random: Math.random,
     ...(options.signingPool === undefined ? {} : { signingPool: options.signingPool }),
   });

@@ -1,4 +1,4 @@
-// Case 11 at the size SECURITY-CASES.md names: 500 slow sessions (each stuck mid-line) do not stop
+// Case 11 at the size docs/security-cases.md names: 500 slow sessions (each stuck mid-line) do not stop
 // another client from completing a whole transaction; and the per-command deadline closes a session
 // that stops talking, with a 421.
 import assert from 'node:assert/strict';

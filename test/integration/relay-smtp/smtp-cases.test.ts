@@ -1,4 +1,4 @@
-// SECURITY-CASES.md cases of the SMTP input, byte-exact over raw sockets against the relay started
+// docs/security-cases.md cases of the SMTP input, byte-exact over raw sockets against the relay started
 // in-process through startRelay() with the real spool.
 import assert from 'node:assert/strict';
 import { text } from 'node:stream/consumers';

@@ -61,7 +61,7 @@ test('a bounce that cannot be queued on a full spool never re-sends to the recip
       { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
     ),
     metrics: createDeliveryMetrics(new Registry()),
-    clock: { now: Date.now },
+    clock: Date.now,
     random: Math.random,
   });
   try {

@@ -43,6 +43,8 @@ export interface RenderOptions {
   readonly valuesFiles?: readonly string[];
   readonly set?: readonly string[];
   readonly includeCrds?: boolean;
+  /** Renders the `helm test` hook pod too (left out by default, as deploy/render.sh leaves it out). */
+  readonly includeTests?: boolean;
   readonly chart?: string;
 }
 
@@ -54,6 +56,7 @@ export function templateArgs(options: RenderOptions = {}): string[] {
     '--namespace',
     options.namespace ?? 'mailfleet-system',
     ...(options.includeCrds ? ['--include-crds'] : []),
+    ...(options.includeTests ? [] : ['--skip-tests']),
     ...(options.valuesFiles ?? []).flatMap((file) => ['--values', file]),
     ...(options.set ?? []).flatMap((value) => ['--set', value]),
   ];

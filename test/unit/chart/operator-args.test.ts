@@ -55,7 +55,8 @@ const cases = [
     options: { valuesFiles: [fullValuesPath] },
     expected: {
       namespaces: ['mail-a', 'mail-b'],
-      relayImage: 'registry.example.com/mailfleet/relay:0.1.0-rc.1',
+      relayImage:
+        'registry.example.com/mailfleet/relay:0.1.0-rc.1@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210',
       logLevel: 'debug',
       clusterDomain: 'corp.internal',
       httpPort: 9090,

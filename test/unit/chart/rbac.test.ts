@@ -1,4 +1,4 @@
-// RBAC lint of every rendering of the chart: least privilege (SECURITY-CASES 27). No wildcard, no
+// RBAC lint of every rendering of the chart: least privilege (docs/security-cases.md, case 27). No wildcard, no
 // cluster-admin, no privilege-escalation verbs, leases only in the release namespace, and each
 // permission the operator needs granted exactly where it is needed. The non-resource URLs are
 // `get /metrics` in the metrics-reader ClusterRole the chart offers to Prometheus (case 38), and
@@ -6,6 +6,7 @@
 // (public keys it renders into the configs of relays taking tokens, issue 15).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { conditionalRelayObjects, ownedRelayResources } from '../../../operator/render/relay-resources.ts';
 import { fullValuesPath, render, type Manifest, type RenderOptions } from './helm.ts';
 import {
   clusterPermissions,
@@ -152,4 +153,16 @@ test('rbac.create=false renders no RBAC object at all', async () => {
     manifests.filter((manifest) => rbacKinds.has(manifest.kind)),
     [],
   );
+});
+
+test('the required permissions cover every kind a relay owns, with delete for those the render may drop', () => {
+  const conditional = new Set(conditionalRelayObjects.map((object) => object.resource));
+  for (const resource of ownedRelayResources) {
+    const permission = namespacedPermissions.find(
+      (entry) => entry.group === resource.group && entry.resource === resource.plural,
+    );
+    assert.ok(permission, `${resource.plural}.${resource.group} has a required permission`);
+    for (const verb of ['get', 'create', 'patch', ...(conditional.has(resource) ? ['delete'] : [])])
+      assert.ok(permission.verbs.includes(verb), `${verb} ${resource.plural}.${resource.group}`);
+  }
 });

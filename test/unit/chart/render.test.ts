@@ -61,8 +61,9 @@ const cases = [
     valuesFiles: [fullValuesPath],
     replicas: 3,
     operatorImage:
-      'registry.example.com/mailfleet/operator@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
-    relayImage: 'registry.example.com/mailfleet/relay:0.1.0-rc.1',
+      'registry.example.com/mailfleet/operator:0.1.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+    relayImage:
+      'registry.example.com/mailfleet/relay:0.1.0-rc.1@sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210',
     httpPort: 9090,
     metricsPort: 9443,
     kinds: [
@@ -71,8 +72,10 @@ const cases = [
       'ClusterRole',
       'ClusterRoleBinding',
       'ClusterRoleBinding',
+      'ConfigMap',
       'Deployment',
       'PodDisruptionBudget',
+      'PrometheusRule',
       'Role',
       'Role',
       'Role',

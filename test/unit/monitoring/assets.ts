@@ -3,13 +3,10 @@
 // registries as main.ts builds them, with histogram and summary series expanded.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { parse } from 'yaml';
 import { createOperatorMetrics } from '../../../operator/metrics.ts';
-import { createDeliveryMetrics } from '../../../relay/delivery/metrics.ts';
-import { createReadinessMetric } from '../../../relay/health.ts';
-import { createRelayMetrics, createTlsCertificateMetrics } from '../../../relay/metrics.ts';
-import { createQueueMetrics } from '../../../relay/queue/metrics.ts';
+import { relayMetricCatalogue } from '../../../relay/metric-catalogue.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
 export const ruleFilePath = join(repoRoot, 'charts', 'mailfleet', 'rules', 'mailfleet.yaml');
@@ -132,31 +129,10 @@ function seriesOf(registry: Registry): Map<string, readonly string[]> {
   return series;
 }
 
-/** The relay's Registry as relay/main.ts builds it (the sources are stand-ins: only names and labels matter). */
-function relayRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mailfleet_relay_' });
-  createRelayMetrics(registry);
-  createDeliveryMetrics(registry);
-  const spool = {
-    size: () => 0,
-    oldestReceivedAt: () => undefined,
-    freeBytes: () => 0,
-    minFreeBytes: 0,
-    directorySync: { rounds: 0, directoryFsyncs: 0, requests: 0 },
-    segmentLog: { rounds: 0, appends: 0, segments: 0 },
-    quarantine: { counts: () => ({ unparseable: 0, future_version: 0 }) },
-  };
-  createQueueMetrics(registry, spool, () => 0);
-  createReadinessMetric(registry, { phase: 'serving' }, () => true);
-  createTlsCertificateMetrics(registry, () => undefined);
-  return registry;
-}
-
 /** Every series name the relays and the operator export, and `up`, with all the labels each may carry. */
 export function exportedSeries(): Map<string, ReadonlySet<string>> {
   const catalogue = new Map<string, ReadonlySet<string>>();
-  const registries = [relayRegistry(), createOperatorMetrics(() => []).registry];
+  const registries = [relayMetricCatalogue(), createOperatorMetrics(() => []).registry];
   for (const registry of registries) {
     for (const [name, labels] of seriesOf(registry))
       catalogue.set(name, new Set([...labels, ...targetLabels]));

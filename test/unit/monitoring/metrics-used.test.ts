@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { senderDomainDnsStates } from '../../../operator/metrics.ts';
 import { processOutcomes } from '../../../operator/kube/workqueue.ts';
 import { renderPrometheusRule } from '../../../operator/render/relay-monitoring.ts';
-import { rejectionReasons } from '../../../relay/metrics.ts';
+import { relayLabelValues } from '../../../relay/metric-catalogue.ts';
 import { relayExamples } from '../operator-render/fixtures.ts';
 import {
   dashboardExpressions,
@@ -21,7 +21,9 @@ import { problemsIn, promqlNames, type DeclaredValues } from './promql.ts';
 
 const series = exportedSeries();
 const declared: DeclaredValues = new Map<string, ReadonlyMap<string, readonly string[]>>([
-  ['mailfleet_relay_rejections_total', new Map([['reason', rejectionReasons]])],
+  ...Object.entries(relayLabelValues).map(
+    ([metric, labels]) => [metric, new Map(Object.entries(labels))] as const,
+  ),
   ['mailfleet_operator_reconcile_total', new Map([['result', processOutcomes]])],
   ['mailfleet_operator_sender_domains', new Map([['dns', senderDomainDnsStates]])],
 ]);

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { defaultBackoff } from '../../../operator/kube/backoff.ts';
 import { KubeClient } from '../../../operator/kube/client.ts';
 import { InformerGroup } from '../../../operator/kube/informer-group.ts';
 import { coreResources } from '../../../operator/kube/resource.ts';
@@ -29,9 +28,6 @@ test('case 37: the Secrets watched by name are the union of what referrers name 
       clock: new FakeClock(),
       log: silentLog(),
       namespaces: undefined,
-      resyncPeriodMs: 60_000,
-      backoff: defaultBackoff,
-      defaultConcurrency: 1,
     },
     { resource: coreResources.secret, labelSelector: 'app.kubernetes.io/managed-by=mailfleet-operator' },
   );

@@ -205,3 +205,18 @@ test('quantities are rendered as the apiserver stores them, so unchanged objects
   });
   assert.deepEqual(pod.volumes.find((volume) => volume.name === 'queue')?.emptyDir, { sizeLimit: '1Gi' });
 });
+
+test("spec.pod.image overrides the operator's relay image for this relay alone", () => {
+  assert.ok(production);
+  const pinned = withSpec(production, (spec) => {
+    spec['pod'] = {
+      ...(spec['pod'] as object),
+      image: 'registry.example.com/relay:0.0.9@sha256:' + 'a'.repeat(64),
+    };
+  });
+  assert.equal(
+    podOf(pinned).spec.containers[0]?.image,
+    `registry.example.com/relay:0.0.9@sha256:${'a'.repeat(64)}`,
+  );
+  assert.equal(podOf(production).spec.containers[0]?.image, 'relay:test');
+});

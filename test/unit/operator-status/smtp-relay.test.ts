@@ -269,3 +269,28 @@ test('Secret checks name the Secret, the key and the field (case 26)', () => {
     assert.ok(!problem.message.includes('hunter2'), 'a value never appears in a message');
   }
 });
+
+test('a paused relay says so in Progressing, naming the annotation; Ready still follows the pods', () => {
+  const paused = {
+    ...relay,
+    metadata: { ...relay.metadata, annotations: { 'mailfleet.dev/paused': 'true' } },
+  };
+  const status = smtpRelayStatus(findings({ relay: paused }));
+  assert.deepEqual(conditionsOf(status), {
+    Ready: 'True/AllReplicasReady',
+    Progressing: 'False/Paused',
+    Degraded: 'False/AsExpected',
+  });
+  assert.match(
+    status.conditions?.find((entry) => entry.type === 'Progressing')?.message ?? '',
+    /mailfleet\.dev\/paused=true/,
+  );
+  const notPaused = {
+    ...relay,
+    metadata: { ...relay.metadata, annotations: { 'mailfleet.dev/paused': 'false' } },
+  };
+  assert.equal(
+    conditionsOf(smtpRelayStatus(findings({ relay: notPaused })))['Progressing'],
+    'False/RolloutComplete',
+  );
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createReadinessMetric, isReady, type HealthState, type Phase } from '../../../relay/health.ts';
+import { createReadinessMetric, isReady, type HealthState, type Phase } from '../../../relay/readiness.ts';
 
 const cases: [Phase, boolean, boolean][] = [
   ['starting', true, false],
