@@ -55,7 +55,7 @@ try {
   const report = await runBenchmarks({ plan, machine: await describeMachine(), command, progress }, cleanups);
   const rendered = spliceIntoDocs
     ? spliceRealisticSection(await readFile(output, 'utf8'), renderRealisticSection(report).join('\n'))
-    : renderBenchmarks(report);
+    : renderBenchmarks(report, renderRealisticSection(report));
   // Formatted as `make lint` expects, so a regenerated file passes `prettier --check`.
   const options = (await resolveConfig(output)) ?? {};
   await writeFile(output, await format(rendered, { ...options, filepath: output }));

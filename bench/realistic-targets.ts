@@ -16,7 +16,7 @@ import { startPostfix } from './postfix.ts';
 import type { Signing } from './realistic.ts';
 import { dkimParentDomain, tlsServerName } from './realistic.ts';
 import { makeRealisticFixtures } from './realistic-fixtures.ts';
-import type { Cleanups } from './run.ts';
+import type { Cleanups } from './cleanups.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 import { startCountingSink, startSmtpSink } from './smtp-sink.ts';
 

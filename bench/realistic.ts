@@ -1,7 +1,7 @@
 // The realistic scenario set (issue 17): the relays as users run them — STARTTLS, AUTH PLAIN on every
 // session, DKIM on every message — against Postfix set up the way the popular Postfix charts do it
 // (STARTTLS, Cyrus SASL with sasldb, the OpenDKIM milter). Names and sizes only (pure).
-import type { Scenario } from './scenarios.ts';
+import type { Scenario, ScenarioSecurity } from './scenario.ts';
 
 /** The name on the certificate both relays serve; the load generator verifies it. */
 export const tlsServerName = 'relay.bench.example';
@@ -23,11 +23,7 @@ export const dkimParentDomain = 'sender.example';
 
 export type Signing = keyof typeof dkimDomains;
 
-export interface RealisticSecurity {
-  /** The highest version the client offers: TLSv1.2 makes every handshake a TLS 1.2 one. */
-  readonly tlsVersion: 'TLSv1.3' | 'TLSv1.2';
-  readonly signing: Signing;
-}
+export type RealisticSecurity = ScenarioSecurity & { readonly signing: Signing };
 
 export interface RealisticCredentials {
   readonly user: string;

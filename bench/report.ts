@@ -7,7 +7,6 @@ import type { IdleSessionsFigures } from './idle-sessions.ts';
 import type { MachineInfo } from './machine.ts';
 import type { RunFigures, TargetName } from './measure.ts';
 import { benchPlan, type BenchPlan, type Scenario } from './scenarios.ts';
-import { renderRealisticSection } from './report-realistic.ts';
 import { median, ratio } from './stats.ts';
 
 export type RelayName = Exclude<TargetName, 'ceiling'>;
@@ -317,7 +316,8 @@ function renderGoals(report: BenchReport): string[] {
   ];
 }
 
-export function renderBenchmarks(report: BenchReport): string {
+/** The whole docs/benchmarks.md; `realisticSection` is report-realistic.ts's part (main.ts joins them). */
+export function renderBenchmarks(report: BenchReport, realisticSection: readonly string[] = []): string {
   const { machine, plan } = report;
   const mailfleetLine = report.mailfleet.runnable
     ? `mailfleet relay: measured at ${machine.commit}.`
@@ -356,7 +356,7 @@ export function renderBenchmarks(report: BenchReport): string {
     '## Throughput, latency, CPU and memory per scenario',
     '',
     ...report.scenarios.filter((result) => result.scenario.security === undefined).flatMap(renderScenario),
-    ...renderRealisticSection(report),
+    ...realisticSection,
     `## Memory with ${plan.idleSessions} concurrent idle sessions`,
     '',
     'Measured on relays started just for it (after the load runs a grown heap would hide the cost). Each session has read the banner and had its EHLO answered, then stays idle.',

@@ -18,25 +18,12 @@ import type { BacklogOutcome, BenchReport, MailfleetStatus, RelayName, ScenarioR
 import type { BenchPlan } from './scenarios.ts';
 import type { SmtpSink } from './smtp-sink.ts';
 import { startSmtpSink } from './smtp-sink.ts';
+import type { Cleanups } from './cleanups.ts';
 
 export type Progress = (message: string) => void;
 
 /** Stops what was started, newest first; each stop runs once even when several paths ask for it. */
-export class Cleanups {
-  #stops: (() => Promise<void>)[] = [];
-
-  add(stop: () => Promise<void>): () => Promise<void> {
-    let stopping: Promise<void> | undefined;
-    const once = (): Promise<void> => (stopping ??= stop());
-    this.#stops.push(once);
-    return once;
-  }
-
-  async runAll(): Promise<void> {
-    for (const stop of this.#stops.reverse()) await stop().catch(() => undefined);
-    this.#stops = [];
-  }
-}
+export { Cleanups } from './cleanups.ts';
 
 interface Started {
   readonly relay: RelayUnderTest;

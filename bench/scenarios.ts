@@ -1,23 +1,8 @@
 // The benchmark scenarios and how big each is in a full and in a quick (smoke) run (pure).
-import type { RealisticSecurity } from './realistic.ts';
+import type { Scenario } from './scenario.ts';
 import { realisticGroup, realisticScenarios } from './realistic.ts';
 
-export interface Scenario {
-  readonly id: string;
-  readonly title: string;
-  readonly payloadBytes: number;
-  readonly sessions: number;
-  readonly messages: number;
-  readonly reuseConnections: boolean;
-  /**
-   * smtp-source drives the load (the probe samples latency alongside), or the probe alone is the one
-   * serial client, or `sessions` probes side by side are the load (the realistic set: smtp-source
-   * does neither STARTTLS nor AUTH).
-   */
-  readonly driver: 'smtp-source' | 'probe' | 'clients';
-  /** STARTTLS + AUTH on every session and DKIM on every message (the realistic set); plain otherwise. */
-  readonly security?: RealisticSecurity;
-}
+export type { Scenario } from './scenario.ts';
 
 const fullScenarios: readonly Scenario[] = [
   {

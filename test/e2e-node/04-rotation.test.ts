@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { fleet, relayHost } from '../node/fleet.ts';
-import { password, starttlsOnPod, type StarttlsProbe } from '../node/mail-fleet.ts';
+import { password, replaceSecret, starttlsOnPod, type StarttlsProbe } from '../node/mail-fleet.ts';
 import { pods, type PodView } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 import { makeTestCertificates } from '../support/tls.ts';
@@ -23,24 +23,6 @@ const identities = (list: readonly PodView[]) =>
   list
     .map((p) => `${p.metadata.name} ${p.metadata.uid} ${p.status.containerStatuses?.[0]?.restartCount ?? -1}`)
     .sort();
-
-async function replaceSecret(args: readonly string[]): Promise<void> {
-  const manifest = await kubectl(cluster, [
-    '-n',
-    namespace,
-    'create',
-    'secret',
-    ...args,
-    '--dry-run=client',
-    '-o',
-    'json',
-  ]);
-  await kubectl(
-    cluster,
-    ['-n', namespace, 'apply', '--server-side', '--force-conflicts', '-f', '-'],
-    manifest,
-  );
-}
 
 /** The relay pods' addresses; the fleet does not change during these tests. */
 async function relayPodIps(): Promise<string[]> {
@@ -77,7 +59,7 @@ test('real node: the users Secret rotated: a new user authenticates on every pod
   const before = identities(await pods(cluster, namespace, relaySelector));
   const opsPassword = 'e2e-ops-password';
   const caPem = await currentCaPem();
-  await replaceSecret([
+  await replaceSecret(cluster, namespace, [
     'generic',
     `${relay}-users`,
     `--from-literal=users=app:${bcrypt.hashSync(password, 10)}\nops:${bcrypt.hashSync(opsPassword, 10)}\n`,
@@ -105,7 +87,12 @@ test('real node: the TLS Secret rotated: every pod serves the new certificate, n
   const oldCaPem = await currentCaPem();
   const names = [`${relay}.${namespace}.svc.cluster.local`, `${relay}.${namespace}.svc`];
   const rotated = await makeTestCertificates(names, work, 'rotated');
-  await replaceSecret(['tls', `${relay}-tls`, `--cert=${rotated.certFile}`, `--key=${rotated.keyFile}`]);
+  await replaceSecret(cluster, namespace, [
+    'tls',
+    `${relay}-tls`,
+    `--cert=${rotated.certFile}`,
+    `--key=${rotated.keyFile}`,
+  ]);
   const started = Date.now();
   const caPem = await readFile(rotated.caFile, 'utf8');
   await eventually(

@@ -6,11 +6,14 @@
 //  - the same ServiceAccount name in another namespace is refused 553 5.7.1 for that domain;
 //  - the pod's API token (the API server's audience) is refused 535.
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fleet, patchRelaySpec, relayHost } from '../node/fleet.ts';
 import {
   applyObjects,
+  replaceSecret,
   repoRoot,
   restrictedContainer,
   restrictedNamespace,
@@ -18,6 +21,7 @@ import {
   waitPodsReady,
 } from '../node/mail-fleet.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
+import { makeTestCertificates } from '../support/tls.ts';
 
 const cluster = sharedCluster();
 const { namespace } = fleet;
@@ -79,10 +83,7 @@ function senderPod(name: string, podNamespace: string, options: { apiToken?: boo
   };
 }
 
-async function clientFiles(podNamespace: string): Promise<void> {
-  const caPem = await kubectl(cluster, [
-    ...['-n', namespace, 'get', 'configmap', 'relay-ca', '-o', "jsonpath={.data['ca\\.crt']}"],
-  ]);
+async function clientFiles(podNamespace: string, caPem: string): Promise<void> {
   const script = join(repoRoot, 'examples/clients/send-with-smtplib.py');
   const manifests = [
     await kubectl(cluster, [
@@ -120,10 +121,19 @@ async function send(
   }
 }
 
-test('real node: a pod sends with its projected ServiceAccount token; another namespace and the API token are refused', async () => {
-  await clientFiles(namespace);
+test('real node: a pod sends with its projected ServiceAccount token; another namespace and the API token are refused', async (t) => {
+  // A certificate of its own, from a CA this test knows (earlier files rotated the relay's).
+  const work = await mkdtemp(join(tmpdir(), 'mailfleet-identity-'));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const names = [`${fleet.relay}.${namespace}.svc.cluster.local`, `${fleet.relay}.${namespace}.svc`];
+  const certificates = await makeTestCertificates(names, work, 'identity');
+  await replaceSecret(cluster, namespace, [
+    ...['tls', `${fleet.relay}-tls`, `--cert=${certificates.certFile}`, `--key=${certificates.keyFile}`],
+  ]);
+  const caPem = await readFile(certificates.caFile, 'utf8');
+  await clientFiles(namespace, caPem);
   await restrictedNamespace(cluster, otherTeam);
-  await clientFiles(otherTeam);
+  await clientFiles(otherTeam, caPem);
   await applyObjects(cluster, [
     senderPod('mailer', namespace),
     senderPod('mailer', otherTeam),

@@ -377,3 +377,19 @@ export async function starttlsOnPod(
     return { ok: false, output: String(error) };
   }
 }
+
+/** Replaces a Secret as `kubectl create secret <args>` would make it (server-side apply, taking over its fields). */
+export async function replaceSecret(
+  cluster: ClusterAccess,
+  namespace: string,
+  args: readonly string[],
+): Promise<void> {
+  const manifest = await kubectl(cluster, [
+    ...['-n', namespace, 'create', 'secret', ...args, '--dry-run=client', '-o', 'json'],
+  ]);
+  await kubectl(
+    cluster,
+    ['-n', namespace, 'apply', '--server-side', '--force-conflicts', '-f', '-'],
+    manifest,
+  );
+}

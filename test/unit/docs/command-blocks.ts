@@ -102,9 +102,17 @@ export const blocks: Readonly<Record<string, Runs | CannotRun>> = {
     because: cluster,
   },
   'docs/install.md: kubectl apply --server-side --force-conflicts \\': { runs: false, because: registry },
-  'docs/install.md: helm uninstall mailfleet --namespace mailfleet-system --wait': {
+  'docs/install.md: kubectl delete smtprelays --all --all-namespaces --wait=true': {
     runs: false,
-    because: cluster,
+    because: `${cluster} (test/e2e-node/09-helm-lifecycle.test.ts runs it before deleting deploy/)`,
+  },
+  'docs/kubectl-plugin.md: git clone https://github.com/mailfleet/mailfleet && cd mailfleet': {
+    runs: false,
+    because: registry,
+  },
+  'docs/troubleshooting.md: kubectl logs outbound-0 | grep \'"event":"auth_failed"\'': {
+    runs: false,
+    because: relayObjects,
   },
   'docs/install.md: kubectl delete crd smtprelays.mailfleet.dev senderdomains.mailfleet.dev': {
     runs: false,
