@@ -100,7 +100,12 @@ test('a relay Service switches LoadBalancer → ClusterIP → NodePort → LoadB
   assert.equal(balanced.spec.loadBalancerClass, 'example.com/test-lb');
   assert.deepEqual(balanced.spec.loadBalancerSourceRanges, ['198.51.100.0/24']);
   assert.equal(balanced.metadata?.annotations?.['lb.example.com/scheme'], 'internet-facing');
-  const peers = await peersService();
+  // The client and peers Services are applied one after the other: wait for the second.
+  let peers: unknown;
+  await eventually('the peers Service exists', async () => {
+    peers = await peersService();
+    return peers !== undefined;
+  });
 
   await exposeAs({ type: 'ClusterIP' });
   const internal = await clientServiceOfType('ClusterIP');
