@@ -204,7 +204,8 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
           : undefined;
       if (scaleDown?.holdReplicasAt !== undefined && renderedStatefulSet !== undefined)
         (renderedStatefulSet['spec'] as { replicas: number }).replicas = scaleDown.holdReplicasAt;
-      if (configErrors.length === 0 && !isPaused(relay)) {
+      // A deleted relay is retired and drained even when paused: its deletion waits for that.
+      if (configErrors.length === 0 && (!isPaused(relay) || deleting)) {
         for (const desired of rendered.objects) {
           const failure = await applyOne(desired, liveStatefulSet);
           if (failure !== undefined) applyErrors.push(failure.message);
