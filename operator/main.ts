@@ -49,6 +49,7 @@ export const operatorControllers: ControllerFactory = (tools) => [
     ...tools,
     relayImage: tools.options.relayImage,
     clusterDomain: tools.options.clusterDomain,
+    operatorNamespace: tools.options.ownNamespace,
   }),
 ];
 

@@ -25,6 +25,11 @@ export interface OperatorOptions {
   readonly dnsResolver: string | undefined;
   /** The cluster's DNS domain, in the Service and pod names rendered into relay configs and certificates. */
   readonly clusterDomain: string;
+  /**
+   * The namespace the operator runs in (POD_NAMESPACE, from the downward API), admitted to the relay
+   * pods' metrics port by their NetworkPolicy: it reads /queuez there while a relay is deleted.
+   */
+  readonly ownNamespace: string | undefined;
 }
 
 export type ParsedOptions =
@@ -190,6 +195,10 @@ export function parseOptions(
     concurrency: integer('concurrency', 1, 64),
     dnsResolver: dnsResolver === '' ? undefined : dnsResolver,
     clusterDomain,
+    ownNamespace:
+      env['POD_NAMESPACE'] !== undefined && dnsLabel.test(env['POD_NAMESPACE'])
+        ? env['POD_NAMESPACE']
+        : undefined,
   };
   return errors.length === 0 ? { ok: true, options } : { ok: false, errors };
 }

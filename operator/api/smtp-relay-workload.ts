@@ -167,7 +167,7 @@ export const networkPolicy = object(
       'leave the list empty to admit every source',
     ),
     metricsFromNamespaces: list(
-      'Namespaces whose pods may scrape the metrics port (9090), e.g. the one Prometheus runs in. Empty: every namespace.',
+      'Namespaces whose pods may scrape the metrics port (9090), e.g. the one Prometheus runs in; the operator’s own namespace is always added (it reads /queuez there while the relay is deleted). Empty: every namespace.',
       string('A namespace name.', { maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' }),
       { maxItems: 16, listType: 'set' },
     ),

@@ -492,7 +492,8 @@ export interface RelayNetworkPolicy {
    */
   readonly smtpFrom?: readonly string[];
   /**
-   * Namespaces whose pods may scrape the metrics port (9090), e.g. the one Prometheus runs in.
+   * Namespaces whose pods may scrape the metrics port (9090), e.g. the one Prometheus runs in; the
+   * operator’s own namespace is always added (it reads /queuez there while the relay is deleted).
    * Empty: every namespace.
    */
   readonly metricsFromNamespaces?: readonly string[];

@@ -74,6 +74,8 @@ export interface SmtpRelayControllerOptions extends KubeTools {
   readonly readQueue?: QueueReader;
   /** How often the ServiceAccount issuer's keys are read again (relays with spec.serviceAccountTokens). */
   readonly issuerKeysRefreshMs?: number;
+  /** Where the operator runs (its pods read the relay pods' /queuez; see relay-network-policy.ts). */
+  readonly operatorNamespace?: string | undefined;
   /** The deletion and scaled-away queue gauges. */
   readonly metrics: Pick<OperatorMetrics, 'relayDeletion' | 'scaledDownQueues'>;
 }
@@ -184,6 +186,7 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
         clusterDomain,
         served,
         issuer: usesTokens ? await issuer.keys() : undefined,
+        operatorNamespace: options.operatorNamespace,
       });
       const validation = validateRelayConfig(rendered.config, `SmtpRelay ${key} rendered config`);
       const configErrors = [...rendered.errors, ...(validation.ok ? [] : validation.errors)];

@@ -26,6 +26,8 @@ export interface SmtpRelayInputs {
   readonly served: ServedResources;
   /** The ServiceAccount issuer's keys, for a relay with spec.serviceAccountTokens. */
   readonly issuer?: IssuerKeysResult | undefined;
+  /** Where the operator runs, admitted to the metrics port by the NetworkPolicy (relay-network-policy.ts). */
+  readonly operatorNamespace?: string | undefined;
 }
 
 export interface DesiredObject {
@@ -69,7 +71,7 @@ export function renderSmtpRelay(inputs: SmtpRelayInputs): RenderedSmtpRelay {
   };
   const budget = renderPodDisruptionBudget(relay);
   if (budget !== undefined) objects.push({ resource: relayResources.podDisruptionBudget, object: budget });
-  const networkPolicy = renderNetworkPolicy(relay);
+  const networkPolicy = renderNetworkPolicy(relay, inputs.operatorNamespace);
   if (networkPolicy !== undefined)
     objects.push({ resource: relayResources.networkPolicy, object: networkPolicy });
   optional(relayResources.certificate, renderCertificate(relay, clusterDomain), 'spec.tls.issuerRef');

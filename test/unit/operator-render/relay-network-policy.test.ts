@@ -32,3 +32,22 @@ test('smtpFrom: those networks and the relay’s own pods (drain handoffs) reach
     { ports: [{ protocol: 'TCP', port: 9090 }] },
   ]);
 });
+
+test('metricsFromNamespaces: those namespaces, and the operator’s own, which reads /queuez during a deletion', () => {
+  const relay = servedRelay('np', {
+    listeners,
+    networkPolicy: { enabled: true, metricsFromNamespaces: ['monitoring'] },
+  });
+  const metricsRule = (operatorNamespace?: string) =>
+    (renderNetworkPolicy(relay, operatorNamespace) as { spec: { ingress: { from?: unknown[] }[] } }).spec
+      .ingress[1];
+  const namespace = (name: string) => ({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+  });
+  assert.deepEqual(metricsRule('mailfleet-system')?.from, [
+    namespace('monitoring'),
+    namespace('mailfleet-system'),
+  ]);
+  assert.deepEqual(metricsRule('monitoring')?.from, [namespace('monitoring')], 'listed once');
+  assert.deepEqual(metricsRule(undefined)?.from, [namespace('monitoring')]);
+});
