@@ -2,11 +2,10 @@
 // config, Secrets, security context) mounting that PVC, run as `mailfleet-relay --drain-and-exit`:
 // no listener, delivery for up to spec.queue.drainTimeout, then a hand-off of what is left to the
 // pods still running; it succeeds only once the spool is empty. Its pod carries labels the relay's
-// Service, PodDisruptionBudget and StatefulSet do not select. Pure.
+// Service, PodDisruptionBudget and StatefulSet do not select, nor `app.kubernetes.io/instance`. Pure.
 import type { SmtpRelay } from '../api/types.generated.ts';
 import type { KubeObject } from '../kube/resource.ts';
 import {
-  instanceLabel,
   managedByLabel,
   nameLabel,
   objectNames,
@@ -17,6 +16,11 @@ import {
 import { queueClaimName } from './relay-stateful-set.ts';
 
 export const drainJobAppName = 'mailfleet-queue-drain';
+/**
+ * The relay a drain Job works for. Not `app.kubernetes.io/instance`: `-l app.kubernetes.io/instance=<relay>`
+ * finds the relay's own pods (the docs and users select them so), and a finished drain pod is not one.
+ */
+export const drainRelayLabel = 'mailfleet.dev/queue-drain-of';
 /** The ordinal whose PVC a drain Job empties, on the Job. */
 export const drainOrdinalLabel = 'mailfleet.dev/queue-ordinal';
 
@@ -25,7 +29,7 @@ export const drainJobName = (relay: SmtpRelay, ordinal: number): string =>
 
 /** The labels that find a relay's drain Jobs (and only them). */
 export function drainJobSelector(relay: SmtpRelay): Record<string, string> {
-  return { [nameLabel]: drainJobAppName, [instanceLabel]: relayName(relay) };
+  return { [nameLabel]: drainJobAppName, [drainRelayLabel]: relayName(relay) };
 }
 
 interface PodTemplate {

@@ -153,4 +153,9 @@ test('the drain Job runs the relay pod of the StatefulSet on the PVC, --drain-an
     ([key, value]) => pod.metadata.labels[key] === value,
   );
   assert.equal(selected, false, "the relay's selector does not pick the drain pod");
+  assert.equal(
+    pod.metadata.labels['app.kubernetes.io/instance'],
+    undefined,
+    '`-l app.kubernetes.io/instance=<relay>` finds only relay pods',
+  );
 });
