@@ -73,12 +73,7 @@ async function drainAndExit(initial: LiveSettings, secrets: DeliverySecrets): Pr
   const logger = stdoutLogger(config.log.level);
   const registry = new Registry();
   const health: HealthState = { phase: 'draining' };
-  const spool = await openSpool({
-    dir: config.queue.dir,
-    minFreeBytes: config.queue.minFreeBytes,
-    now: Date.now,
-    quarantineNewerSpool: config.queue.quarantineNewerSpool ?? false,
-  });
+  const spool = await openConfiguredSpool(config);
   const http = await startHealthServer(
     config.http,
     registry,
@@ -145,6 +140,15 @@ function stdoutLogger(level: RelayConfig['log']['level']): ReturnType<typeof cre
   return logger;
 }
 
+function openConfiguredSpool(config: RelayConfig): ReturnType<typeof openSpool> {
+  return openSpool({
+    dir: config.queue.dir,
+    minFreeBytes: config.queue.minFreeBytes,
+    now: Date.now,
+    quarantineNewerSpool: config.queue.quarantineNewerSpool ?? false,
+  });
+}
+
 function startSpoolDelivery(
   config: RelayConfig,
   secrets: DeliverySecrets,
@@ -170,12 +174,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
   collectDefaultMetrics({ register: registry, prefix: 'mailfleet_relay_' });
   const metrics = createRelayMetrics(registry);
   const health: HealthState = { phase: 'starting' };
-  const spool = await openSpool({
-    dir: config.queue.dir,
-    minFreeBytes: config.queue.minFreeBytes,
-    now: Date.now,
-    quarantineNewerSpool: config.queue.quarantineNewerSpool ?? false,
-  });
+  const spool = await openConfiguredSpool(config);
   const { quarantined, quarantinedNewerSpool } = spool.recovery;
   if (quarantined.unparseable + quarantined.future_version + quarantinedNewerSpool > 0) {
     logger.warn(
