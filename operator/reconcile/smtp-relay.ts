@@ -345,6 +345,7 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
     log.info({ relay: key, outcome: decision.outcome, held: decision.heldMessages }, decision.message);
     await removeDrainFinalizer(client, relay);
     metrics.relayDeletion(key, undefined);
+    metrics.scaledDownQueues(key, []);
     return undefined;
   }
 
