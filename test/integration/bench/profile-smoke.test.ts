@@ -53,10 +53,12 @@ test('make profile receive-only accepts without delivering', async () => {
 
 test('make profile with PROFILE_FLOOR measures the floor servers instead of the relay', async () => {
   for (const floor of ['raw', 'smtp-server']) {
-    const report = await profile({ PROFILE_FLOOR: floor });
+    // Enough messages that the floor's main thread shows at least one clock tick (10 ms) of CPU:
+    // 60 took about 0.05 s, and a thread without a tick has no line.
+    const report = await profile({ PROFILE_FLOOR: floor, PROFILE_MESSAGES: '600' });
     assert.match(
       report,
-      /^60 messages of 2048 bytes from 4 sessions: accepted in [\d.]+ s \(\d+ msg\/s\), none delivered \(receive only\)$/m,
+      /^600 messages of 2048 bytes from 4 sessions: accepted in [\d.]+ s \(\d+ msg\/s\), none delivered \(receive only\)$/m,
       floor,
     );
     assert.match(report, /^ {2}main thread +user \d+\.\d{3} {2}system \d+\.\d{3}$/m, floor);

@@ -52,6 +52,8 @@ test('main serves health and metrics, leads, and stops cleanly on SIGTERM', asyn
     '--lease-duration=3',
     '--renew-deadline=2',
     '--retry-period=0.25',
+    // Only its own namespace: the shared control plane holds other tests' relays.
+    `--namespaces=${namespace.name}`,
   ]);
   try {
     await eventually('the operator logs its start', () => output.stdout.includes('operator starting'));
