@@ -182,6 +182,23 @@ export const senderDomainSpec: Schema = object(
       objectName('An SmtpRelay name.'),
       { maxItems: 16, listType: 'set' },
     ),
+    relayRefs: list(
+      'SmtpRelays of any namespace that may send for the domain. A relay of another namespace accepts the domain only if its `allowedSenderDomains` allows this namespace; `status.relayBindings` says whether it did.',
+      object(
+        'SmtpRelayReference',
+        'One SmtpRelay.',
+        {
+          name: objectName('The SmtpRelay name.'),
+          namespace: string('Its namespace; this SenderDomain’s when absent.', {
+            maxLength: 63,
+            minLength: 1,
+            pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+          }),
+        },
+        { required: ['name'] },
+      ),
+      { maxItems: 16 },
+    ),
     authorizedUsers: list(
       'The SMTP AUTH users who may use the domain in the envelope sender and From: address. `*` alone allows every authenticated user; empty allows none (only clients from clientNetworks).',
       string('A user name from the relay users Secret, or `*`.', {
@@ -264,8 +281,28 @@ export const senderDomainStatus: Schema = object('SenderDomainStatus', 'The obse
       format: 'date-time',
     }),
   }),
-  relays: list('The SmtpRelays currently sending for the domain.', objectName('An SmtpRelay name.'), {
-    maxItems: 16,
-    listType: 'atomic',
-  }),
+  relays: list(
+    'The SmtpRelays currently sending for the domain: a name for one of this namespace, `namespace/name` for one of another.',
+    string('An SmtpRelay.', { maxLength: 317 }),
+    { maxItems: 16, listType: 'atomic' },
+  ),
+  relayBindings: list(
+    'Each SmtpRelay the domain names or whose senderDomainSelector matches it, and whether it accepted the domain.',
+    object(
+      'RelayBinding',
+      'One relay and its answer.',
+      {
+        namespace: string('The SmtpRelay namespace.', { maxLength: 63 }),
+        name: string('The SmtpRelay name.', { maxLength: 253 }),
+        accepted: boolean('Whether the relay sends for the domain.'),
+        reason: oneOf(
+          '`Accepted`; `RelayNotFound`: no such SmtpRelay; `NotAllowedByNamespaces`: its allowedSenderDomains does not allow this namespace; `NotSelected`: it selects SenderDomains by label and this one does not match; `DomainConflict`: it already sends for another SenderDomain of the same domain.',
+          ['Accepted', 'RelayNotFound', 'NotAllowedByNamespaces', 'NotSelected', 'DomainConflict'],
+        ),
+        message: string('Why, in words.', { maxLength: 1024 }),
+      },
+      { required: ['namespace', 'name', 'accepted', 'reason'] },
+    ),
+    { maxItems: 32, listType: 'atomic' },
+  ),
 });

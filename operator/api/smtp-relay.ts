@@ -249,6 +249,38 @@ const listeners = list('The ports the relay accepts SMTP on.', listener, {
   ],
 });
 
+/**
+ * Which namespaces' SenderDomains the relay may send for, as Gateway API's
+ * `allowedRoutes.namespaces`: one fleet shared by several teams.
+ */
+const allowedSenderDomains = object(
+  'AllowedSenderDomains',
+  'Which namespaces the relay accepts SenderDomains from. When absent, only its own namespace (`from: Same`).',
+  {
+    namespaces: object(
+      'SenderDomainNamespaces',
+      'The namespaces whose SenderDomains the relay may send for.',
+      {
+        from: oneOf(
+          '`Same`: only the relay namespace. `All`: every namespace the operator watches. `Selector`: the namespaces whose labels match `selector` (the relay namespace only if it matches too).',
+          ['Same', 'All', 'Selector'],
+          { default: 'Same' },
+        ),
+        selector: labelSelector('With `from: Selector`, the labels of the allowed namespaces.'),
+      },
+      {
+        rules: [
+          {
+            rule: "(self.from == 'Selector') == has(self.selector)",
+            message: 'selector is required with from: Selector, and only allowed with it',
+            fieldPath: '.selector',
+          },
+        ],
+      },
+    ),
+  },
+);
+
 export const smtpRelaySpec: Schema = object(
   'SmtpRelaySpec',
   'The desired relay fleet.',
@@ -274,8 +306,9 @@ export const smtpRelaySpec: Schema = object(
     delivery,
     limits,
     senderDomainSelector: labelSelector(
-      'Which SenderDomains (in this namespace) the relay sends for. When absent, the relay accepts the SenderDomains that name it in `spec.relays`.',
+      'Which SenderDomains the relay sends for, by their labels, among those of the namespaces `allowedSenderDomains` allows. When absent, the relay accepts the SenderDomains that name it (`spec.relays`, `spec.relayRefs`).',
     ),
+    allowedSenderDomains,
     queue,
     pod,
     monitoring,
@@ -387,6 +420,7 @@ export const smtpRelayStatus: Schema = object('SmtpRelayStatus', 'The observed s
       'A SenderDomain bound to this relay.',
       {
         name: string('The SenderDomain name.', { maxLength: 253 }),
+        namespace: string('Its namespace, when not the relay’s (allowedSenderDomains).', { maxLength: 63 }),
         domain: string('Its domain.', { maxLength: 253 }),
         ready: boolean('Whether the SenderDomain is Ready (DKIM key present, DNS verified when asked).'),
       },

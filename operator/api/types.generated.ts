@@ -347,15 +347,39 @@ export interface LabelSelectorRequirement {
 }
 
 /**
- * Which SenderDomains (in this namespace) the relay sends for. When absent, the relay accepts the
- * SenderDomains that name it in `spec.relays`. Every `matchLabels` entry and every
- * `matchExpressions` requirement must hold.
+ * Which SenderDomains the relay sends for, by their labels, among those of the namespaces
+ * `allowedSenderDomains` allows. When absent, the relay accepts the SenderDomains that name it
+ * (`spec.relays`, `spec.relayRefs`). Every `matchLabels` entry and every `matchExpressions`
+ * requirement must hold.
  */
 export interface LabelSelector {
   /** Labels the object must carry, exactly these values. */
   readonly matchLabels?: Readonly<Record<string, string>>;
   /** Requirements on labels. */
   readonly matchExpressions?: readonly LabelSelectorRequirement[];
+}
+
+/** The namespaces whose SenderDomains the relay may send for. */
+export interface SenderDomainNamespaces {
+  /**
+   * `Same`: only the relay namespace. `All`: every namespace the operator watches. `Selector`: the
+   * namespaces whose labels match `selector` (the relay namespace only if it matches too).
+   */
+  readonly from: 'Same' | 'All' | 'Selector';
+  /**
+   * With `from: Selector`, the labels of the allowed namespaces. Every `matchLabels` entry and every
+   * `matchExpressions` requirement must hold.
+   */
+  readonly selector?: LabelSelector;
+}
+
+/**
+ * Which namespaces the relay accepts SenderDomains from. When absent, only its own namespace
+ * (`from: Same`).
+ */
+export interface AllowedSenderDomains {
+  /** The namespaces whose SenderDomains the relay may send for. */
+  readonly namespaces?: SenderDomainNamespaces;
 }
 
 /**
@@ -543,11 +567,17 @@ export interface SmtpRelaySpec {
   /** Limits that protect the relay and the reputation of its senders. */
   readonly limits: Limits;
   /**
-   * Which SenderDomains (in this namespace) the relay sends for. When absent, the relay accepts the
-   * SenderDomains that name it in `spec.relays`. Every `matchLabels` entry and every
-   * `matchExpressions` requirement must hold.
+   * Which SenderDomains the relay sends for, by their labels, among those of the namespaces
+   * `allowedSenderDomains` allows. When absent, the relay accepts the SenderDomains that name it
+   * (`spec.relays`, `spec.relayRefs`). Every `matchLabels` entry and every `matchExpressions`
+   * requirement must hold.
    */
   readonly senderDomainSelector?: LabelSelector;
+  /**
+   * Which namespaces the relay accepts SenderDomains from. When absent, only its own namespace
+   * (`from: Same`).
+   */
+  readonly allowedSenderDomains?: AllowedSenderDomains;
   /** Where each relay pod spools accepted messages, and how long it drains on shutdown. */
   readonly queue: Queue;
   /** Scheduling and resources of the relay pods. */
@@ -626,6 +656,8 @@ export interface SmtpRelayDeletion {
 export interface BoundSenderDomain {
   /** The SenderDomain name. */
   readonly name: string;
+  /** Its namespace, when not the relay’s (allowedSenderDomains). */
+  readonly namespace?: string;
   /** Its domain. */
   readonly domain: string;
   /** Whether the SenderDomain is Ready (DKIM key present, DNS verified when asked). */
@@ -662,6 +694,14 @@ export interface SmtpRelayStatus {
   readonly deletion?: SmtpRelayDeletion;
   /** The SenderDomains the relay currently sends for. */
   readonly senderDomains?: readonly BoundSenderDomain[];
+}
+
+/** One SmtpRelay. */
+export interface SmtpRelayReference {
+  /** The SmtpRelay name. */
+  readonly name: string;
+  /** Its namespace; this SenderDomain’s when absent. */
+  readonly namespace?: string;
 }
 
 /** A ServiceAccount allowed to send as the domain. */
@@ -782,6 +822,12 @@ export interface SenderDomainSpec {
    */
   readonly relays?: readonly string[];
   /**
+   * SmtpRelays of any namespace that may send for the domain. A relay of another namespace accepts
+   * the domain only if its `allowedSenderDomains` allows this namespace; `status.relayBindings` says
+   * whether it did.
+   */
+  readonly relayRefs?: readonly SmtpRelayReference[];
+  /**
    * The SMTP AUTH users who may use the domain in the envelope sender and From: address. `*` alone
    * allows every authenticated user; empty allows none (only clients from clientNetworks).
    */
@@ -829,6 +875,25 @@ export interface DkimStatus {
   readonly nextRotation?: string;
 }
 
+/** One relay and its answer. */
+export interface RelayBinding {
+  /** The SmtpRelay namespace. */
+  readonly namespace: string;
+  /** The SmtpRelay name. */
+  readonly name: string;
+  /** Whether the relay sends for the domain. */
+  readonly accepted: boolean;
+  /**
+   * `Accepted`; `RelayNotFound`: no such SmtpRelay; `NotAllowedByNamespaces`: its
+   * allowedSenderDomains does not allow this namespace; `NotSelected`: it selects SenderDomains by
+   * label and this one does not match; `DomainConflict`: it already sends for another SenderDomain
+   * of the same domain.
+   */
+  readonly reason: 'Accepted' | 'RelayNotFound' | 'NotAllowedByNamespaces' | 'NotSelected' | 'DomainConflict';
+  /** Why, in words. */
+  readonly message?: string;
+}
+
 /** The observed state of the domain. */
 export interface SenderDomainStatus {
   /**
@@ -843,6 +908,14 @@ export interface SenderDomainStatus {
   readonly dnsRecords?: readonly DnsRecord[];
   /** The DKIM selectors in use. */
   readonly dkim?: DkimStatus;
-  /** The SmtpRelays currently sending for the domain. */
+  /**
+   * The SmtpRelays currently sending for the domain: a name for one of this namespace,
+   * `namespace/name` for one of another.
+   */
   readonly relays?: readonly string[];
+  /**
+   * Each SmtpRelay the domain names or whose senderDomainSelector matches it, and whether it
+   * accepted the domain.
+   */
+  readonly relayBindings?: readonly RelayBinding[];
 }

@@ -2,8 +2,8 @@
 // records to publish, verifies them when asked, finds the relays that send for the domain, and
 // writes the status and Events. Decisions are the pure planners' (render/, status/); this file
 // reads the caches, writes through the runtime and schedules the next look.
-import { smtpRelayResource, senderDomainResource } from '../api/kinds.ts';
-import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
+import { senderDomainResource } from '../api/kinds.ts';
+import type { SenderDomain } from '../api/types.generated.ts';
 import { applyNeeded, withAppliedHash, type Applier } from '../kube/apply.ts';
 import { isNotFound, type KubeClient } from '../kube/client.ts';
 import type { Clock } from '../kube/clock.ts';
@@ -13,11 +13,7 @@ import { controllerKeyOf } from '../kube/owner.ts';
 import { coreResources, formatKey, keyOf, objectPath, parseKey, type KubeObject } from '../kube/resource.ts';
 import type { StatusWriter, WithStatus } from '../kube/status.ts';
 import { nextStatus, sameStatus, type ObjectStatus } from '../kube/status-diff.ts';
-import {
-  generatedDkimSecretName,
-  relaySelectsDomain,
-  type SecretObject,
-} from '../render/sender-domain-binding.ts';
+import { generatedDkimSecretName, type SecretObject } from '../render/sender-domain-binding.ts';
 import {
   generateDkimKey,
   generateDkimKeyAsync,
@@ -38,6 +34,12 @@ import {
   type SenderDomainEvent,
 } from '../status/sender-domain.ts';
 import { senderDomainDnsStateOf, type OperatorMetrics } from '../metrics.ts';
+import {
+  domainNamespaceWatch,
+  domainRelayBindings,
+  domainRelayWatch,
+  domainRivalWatch,
+} from './tenancy-watches.ts';
 import type { LookupTxt } from './sender-domain-dns-lookup.ts';
 import { ownedSecretSelector, ownKeySecretKey, senderDomainSecretReferences } from './secret-references.ts';
 
@@ -57,7 +59,6 @@ export interface SenderDomainControllerOptions {
 }
 
 type SenderDomainObject = SenderDomain & KubeObject;
-type SmtpRelayObject = SmtpRelay & KubeObject;
 
 const defaultDnsIntervalMs = 3_600_000;
 /**
@@ -70,10 +71,6 @@ export const maxRequeueMs = 12 * 3_600_000;
 /** The cache of a kind holds objects of that kind; the runtime types them as KubeObject. */
 function asSenderDomain(object: KubeObject): SenderDomainObject {
   return object as SenderDomainObject;
-}
-
-function asSmtpRelay(object: KubeObject): SmtpRelayObject {
-  return object as SmtpRelayObject;
 }
 
 interface KeysStep {
@@ -171,14 +168,7 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
     earlierEvents: readonly SenderDomainEvent[] = [],
   ): Promise<{ requeueAfterMs?: number }> {
     const nowMs = clock.now();
-    const namespace = domain.metadata.namespace ?? '';
-    const relays = context
-      .cache(smtpRelayResource)
-      .list({ namespace })
-      .map(asSmtpRelay)
-      .filter((relay) => relaySelectsDomain(relay, domain))
-      .map((relay) => relay.metadata.name ?? '')
-      .sort();
+    const bindings = domainRelayBindings(domain, context);
 
     const dkim = domain.spec.dkim;
     const keysStep: KeysStep = !dkim.enabled
@@ -205,7 +195,7 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
       }
     }
 
-    const desired = senderDomainStatus({ domain, keys: keysStep.keys, wanted, dns, relays });
+    const desired = senderDomainStatus({ domain, keys: keysStep.keys, wanted, dns, bindings });
     const current = domain.status as ObjectStatus | undefined;
     const generation = domain.metadata.generation ?? 0;
     if (!sameStatus(current, nextStatus(current, desired, generation, nowMs))) {
@@ -263,18 +253,9 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
           return [...(owner === undefined ? [] : [owner]), ...users.map(keyOf)];
         },
       },
-      {
-        resource: smtpRelayResource,
-        mapToKeys: (object, context) => {
-          const relay = asSmtpRelay(object);
-          return context
-            .cache(senderDomainResource)
-            .list({ namespace: relay.metadata.namespace ?? '' })
-            .map(asSenderDomain)
-            .filter((domain) => relaySelectsDomain(relay, domain))
-            .map(keyOf);
-        },
-      },
+      domainRelayWatch,
+      domainRivalWatch,
+      domainNamespaceWatch,
     ],
     async reconcile(key, context) {
       const cached = context.cache(senderDomainResource).get(key);

@@ -1,21 +1,23 @@
 // What the SmtpRelay reconciler watches and how a change maps back to relay keys: the relays
 // (indexed by the Secrets they reference), the objects they own (by owner reference), the
-// SenderDomains (to the relays that select them) and the Secrets it caches (secret-references.ts:
+// SenderDomains (to the relays that select them, of any namespace they allow), the Namespaces (whose
+// labels some relays choose SenderDomains by) and the Secrets it caches (secret-references.ts:
 // owned ones by label, referenced ones by name), mapped back to relays: referenced ones through the
 // index, DKIM Secrets through the domains that name them, the relay-owned one by owner reference.
 import { senderDomainResource, smtpRelayResource } from '../api/kinds.ts';
 import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
-import type { ControllerContext, SecondaryWatch, WatchedKind } from '../kube/controller.ts';
+import type { SecondaryWatch, WatchedKind } from '../kube/controller.ts';
 import { controllerKeyOf } from '../kube/owner.ts';
 import { keyOf, type KubeObject, type ResourceType } from '../kube/resource.ts';
 import { cachedOwnedRelayResources, relayResources } from '../render/relay-resources.ts';
-import { dkimSecretName, relaySelectsDomain } from '../render/sender-domain-binding.ts';
+import { dkimSecretName } from '../render/sender-domain-binding.ts';
 import {
   ownedSecretSelector,
   referencedSecretKeys,
   senderDomainSecretReferences,
   smtpRelaySecretReferences,
 } from './secret-references.ts';
+import { relayNamespaceWatch, relaysSelecting } from './tenancy-watches.ts';
 
 export const ownerKind = 'SmtpRelay';
 const secretIndex = 'smtp-relay-secrets';
@@ -24,14 +26,6 @@ const ownedSelector = ownedSecretSelector;
 export function ownedByKey(object: KubeObject): readonly string[] {
   const owner = controllerKeyOf(object, ownerKind);
   return owner === undefined ? [] : [owner];
-}
-
-export function relaysSelecting(domain: SenderDomain, context: ControllerContext): string[] {
-  return context
-    .cache<SmtpRelay & KubeObject>(smtpRelayResource)
-    .list({ namespace: domain.metadata.namespace ?? '' })
-    .filter((relay) => relaySelectsDomain(relay, domain))
-    .map((relay) => keyOf(relay));
 }
 
 export const smtpRelayPrimary: WatchedKind = {
@@ -47,6 +41,7 @@ function ownedWatch(resource: ResourceType): SecondaryWatch {
 export const smtpRelayWatches: readonly SecondaryWatch[] = [
   // The relay-owned Secret is watched with the other Secrets below.
   ...cachedOwnedRelayResources.filter((resource) => resource !== relayResources.secret).map(ownedWatch),
+  relayNamespaceWatch,
   {
     resource: senderDomainResource,
     references: [senderDomainSecretReferences],

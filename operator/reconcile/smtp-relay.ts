@@ -32,18 +32,15 @@ import {
   servedName,
 } from '../render/relay-resources.ts';
 import type { BoundDomain } from '../render/relay-secret.ts';
-import {
-  dkimSecretName,
-  relaySelectsDomain,
-  signingKeys,
-  type SecretObject,
-} from '../render/sender-domain-binding.ts';
+import { objectKey, relayAcceptance, type NamespaceLabels } from '../render/relay-acceptance.ts';
+import { dkimSecretName, signingKeys, type SecretObject } from '../render/sender-domain-binding.ts';
 import { renderSmtpRelay, type DesiredObject } from '../render/smtp-relay-objects.ts';
 import { secretProblems } from '../status/smtp-relay-secrets.ts';
 import { smtpRelayStatus, type StatefulSetObject } from '../status/smtp-relay.ts';
 import { ServedKinds } from './served-kinds.ts';
 import { ServiceAccountIssuer } from './service-account-issuer.ts';
 import { ownerKind, smtpRelayPrimary, smtpRelayWatches } from './smtp-relay-watches.ts';
+import { namespaceLabelsOf } from './tenancy-watches.ts';
 import { claimTemplatesConflict } from './stateful-set-immutable.ts';
 import { decideDeletion, drainFinalizer } from '../status/smtp-relay-deletion.ts';
 import { planScaleDown } from '../status/smtp-relay-scale-down.ts';
@@ -84,26 +81,25 @@ function boundDomains(
   relay: SmtpRelay,
   domains: ReadonlyStore<SenderDomain & KubeObject>,
   secrets: ReadonlyStore<SecretObject>,
+  labelsOf: NamespaceLabels,
 ): { bound: BoundDomain[]; problems: Map<string, string> } {
-  const namespace = relay.metadata.namespace ?? '';
   const problems = new Map<string, string>();
-  const bound = domains
-    .list({ namespace })
-    .filter((domain) => relaySelectsDomain(relay, domain) && domain.metadata.deletionTimestamp === undefined)
-    .sort((a, b) => (a.spec.domain < b.spec.domain ? -1 : a.spec.domain > b.spec.domain ? 1 : 0))
-    .map((senderDomain) => {
-      const secretName = dkimSecretName(senderDomain);
-      const secret =
-        secretName === undefined ? undefined : secrets.get(formatKey({ namespace, name: secretName }));
-      const keys = signingKeys(senderDomain, secret);
-      if (!keys.ok) {
-        problems.set(
-          senderDomain.metadata.name ?? '',
-          `SenderDomain ${senderDomain.metadata.name ?? ''}: ${keys.message}; its mail is sent unsigned`,
-        );
-      }
-      return { senderDomain, keys: keys.ok ? keys.keys : [] };
-    });
+  const bound = relayAcceptance(relay, domains.list(), labelsOf).accepted.map((senderDomain) => {
+    const namespace = senderDomain.metadata.namespace ?? '';
+    const secretName = dkimSecretName(senderDomain);
+    const keySecret =
+      secretName === undefined ? undefined : secrets.get(formatKey({ namespace, name: secretName }));
+    const keys = signingKeys(senderDomain, keySecret);
+    // Named as the relay's status names it: by name in its namespace, else namespace/name.
+    const shown =
+      namespace === relay.metadata.namespace ? (senderDomain.metadata.name ?? '') : objectKey(senderDomain);
+    if (!keys.ok)
+      problems.set(
+        objectKey(senderDomain),
+        `SenderDomain ${shown}: ${keys.message}; its mail is sent unsigned`,
+      );
+    return { senderDomain, keys: keys.ok ? keys.keys : [], keySecret };
+  });
   return { bound, problems };
 }
 
@@ -175,6 +171,7 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
         relay,
         context.cache<SenderDomain & KubeObject>(senderDomainResource),
         secretCache,
+        namespaceLabelsOf(context),
       );
       const served = await servedKinds.served();
       const usesTokens = relay.spec.serviceAccountTokens !== undefined;
@@ -236,7 +233,7 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
         unsupported: [...rendered.unsupported, ...rendered.notServed],
         domains: bound.map(({ senderDomain }) => ({
           senderDomain,
-          problem: domainProblems.get(senderDomain.metadata.name ?? ''),
+          problem: domainProblems.get(objectKey(senderDomain)),
         })),
         clusterDomain,
       });

@@ -12,6 +12,8 @@ import { dkimAlgorithms, type SecretObject, type SigningKey } from './sender-dom
 export interface BoundDomain {
   readonly senderDomain: SenderDomain;
   readonly keys: readonly SigningKey[];
+  /** The Secret holding `keys`, in the SenderDomain's namespace (which may not be the relay's). */
+  readonly keySecret?: SecretObject | undefined;
 }
 
 export type SecretLookup = (name: string) => SecretObject | undefined;
@@ -52,9 +54,9 @@ export function relaySecretData(
   lookup: SecretLookup,
 ): Record<string, string> {
   const data: Record<string, string> = {};
-  for (const { senderDomain, keys } of domains) {
+  for (const { senderDomain, keys, keySecret } of domains) {
     for (const key of keys) {
-      const pem = lookup(key.secretName)?.data?.[key.secretKey];
+      const pem = keySecret?.data?.[key.secretKey];
       if (pem !== undefined) data[relaySecretKeyOf(senderDomain.spec.domain, key)] = pem;
     }
   }

@@ -1,13 +1,12 @@
-// The contract between the SenderDomain and SmtpRelay reconcilers: which relays a SenderDomain
-// reaches, where its DKIM keys live, and which of them sign now. Pure.
+// The contract between the SenderDomain and SmtpRelay reconcilers (with relay-acceptance.ts, which
+// relays a SenderDomain reaches): where its DKIM keys live, and which of them sign now. Pure.
 //
 // Generated keys live in a Secret the SenderDomain owns, named by `generatedDkimSecretName`, with
 // one PEM private key per selector and algorithm (`<selector>.rsa.pem`, `<selector>.ed25519.pem`)
 // and the selector that signs now in the `dkimActiveSelectorAnnotation`. Keys a user brings live in
 // `spec.dkim.privateKeySecretRef` under its `rsaKey` / `ed25519Key`, and sign as `spec.dkim.selector`.
 import type { DkimAlgorithm } from '../../relay/config/dkim-schema.ts';
-import type { SenderDomain, SmtpRelay } from '../api/types.generated.ts';
-import { matchesSelector } from '../kube/label-selector.ts';
+import type { SenderDomain } from '../api/types.generated.ts';
 import type { KubeObject } from '../kube/resource.ts';
 
 export const dkimActiveSelectorAnnotation = 'mailfleet.dev/dkim-active-selector';
@@ -22,14 +21,6 @@ export const dkimAlgorithms: Readonly<Record<ApiAlgorithm, { relay: DkimAlgorith
   RSA2048: { relay: 'rsa-sha256', suffix: 'rsa' },
   Ed25519: { relay: 'ed25519-sha256', suffix: 'ed25519' },
 };
-
-/** Whether `relay` sends for `domain`: by its senderDomainSelector, else by the domain naming it. */
-export function relaySelectsDomain(relay: SmtpRelay, domain: SenderDomain): boolean {
-  if (relay.metadata.namespace !== domain.metadata.namespace) return false;
-  const selector = relay.spec.senderDomainSelector;
-  if (selector !== undefined) return matchesSelector(domain.metadata.labels, selector);
-  return (domain.spec.relays ?? []).includes(relay.metadata.name ?? '');
-}
 
 export function generatedDkimSecretName(domain: SenderDomain): string {
   return `${domain.metadata.name ?? ''}-dkim`;

@@ -1,16 +1,18 @@
 // The status of a SenderDomain: conditions DkimKeyReady, DnsVerified and Ready, status.dkim,
-// status.dnsRecords and status.relays, and the Events its changes deserve. Pure: every input,
+// status.dnsRecords, status.relays and status.relayBindings, and the Events its changes deserve. Pure: every input,
 // including the time and the previous status, comes in as a parameter.
 import type {
   Condition,
   DkimStatus,
   DnsRecord,
+  RelayBinding,
   SenderDomain,
   SenderDomainStatus,
 } from '../api/types.generated.ts';
 import type { EventType } from '../kube/events.ts';
 import { kubeTime, type DesiredStatus } from '../kube/status-diff.ts';
 import type { DkimChange, PublishedSelector } from '../render/sender-domain-dkim-plan.ts';
+import { acceptingRelayNames } from '../render/relay-acceptance.ts';
 import { dkimDnsSelector } from '../render/sender-domain-binding.ts';
 import { dkimRecordName, type WantedRecord } from '../render/sender-domain-dns.ts';
 import type { DnsCheck } from './sender-domain-dns-check.ts';
@@ -44,7 +46,8 @@ export interface StatusInput {
   readonly keys: KeysOutcome;
   readonly wanted: readonly WantedRecord[];
   readonly dns: DnsOutcome;
-  readonly relays: readonly string[];
+  /** What each relay the domain asked for said (render/relay-acceptance.ts). */
+  readonly bindings: readonly RelayBinding[];
 }
 
 function sameRecords(a: readonly Pick<DnsRecord, 'purpose' | 'name' | 'value'>[], b: typeof a): boolean {
@@ -175,11 +178,17 @@ function dnsCondition(
   };
 }
 
+function refusals(bindings: readonly RelayBinding[]): string {
+  const refused = bindings.filter((entry) => !entry.accepted);
+  if (refused.length === 0) return '';
+  return `; refused by ${refused.map((entry) => `SmtpRelay ${entry.namespace}/${entry.name} (${entry.reason})`).join(', ')}: see status.relayBindings`;
+}
+
 function readyCondition(
   domain: SenderDomain,
   keys: DesiredCondition,
   dns: DesiredCondition,
-  relays: readonly string[],
+  bindings: readonly RelayBinding[],
 ): DesiredCondition {
   const type = 'Ready';
   if (keys.status !== 'True') {
@@ -188,23 +197,34 @@ function readyCondition(
   if (domain.spec.dnsVerification.enabled && dns.status !== 'True') {
     return { type, status: 'False', reason: 'DnsNotVerified', message: dns.message };
   }
+  const relays = acceptingRelayNames(domain, bindings);
   const sentBy =
     relays.length === 0
-      ? 'no SmtpRelay selects it yet (spec.relays or a relay senderDomainSelector)'
+      ? 'no SmtpRelay sends for it yet (spec.relays, spec.relayRefs or a relay senderDomainSelector)'
       : `sent by SmtpRelay ${list(relays)}`;
-  return { type, status: 'True', reason: 'Ready', message: `mail for ${domain.spec.domain} is ${sentBy}` };
+  return {
+    type,
+    status: 'True',
+    reason: 'Ready',
+    message: `mail for ${domain.spec.domain} is ${sentBy}${refusals(bindings)}`,
+  };
 }
 
+/** The most status.relayBindings holds (the CRD's maxItems). */
+const maxBindings = 32;
+
 export function senderDomainStatus(input: StatusInput): DesiredStatus {
-  const { domain, keys, wanted, dns, relays } = input;
+  const { domain, keys, wanted, dns, bindings } = input;
   const keysReady = keysCondition(domain, keys);
   const dnsVerified = dnsCondition(domain, wanted, dns);
   const records = dns.kind === 'checked' ? dns.check.records : dns.kind === 'current' ? dns.records : wanted;
+  const relays = acceptingRelayNames(domain, bindings).slice(0, 16);
   return {
-    conditions: [keysReady, dnsVerified, readyCondition(domain, keysReady, dnsVerified, relays)],
+    conditions: [keysReady, dnsVerified, readyCondition(domain, keysReady, dnsVerified, bindings)],
     ...(records.length === 0 ? {} : { dnsRecords: records }),
     ...(keys.kind === 'ready' ? { dkim: keys.dkim } : {}),
     ...(relays.length === 0 ? {} : { relays }),
+    ...(bindings.length === 0 ? {} : { relayBindings: bindings.slice(0, maxBindings) }),
   };
 }
 

@@ -159,8 +159,10 @@ function endpoints(relay: SmtpRelay, clusterDomain: string): SmtpRelayEndpoint[]
 }
 
 function boundDomains(findings: SmtpRelayFindings): BoundSenderDomain[] {
+  const home = findings.relay.metadata.namespace;
   return findings.domains.map(({ senderDomain, problem }) => ({
     name: senderDomain.metadata.name ?? '',
+    ...(senderDomain.metadata.namespace === home ? {} : { namespace: senderDomain.metadata.namespace ?? '' }),
     domain: senderDomain.spec.domain,
     ready:
       problem === undefined &&

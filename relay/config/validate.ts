@@ -139,7 +139,16 @@ function crossFieldErrors(config: RelayConfig): string[] {
       `/limits/reservedConnectionsForAllowedNetworks: ${String(limits.reservedConnectionsForAllowedNetworks)} leaves no slot of /limits/maxConnections (${String(limits.maxConnections)}) for other clients; use fewer`,
     );
   }
+  const firstIndexOf = new Map<string, number>();
   for (const [index, domain] of config.policy.senderDomains.entries()) {
+    // The policy acts on the first entry of a domain: a second one would be dead, or a takeover.
+    const name = domain.domain.toLowerCase();
+    const first = firstIndexOf.get(name);
+    if (first === undefined) firstIndexOf.set(name, index);
+    else
+      errors.push(
+        `/policy/senderDomains/${index}/domain: "${domain.domain}" is already /policy/senderDomains/${first}; list each domain once`,
+      );
     if (domain.users && domain.users.length > 0 && !config.auth) {
       errors.push(`/policy/senderDomains/${index}/users: users are listed but /auth is not configured`);
     }

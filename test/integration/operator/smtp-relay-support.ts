@@ -38,7 +38,7 @@ export interface OperatorUnderTest {
  * (operatorControllers: both).
  */
 export async function startRelayOperator(
-  namespace: string,
+  namespace: string | readonly string[],
   controllerOptions: Partial<SmtpRelayControllerOptions> = {},
   controllers?: ControllerFactory,
 ): Promise<OperatorUnderTest> {
@@ -46,7 +46,7 @@ export async function startRelayOperator(
     [
       `--kubeconfig=${kubeconfigPath}`,
       '--leader-elect=false',
-      `--namespaces=${namespace}`,
+      `--namespaces=${typeof namespace === 'string' ? namespace : namespace.join(',')}`,
       '--http-host=127.0.0.1',
       '--http-port=0',
       '--relay-image=relay:integration',

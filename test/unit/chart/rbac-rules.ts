@@ -40,9 +40,13 @@ export const namespacedPermissions: readonly Permission[] = [
   { group: 'cert-manager.io', resource: 'certificates', verbs: optionalKind },
 ];
 
-/** Cluster-scoped: discovery of the optional CRDs; token and access reviews for secure metrics (case 38). */
+/**
+ * Cluster-scoped: discovery of the optional CRDs; Namespaces' labels (allowedSenderDomains); token and
+ * access reviews for secure metrics (case 38).
+ */
 export const clusterPermissions: readonly Permission[] = [
   { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verbs: ['get', 'list', 'watch'] },
+  { group: '', resource: 'namespaces', verbs: ['get', 'list', 'watch'] },
   { group: 'authentication.k8s.io', resource: 'tokenreviews', verbs: ['create'] },
   { group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verbs: ['create'] },
 ];

@@ -8,11 +8,11 @@ import { senderDomainKind, smtpRelayKind } from '../../../operator/api/kinds.ts'
 import type { SenderDomain, SmtpRelay } from '../../../operator/api/types.generated.ts';
 import { optionalRelayResources, servedName } from '../../../operator/render/relay-resources.ts';
 import type { BoundDomain } from '../../../operator/render/relay-secret.ts';
+import { relayAcceptance } from '../../../operator/render/relay-acceptance.ts';
 import {
   dkimActiveSelectorAnnotation,
   dkimSecretName,
   generatedDkimKeyName,
-  relaySelectsDomain,
   signingKeys,
   type SecretObject,
 } from '../../../operator/render/sender-domain-binding.ts';
@@ -101,12 +101,11 @@ export function boundDomainsOf(
   relay: SmtpRelay,
   domains: readonly SenderDomain[] = domainExamples,
 ): BoundDomain[] {
-  return domains
-    .filter((domain) => relaySelectsDomain(relay, domain))
-    .map((senderDomain) => {
-      const keys = signingKeys(senderDomain, dkimSecretOf(senderDomain));
-      return { senderDomain, keys: keys.ok ? keys.keys : [] };
-    });
+  return relayAcceptance(relay, domains, () => ({})).accepted.map((senderDomain) => {
+    const keySecret = dkimSecretOf(senderDomain);
+    const keys = signingKeys(senderDomain, keySecret);
+    return { senderDomain, keys: keys.ok ? keys.keys : [], keySecret };
+  });
 }
 
 /** Every Secret the examples reference, present and well formed. */

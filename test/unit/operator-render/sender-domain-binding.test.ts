@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SenderDomain, SmtpRelay } from '../../../operator/api/types.generated.ts';
+import type { SenderDomain } from '../../../operator/api/types.generated.ts';
 import {
   dkimActiveSelectorAnnotation,
   dkimDnsSelector,
-  relaySelectsDomain,
   signingKeys,
   type SecretObject,
 } from '../../../operator/render/sender-domain-binding.ts';
@@ -32,26 +31,6 @@ function domain(
   };
 }
 
-function relay(selector?: SmtpRelay['spec']['senderDomainSelector']): SmtpRelay {
-  return {
-    apiVersion: 'mailfleet.dev/v1alpha1',
-    kind: 'SmtpRelay',
-    metadata: { name: 'outbound', namespace: 'mail' },
-    spec: { senderDomainSelector: selector } as SmtpRelay['spec'],
-  };
-}
-
-test('a relay without a selector sends for the domains that name it, in its namespace only', () => {
-  assert.equal(relaySelectsDomain(relay(), domain({ relays: ['outbound'] })), true);
-  assert.equal(relaySelectsDomain(relay(), domain({ relays: ['other'] })), false);
-  assert.equal(relaySelectsDomain(relay(), domain({ relays: ['outbound'], namespace: 'elsewhere' })), false);
-});
-
-test('a relay with a selector matches labels and ignores spec.relays', () => {
-  const selected = relay({ matchLabels: { team: 'a' } });
-  assert.equal(relaySelectsDomain(selected, domain({ labels: { team: 'a' } })), true);
-  assert.equal(relaySelectsDomain(selected, domain({ labels: { team: 'b' }, relays: ['outbound'] })), false);
-});
 
 const cases: {
   name: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SenderDomain, SenderDomainStatus } from '../../../operator/api/types.generated.ts';
+import type { RelayBinding, SenderDomain, SenderDomainStatus } from '../../../operator/api/types.generated.ts';
 import type { WantedRecord } from '../../../operator/render/sender-domain-dns.ts';
 import { checkDnsRecords } from '../../../operator/status/sender-domain-dns-check.ts';
 import {
@@ -21,6 +21,10 @@ const ready: KeysOutcome = {
   dkim: { activeSelector: 'mf-1', nextSelector: 'mf-2', nextRotation: '2026-03-01T00:00:00Z' },
 };
 const now = Date.parse('2026-12-01T12:00:00Z');
+
+function accepted(namespace: string, name: string): RelayBinding {
+  return { namespace, name, accepted: true, reason: 'Accepted', message: 'sends for the domain' };
+}
 
 function conditions(status: ReturnType<typeof senderDomainStatus>) {
   return Object.fromEntries(
@@ -106,7 +110,7 @@ test('Ready needs the keys and, when verification is on, the DNS records', () =>
       keys,
       wanted: [spf],
       dns: check === undefined ? { kind: 'disabled' } : { kind: 'checked', check },
-      relays: ['outbound'],
+      bindings: [accepted('mail', 'outbound')],
     });
     assert.deepEqual(conditions(status), expected, name);
   }
@@ -115,7 +119,7 @@ test('Ready needs the keys and, when verification is on, the DNS records', () =>
     keys: ready,
     wanted: [spf],
     dns: { kind: 'checked', check: missing },
-    relays: ['a', 'b'],
+    bindings: [accepted('mail', 'a'), accepted('mail', 'b')],
   });
   assert.deepEqual(full['dkim'], ready.dkim);
   assert.deepEqual(full['relays'], ['a', 'b']);

@@ -48,6 +48,14 @@ const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
     ],
   },
   {
+    name: 'a sender domain is listed once (the policy acts on the first entry: a second is dead or a takeover)',
+    config: {
+      ...minimal,
+      policy: { senderDomains: [{ domain: 'corp.example' }, { domain: 'other.example' }, { domain: 'Corp.Example' }] },
+    },
+    expected: [/\/policy\/senderDomains\/2\/domain: "Corp\.Example" is already \/policy\/senderDomains\/0/],
+  },
+  {
     name: 'networks must be addresses or CIDRs',
     config: { ...minimal, policy: { allowedNetworks: ['10.0.0.0/8', 'everyone'] } },
     expected: [
