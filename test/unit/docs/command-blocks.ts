@@ -52,6 +52,15 @@ export const blocks: Readonly<Record<string, Runs | CannotRun>> = {
     where: 'control plane',
     prints: /^mf-1-rsa\._domainkey\.example\.com\.?\tTXT\tv=DKIM1; k=rsa; p=/m,
   },
+  'docs/tenancy.md: kubectl label namespace team-a mailfleet.dev/tenant=yes': {
+    runs: false,
+    because: `${relayObjects}, in team namespaces (test/integration/operator/tenancy.test.ts labels namespaces live)`,
+  },
+  'docs/tenancy.md: kubectl -n team-b get senderdomain shop -o jsonpath=\'{range .status.relayBindings[*]}{.namespace}/{.name}: {.reason}: {.message}{"\\n"}{end}\'':
+    {
+      runs: false,
+      because: `${relayObjects}, in team namespaces (test/integration/operator/tenancy.test.ts reads status.relayBindings)`,
+    },
   'docs/install.md: kubectl create namespace mailfleet-system': { runs: false, because: cluster },
   'docs/install.md: helm install mailfleet oci://ghcr.io/mailfleet/charts/mailfleet --version 0.1.0 \\': {
     runs: false,
