@@ -50,6 +50,7 @@ export const operatorControllers: ControllerFactory = (tools) => [
     relayImage: tools.options.relayImage,
     clusterDomain: tools.options.clusterDomain,
     operatorNamespace: tools.options.ownNamespace,
+    testOnlySkipDeletionDrain: tools.options.testOnlySkipDeletionDrain,
   }),
 ];
 
@@ -104,6 +105,12 @@ export async function startOperator(
     metrics,
   };
   for (const controller of controllers(tools)) manager.register(controller);
+  if (options.testOnlySkipDeletionDrain) {
+    log.warn(
+      { setting: 'MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN' },
+      'TEST ONLY: deleted relays go without draining their queues; accepted mail can be lost',
+    );
+  }
 
   const election = options.leaderElection;
   let elector: LeaderElector | undefined;

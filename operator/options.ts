@@ -30,6 +30,12 @@ export interface OperatorOptions {
    * pods' metrics port by their NetworkPolicy: it reads /queuez there while a relay is deleted.
    */
   readonly ownNamespace: string | undefined;
+  /**
+   * TEST ONLY (`MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN=1`, no flag): relays get no drain finalizer
+   * and a deleted relay goes at once, so the real-node deletion test's negative control can show
+   * the loss the finalizer prevents. Never set in a deployment; the operator logs a warning.
+   */
+  readonly testOnlySkipDeletionDrain: boolean;
 }
 
 export type ParsedOptions =
@@ -199,6 +205,7 @@ export function parseOptions(
       env['POD_NAMESPACE'] !== undefined && dnsLabel.test(env['POD_NAMESPACE'])
         ? env['POD_NAMESPACE']
         : undefined,
+    testOnlySkipDeletionDrain: env['MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN'] === '1',
   };
   return errors.length === 0 ? { ok: true, options } : { ok: false, errors };
 }

@@ -73,6 +73,8 @@ export interface SmtpRelayControllerOptions extends KubeTools {
   readonly issuerKeysRefreshMs?: number;
   /** Where the operator runs (its pods read the relay pods' /queuez; see relay-network-policy.ts). */
   readonly operatorNamespace?: string | undefined;
+  /** TEST ONLY: no drain finalizer, a deleted relay goes at once (OperatorOptions.testOnlySkipDeletionDrain). */
+  readonly testOnlySkipDeletionDrain?: boolean;
   /** The deletion and scaled-away queue gauges. */
   readonly metrics: Pick<OperatorMetrics, 'relayDeletion' | 'scaledDownQueues'>;
 }
@@ -160,7 +162,13 @@ export function smtpRelayController(options: SmtpRelayControllerOptions): Contro
       // A deleted relay without the finalizer is gone as far as the operator is concerned; one with
       // it is rendered retired (refusing mail, delivering) until the gate below lets it go.
       if (deleting && !(relay.metadata.finalizers ?? []).includes(drainFinalizer)) return undefined;
-      if (!deleting) await ensureDrainFinalizer(client, relay);
+      if (options.testOnlySkipDeletionDrain === true) {
+        // The negative control of the deletion test: the protection off, the loss must show.
+        if (deleting) {
+          await removeDrainFinalizer(client, relay);
+          return undefined;
+        }
+      } else if (!deleting) await ensureDrainFinalizer(client, relay);
       const namespace = relay.metadata.namespace ?? '';
       const secretCache = context.cache<SecretObject>(relayResources.secret);
       const lookup = (name: string) => secretCache.get(formatKey({ namespace, name }));

@@ -10,6 +10,9 @@
 //  - a scale to 0 with mail held and no peer to take it: the PVCs of the pods scaled away are reported
 //    in status.scaledDownQueues, drained by Jobs once the next hop is back, then deleted (whenScaled:
 //    Delete);
+//  - the negative control: the operator started with the test-only switch that drops the finalizer
+//    (MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN=1), the same deletion goes at once and the mail the
+//    pods held is never delivered, which the test must catch;
 //  - deleting the namespace of a relay that holds mail: the finalizer does not hold the namespace in
 //    Terminating (what the pods held is lost, as docs/reliability.md says).
 import assert from 'node:assert/strict';
@@ -18,6 +21,8 @@ import { podCidr } from '../node/layout.ts';
 import {
   applyObjects,
   countDelivered,
+  operatorNamespace,
+  release,
   restrictedNamespace,
   swaks,
   waitAllDelivered,
@@ -127,13 +132,16 @@ async function createHoldingMail(
   deletionDrainTimeout: string,
   runId: string,
   whenScaled = 'Retain',
+  guarded = true,
 ): Promise<number[]> {
   await hopSelects('nowhere');
   await applyObjects(cluster, [retiringRelay(name, deletionDrainTimeout, whenScaled)]);
   await waitPodsReady(cluster, namespace, `app.kubernetes.io/instance=${name}`, 2);
-  await eventually('the relay carries the drain finalizer', async () =>
-    ((await relayView(name))?.metadata.finalizers ?? []).includes('mailfleet.dev/drain-queue'),
-  );
+  if (guarded) {
+    await eventually('the relay carries the drain finalizer', async () =>
+      ((await relayView(name))?.metadata.finalizers ?? []).includes('mailfleet.dev/drain-queue'),
+    );
+  }
   await eventually(
     'the relay Service answers',
     async () =>
@@ -207,6 +215,53 @@ test('real node: a deleted SmtpRelay waits for its pods to deliver what they hol
     drained.join('; '),
   );
   console.log(`deletion: ${accepted.length} held, ${count.delivered} delivered once, relay and PVCs gone`);
+});
+
+/** Sets (or, with undefined, removes) an environment variable of the operator and waits for the roll. */
+async function operatorEnv(name: string, value: string | undefined): Promise<void> {
+  const assignment = value === undefined ? `${name}-` : `${name}=${value}`;
+  await kubectl(cluster, ['-n', operatorNamespace, 'set', 'env', `deployment/${release}`, assignment]);
+  await kubectl(cluster, [
+    ...['-n', operatorNamespace, 'rollout', 'status', `deployment/${release}`, '--timeout=180s'],
+  ]);
+}
+
+test('real node, negative control: with the drain finalizer switched off (test-only), the same deletion loses the mail', async () => {
+  const name = 'unguarded';
+  const runId = `unguarded-${Date.now()}`;
+  await operatorEnv('MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN', '1');
+  try {
+    const accepted = await createHoldingMail(name, '10m', runId, 'Retain', false);
+    assert.deepEqual((await relayView(name))?.metadata.finalizers ?? [], [], 'no drain finalizer');
+    await kubectl(cluster, ['-n', namespace, 'delete', 'smtprelay', name, '--wait=false']);
+    await eventually(
+      'the SmtpRelay is gone at once',
+      async () => (await relayView(name)) === undefined,
+      30_000,
+    );
+    await eventually(
+      'its pods are gone, with their queues on the PVCs',
+      async () => (await pods(cluster, namespace, `app.kubernetes.io/instance=${name}`)).length === 0,
+      120_000,
+    );
+    // The next hop is back, as in the guarded test: there, every message arrived; here nothing will.
+    await hopSelects('sink');
+    const lost = await waitAllDelivered(cluster, namespace, runId, accepted, 45_000).then(
+      () => undefined,
+      (error: unknown) => String(error),
+    );
+    const count = await countDelivered(cluster, namespace, runId, accepted);
+    assert.ok(lost !== undefined, 'without the finalizer the test must catch undelivered mail');
+    assert.ok(count.missing.length > 0, `accepted messages never delivered: ${count.missing.join(', ')}`);
+    console.log(
+      `negative control: finalizer off, ${count.missing.length} of ${accepted.length} accepted messages never delivered`,
+    );
+  } finally {
+    await operatorEnv('MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN', undefined);
+    for (const claim of await claimsOf(name)) {
+      await kubectl(cluster, ['-n', namespace, 'delete', 'pvc', claim, '--wait=false']);
+    }
+  }
 });
 
 test('real node: the deletion bound passes with mail held: the PVCs holding it are kept and named, and a new relay of the same name delivers it', async () => {
