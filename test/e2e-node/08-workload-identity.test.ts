@@ -4,15 +4,21 @@
 //  - a ServiceAccount of the SenderDomain's namespace sends (OAUTHBEARER and XOAUTH2) through the
 //    Service with STARTTLS, and the message reaches the sink;
 //  - the same ServiceAccount name in another namespace is refused 553 5.7.1 for that domain;
-//  - the pod's API token (the API server's audience) is refused 535.
+//  - the pod's API token (the API server's audience) is refused 535;
+//  - one fleet, several teams: with allowedSenderDomains from: Selector, a labelled namespace's
+//    SenderDomain (relayRefs) is accepted and its pods send as it, DKIM-signed with the key generated
+//    in their namespace (dkimpy verifies); an unlabelled namespace's is refused NotAllowedByNamespaces
+//    and its pods get 553 5.7.1 for its domain and for the allowed team's.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { SenderDomain } from '../../operator/api/types.generated.ts';
 import { fleet, patchRelaySpec, relayHost } from '../node/fleet.ts';
 import {
   applyObjects,
+  dumpMessage,
   replaceSecret,
   repoRoot,
   starttlsOnPod,
@@ -23,6 +29,8 @@ import {
 } from '../node/mail-fleet.ts';
 import { pods } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
+import { verifyWithDkimpy } from '../support/dkimpy.ts';
+import { startDnsmasq } from '../support/dnsmasq.ts';
 import { makeTestCertificates } from '../support/tls.ts';
 
 const cluster = sharedCluster();
@@ -201,6 +209,126 @@ test('real node: a pod sends with its projected ServiceAccount token; another na
   const apiToken = await send('api-token', namespace, 'OAUTHBEARER');
   assert.ok(!apiToken.ok, "the pod's API token is not a mail credential");
   assert.match(apiToken.out, /refused: 535 5\.7\.8 /);
-  await kubectl(cluster, ['delete', 'namespace', otherTeam, '--wait=false']);
-  await kubectl(cluster, ['-n', namespace, 'delete', 'pod', 'mailer', 'api-token', '--wait=false']);
+  await kubectl(cluster, ['-n', namespace, 'delete', 'pod', 'api-token', '--wait=false']);
+});
+
+/** A pod of `podNamespace` sends as `from` with its token; the relay's reply. */
+async function sendAs(podNamespace: string, from: string): Promise<{ ok: boolean; out: string }> {
+  try {
+    const out = await kubectl(cluster, [
+      ...['-n', podNamespace, 'exec', 'mailer', '--', 'env', 'SMTP_AUTH_MECHANISM=OAUTHBEARER'],
+      ...[
+        `MAIL_FROM=${from}`,
+        `MAIL_TO=tenant-${podNamespace}@dest.example`,
+        'python3',
+        '/etc/client/send.py',
+      ],
+    ]);
+    return { ok: true, out };
+  } catch (error) {
+    return { ok: false, out: String(error) };
+  }
+}
+
+async function bindingReason(podNamespace: string, name: string): Promise<string> {
+  return kubectl(cluster, [
+    ...['-n', podNamespace, 'get', 'senderdomain', name],
+    ...['-o', `jsonpath={.status.relayBindings[?(@.name=="${fleet.relay}")].reason}`],
+  ]);
+}
+
+test('real node: one fleet, two teams: a namespace the relay allows sends as its own domain, DKIM-signed with its key; another team cannot', async () => {
+  const tenant = 'mailfleet.dev/tenant';
+  const teamDomain = (podNamespace: string) => ({
+    apiVersion: 'mailfleet.dev/v1alpha1',
+    kind: 'SenderDomain',
+    metadata: { name: 'team', namespace: podNamespace },
+    spec: {
+      domain: `${podNamespace}.example`,
+      relayRefs: [{ name: fleet.relay, namespace }],
+      dkim: { selector: 'team', algorithms: ['Ed25519'] },
+      dnsVerification: { enabled: false },
+    },
+  });
+  const thirdTeam = 'third-team';
+  await restrictedNamespace(cluster, thirdTeam);
+  const caPem = await kubectl(cluster, [
+    ...['-n', otherTeam, 'get', 'configmap', 'relay-ca', '-o', 'jsonpath={.data.ca\\.crt}'],
+  ]);
+  await clientFiles(thirdTeam, caPem);
+  await applyObjects(cluster, [senderPod('mailer', thirdTeam)]);
+  await waitPodsReady(cluster, thirdTeam, 'app=mailer', 1);
+  // The fleet's namespace and other-team join; third-team does not.
+  for (const joining of [namespace, otherTeam])
+    await kubectl(cluster, ['label', '--overwrite', 'namespace', joining, `${tenant}=yes`]);
+  await patchRelaySpec(cluster, {
+    allowedSenderDomains: {
+      namespaces: { from: 'Selector', selector: { matchLabels: { [tenant]: 'yes' } } },
+    },
+  });
+  await applyObjects(cluster, [teamDomain(otherTeam), teamDomain(thirdTeam)]);
+  await eventually(
+    'other-team is Accepted, third-team NotAllowedByNamespaces',
+    async () =>
+      (await bindingReason(otherTeam, 'team')) === 'Accepted' &&
+      (await bindingReason(thirdTeam, 'team')) === 'NotAllowedByNamespaces',
+    120_000,
+  );
+
+  // The relay pods reload the config that names other-team's domain: five sends in a row pass.
+  let sent = { ok: false, out: '' };
+  await eventually(
+    'other-team sends as other-team.example, five times in a row',
+    async () => {
+      for (let i = 0; i < 5; i++) {
+        sent = await sendAs(otherTeam, `app@${otherTeam}.example`);
+        if (!sent.ok) return false;
+      }
+      return true;
+    },
+    180_000,
+  );
+  assert.match(sent.out, /relay said: 250 /);
+  const asFleet = await sendAs(otherTeam, 'app@demo.example');
+  assert.ok(!asFleet.ok, 'other-team cannot send as the fleet namespace’s domain');
+  assert.match(asFleet.out, /refused: 553 5\.7\.1 /);
+  const outsider = await sendAs(thirdTeam, `app@${thirdTeam}.example`);
+  assert.ok(!outsider.ok, 'a namespace the relay does not allow has no domain on it');
+  assert.match(outsider.out, /refused: 553 5\.7\.1 /);
+  const intruder = await sendAs(thirdTeam, `app@${otherTeam}.example`);
+  assert.ok(!intruder.ok, 'nor can it send as the domain of a team that is allowed');
+  assert.match(intruder.out, /refused: 553 5\.7\.1 /);
+
+  // other-team's mail is signed with the key generated in other-team's namespace.
+  let dump: Awaited<ReturnType<typeof sinkDumps>>[number] | undefined;
+  await eventually('other-team’s mail is at the sink', async () => {
+    dump = (await sinkDumps(cluster, namespace)).find((entry) =>
+      entry.raw.includes(`From: app@${otherTeam}.example`),
+    );
+    return dump !== undefined;
+  });
+  const domain = JSON.parse(
+    await kubectl(cluster, ['-n', otherTeam, 'get', 'senderdomain', 'team', '-o', 'json']),
+  ) as SenderDomain;
+  const records = (domain.status?.dnsRecords ?? []).filter((record) => record.purpose === 'DKIM');
+  const dns = await startDnsmasq({
+    localDomains: [`${otherTeam}.example`],
+    txt: records.map((record) => ({ name: record.name, text: record.value })),
+  });
+  try {
+    assert.ok(dump);
+    const verdict = (await verifyWithDkimpy(dumpMessage(dump), dns.server)).trim();
+    assert.match(
+      verdict,
+      new RegExp(` ${otherTeam}\\.example ${domain.status?.dkim?.activeSelector ?? '?'} pass$`),
+    );
+  } finally {
+    await dns.stop();
+  }
+
+  // Back to one team: the fleet's relay takes its own namespace only again.
+  await patchRelaySpec(cluster, { allowedSenderDomains: null });
+  await kubectl(cluster, ['label', 'namespace', namespace, `${tenant}-`]);
+  await kubectl(cluster, ['delete', 'namespace', otherTeam, thirdTeam, '--wait=false']);
+  await kubectl(cluster, ['-n', namespace, 'delete', 'pod', 'mailer', '--wait=false']);
 });
