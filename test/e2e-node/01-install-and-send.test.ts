@@ -76,6 +76,21 @@ test('real node: helm install as docs/install.md says: two operator replicas und
   await kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev']);
 });
 
+test('real node: `helm test` passes: its pod finds the CRDs established and the operator answering on its metrics Service', async () => {
+  // The metrics Service has endpoints only once an operator pod is Ready, which the test above waited for.
+  const output = await helm(cluster, [
+    'test',
+    release,
+    '--namespace',
+    operatorNamespace,
+    '--logs',
+    '--timeout=180s',
+  ]);
+  assert.match(output, /Phase:\s+Succeeded/);
+  assert.match(output, /ok: CRD smtprelays\.mailfleet\.dev is established/, output);
+  assert.match(output, /ok: the operator answers at /, output);
+});
+
 test('real node: an SmtpRelay with TLS, AUTH and a Persistent queue and its SenderDomain become Ready on the node', async () => {
   await restrictedNamespace(cluster, namespace);
   await relaySecrets(cluster, namespace, relay, work);
