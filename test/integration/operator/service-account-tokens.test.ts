@@ -4,9 +4,8 @@
 // with each SenderDomain's ServiceAccount grants; admission refuses the API server's audience.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { parse } from 'yaml';
 import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
-import { coreResources, type KubeObject } from '../../../operator/kube/resource.ts';
+import type { KubeObject } from '../../../operator/kube/resource.ts';
 import type { RelayConfig } from '../../../relay/config/types.ts';
 import { issuerKeys } from '../../support/service-account-tokens.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
@@ -14,8 +13,8 @@ import {
   admin,
   applyAsUser,
   eventually,
-  get,
   privateNamespace,
+  renderedRelayConfig,
   relayCondition,
   startRelayOperator,
   type OperatorUnderTest,
@@ -47,14 +46,8 @@ const senderDomain = (name: string, domain: string, serviceAccounts?: unknown[])
   },
 });
 
-async function renderedConfig(): Promise<RelayConfig | undefined> {
-  const configMap = await get<KubeObject & { data?: Record<string, string> }>(
-    coreResources.configMap,
-    namespace.name,
-    'outbound-config',
-  );
-  const text = configMap?.data?.['relay.yaml'];
-  return text === undefined ? undefined : (parse(text) as RelayConfig);
+function renderedConfig(): Promise<RelayConfig | undefined> {
+  return renderedRelayConfig(namespace.name, 'outbound');
 }
 
 before(async () => {

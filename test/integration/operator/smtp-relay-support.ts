@@ -8,6 +8,7 @@ import { smtpRelayResource } from '../../../operator/api/kinds.ts';
 import type { KubeClient } from '../../../operator/kube/client.ts';
 import {
   collectionPath,
+  coreResources,
   objectPath,
   type KubeObject,
   type ResourceType,
@@ -20,6 +21,7 @@ import {
   smtpRelayController,
   type SmtpRelayControllerOptions,
 } from '../../../operator/reconcile/smtp-relay.ts';
+import type { RelayConfig } from '../../../relay/config/types.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { clientFor, eventually, privateNamespace } from '../operator-kube/support.ts';
 
@@ -213,3 +215,17 @@ export async function installCrds(file: string): Promise<void> {
 }
 
 export const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+/** The relay config the operator rendered into the relay's ConfigMap, parsed; undefined before it exists. */
+export async function renderedRelayConfig(
+  namespace: string,
+  relay: string,
+): Promise<RelayConfig | undefined> {
+  const configMap = await get<KubeObject & { data?: Record<string, string> }>(
+    coreResources.configMap,
+    namespace,
+    `${relay}-config`,
+  );
+  const text = configMap?.data?.['relay.yaml'];
+  return text === undefined ? undefined : (parse(text) as RelayConfig);
+}

@@ -7,7 +7,6 @@
 // changed live, and the relay follows.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { parse } from 'yaml';
 import { senderDomainResource, smtpRelayResource } from '../../../operator/api/kinds.ts';
 import type { RelayBinding, SenderDomain } from '../../../operator/api/types.generated.ts';
 import { coreResources, objectPath, type KubeObject } from '../../../operator/kube/resource.ts';
@@ -19,6 +18,7 @@ import {
   eventually,
   get,
   privateNamespace,
+  renderedRelayConfig,
   startRelayOperator,
   type OperatorUnderTest,
 } from './smtp-relay-support.ts';
@@ -68,14 +68,8 @@ function senderDomain(name: string, domain: string, dkim: boolean): KubeObject {
   };
 }
 
-async function renderedConfig(): Promise<RelayConfig | undefined> {
-  const configMap = await get<KubeObject & { data?: Record<string, string> }>(
-    coreResources.configMap,
-    platform.name,
-    'shared-config',
-  );
-  const text = configMap?.data?.['relay.yaml'];
-  return text === undefined ? undefined : (parse(text) as RelayConfig);
+function renderedConfig(): Promise<RelayConfig | undefined> {
+  return renderedRelayConfig(platform.name, 'shared');
 }
 
 async function configuredDomains(): Promise<string[]> {
