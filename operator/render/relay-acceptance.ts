@@ -150,7 +150,10 @@ function answer(
       `SmtpRelay ${key} selects SenderDomains by label (spec.senderDomainSelector) and this one's labels do not match`,
     );
   }
-  const winner = relayAcceptance(relay, domains, labelsOf).conflicts.get(objectKey(domain));
+  // Only the rivals for the same domain can win it: O(rivals), not O(every SenderDomain), per relay.
+  const name = domain.spec.domain.toLowerCase();
+  const rivals = domains.filter((entry) => entry.spec.domain.toLowerCase() === name);
+  const winner = relayAcceptance(relay, rivals, labelsOf).conflicts.get(objectKey(domain));
   if (winner !== undefined) {
     return binding(
       key,
