@@ -414,7 +414,7 @@ export const smtpRelayStatus: Schema = object('SmtpRelayStatus', 'The observed s
     },
   ),
   senderDomains: list(
-    'The SenderDomains the relay currently sends for.',
+    'The SenderDomains the relay currently sends for, by domain (the first 1000; the relay config holds them all).',
     object(
       'BoundSenderDomain',
       'A SenderDomain bound to this relay.',

@@ -692,7 +692,10 @@ export interface SmtpRelayStatus {
    * (queue.deletionDrainTimeout).
    */
   readonly deletion?: SmtpRelayDeletion;
-  /** The SenderDomains the relay currently sends for. */
+  /**
+   * The SenderDomains the relay currently sends for, by domain (the first 1000; the relay config
+   * holds them all).
+   */
   readonly senderDomains?: readonly BoundSenderDomain[];
 }
 

@@ -158,9 +158,12 @@ function endpoints(relay: SmtpRelay, clusterDomain: string): SmtpRelayEndpoint[]
   }));
 }
 
+/** The most status.senderDomains holds (the CRD's maxItems): more would make every status write fail. */
+export const maxListedSenderDomains = 1000;
+
 function boundDomains(findings: SmtpRelayFindings): BoundSenderDomain[] {
   const home = findings.relay.metadata.namespace;
-  return findings.domains.map(({ senderDomain, problem }) => ({
+  return findings.domains.slice(0, maxListedSenderDomains).map(({ senderDomain, problem }) => ({
     name: senderDomain.metadata.name ?? '',
     ...(senderDomain.metadata.namespace === home ? {} : { namespace: senderDomain.metadata.namespace ?? '' }),
     domain: senderDomain.spec.domain,

@@ -5,6 +5,7 @@ import type { SenderDomain } from '../../../operator/api/types.generated.ts';
 import type { SecretObject } from '../../../operator/render/sender-domain-binding.ts';
 import { secretProblems } from '../../../operator/status/smtp-relay-secrets.ts';
 import {
+  maxListedSenderDomains,
   smtpRelayStatus,
   type SmtpRelayFindings,
   type StatefulSetObject,
@@ -205,6 +206,21 @@ test('scale subresource fields, endpoints and bound domains', () => {
   assert.deepEqual(status['senderDomains'], [
     { name: domain.metadata.name, domain: domain.spec.domain, ready: true },
   ]);
+});
+
+test('status.senderDomains: a domain of another namespace carries it; at most the CRD maxItems are listed', () => {
+  const [domain] = domainExamples;
+  assert.ok(domain);
+  const foreign = { ...domain, metadata: { ...domain.metadata, namespace: 'team-a' } };
+  const many = Array.from({ length: maxListedSenderDomains + 5 }, () => ({ senderDomain: foreign }));
+  const listed = smtpRelayStatus(findings({ domains: many }))['senderDomains'] as unknown[];
+  assert.equal(listed.length, maxListedSenderDomains, 'more would make the status write fail');
+  assert.deepEqual(listed[0], {
+    name: domain.metadata.name,
+    namespace: 'team-a',
+    domain: domain.spec.domain,
+    ready: false,
+  });
 });
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
