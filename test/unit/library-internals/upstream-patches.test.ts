@@ -293,6 +293,8 @@ test('smtp-server-accept-hook.patch: onAccept sees the connection before the gre
   const options: AcceptOptions = {
     logger: false,
     disableReverseLookup: true,
+    // A connection the hook never lets through is closed in 2 s, not the default minute.
+    socketTimeout: 2000,
     onAccept(info, callback) {
       events.push(`accept ${info.remoteAddress} ${info.id}`);
       // A slot check as the relay makes it: refused before any greeting, with the relay's reply.
