@@ -16,11 +16,11 @@ import { pathToFileURL } from 'node:url';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import DataStream from '../../../node_modules/nodemailer/dist/esm/smtp-connection/data-stream.js';
-import { endOfData, streamStart, stuffChunk } from '../../../relay/delivery/dot-stuffing.ts';
 import { RelaySmtpServer } from '../../../relay/smtp/connection.ts';
 import { RelaySmtpParser } from '../../../relay/smtp/data-parser.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 import { parseSession, randomSession } from '../../support/smtp-stream-sessions.ts';
+import { stuffedOutput } from '../../support/stuffed-output.ts';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 const scratch = await mkdtemp(join(tmpdir(), 'mailfleet-upstream-patches-'));
@@ -382,18 +382,6 @@ async function dataStreamRun(
   };
 }
 
-/** What the relay's useFastDotStuffing puts on the wire for the same chunks. */
-function relayStuffed(chunks: readonly Buffer[]): string {
-  let previous = streamStart;
-  const out: Buffer[] = [];
-  for (const chunk of chunks) {
-    out.push(stuffChunk(chunk, previous));
-    if (chunk.length > 0) previous = chunk[chunk.length - 1] ?? streamStart;
-  }
-  out.push(endOfData(previous === streamStart ? false : previous));
-  return Buffer.concat(out).toString('latin1');
-}
-
 test('nodemailer-dot-stuffing-indexof.patch: the same bytes as upstream and the relay, the end in one write', async () => {
   const packageDir = await patchedPackage('nodemailer', 'nodemailer-dot-stuffing-indexof.patch');
   const { default: PatchedDataStream } = await importFrom<{ default: typeof DataStream }>(
@@ -428,7 +416,7 @@ test('nodemailer-dot-stuffing-indexof.patch: the same bytes as upstream and the 
     const patched = await dataStreamRun(PatchedDataStream, chunks);
     const upstream = await dataStreamRun(DataStream, chunks);
     assert.equal(patched.bytes, upstream.bytes, `patched vs upstream: ${label}`);
-    assert.equal(patched.bytes, relayStuffed(chunks), `patched vs relay: ${label}`);
+    assert.equal(patched.bytes, stuffedOutput(chunks), `patched vs relay: ${label}`);
     assert.deepEqual(
       [patched.inByteCount, patched.outByteCount, patched.lastByte],
       [upstream.inByteCount, upstream.outByteCount, upstream.lastByte],
