@@ -26,6 +26,8 @@ declare -A wanted=(
   [opendkim]=opendkim
   # fusermount3 unmounts test/lazyfs, the FUSE filesystem the power-loss test cuts the power under.
   [fusermount3]=fuse3
+  # GNU patch applies patches/upstream/ to copies of the pinned libraries (test/unit/library-internals/upstream-patches.test.ts).
+  [patch]=patch
   # testssl.sh scans the relay's TLS listeners for weak suites and known vulnerabilities (case 33).
   [testssl]=testssl.sh
   # The real node (test/node/): containerd with runc, the CNI bridge, buildah and skopeo for the images,

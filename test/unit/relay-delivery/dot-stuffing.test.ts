@@ -6,24 +6,14 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import DataStream from '../../../node_modules/nodemailer/dist/esm/smtp-connection/data-stream.js';
-import { endOfData, streamStart, stuffChunk } from '../../../relay/delivery/dot-stuffing.ts';
+import { streamStart, stuffChunk } from '../../../relay/delivery/dot-stuffing.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
+import { stuffedOutput } from '../../support/stuffed-output.ts';
 
 async function nodemailerOutput(chunks: readonly Buffer[]): Promise<string> {
   const stream = new DataStream();
   Readable.from(chunks).pipe(stream);
   return (await buffer(stream)).toString('latin1');
-}
-
-function stuffedOutput(chunks: readonly Buffer[]): string {
-  let previous = streamStart;
-  const out: Buffer[] = [];
-  for (const chunk of chunks) {
-    out.push(stuffChunk(chunk, previous));
-    if (chunk.length > 0) previous = chunk[chunk.length - 1] ?? streamStart;
-  }
-  out.push(endOfData(previous === streamStart ? false : previous));
-  return Buffer.concat(out).toString('latin1');
 }
 
 test('table: each rule of SMTP transparency', () => {
