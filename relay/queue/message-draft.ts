@@ -112,7 +112,8 @@ export class MessageDraft {
   }
 }
 
-function removeIfPresent(path: string): void {
+/** Unlinking is a metadata update in memory: synchronous, without a thread-pool round trip. */
+export function removeIfPresent(path: string): void {
   try {
     unlinkSync(path);
   } catch (error) {

@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { silentLog } from '../../../operator/log.ts';
-import { operatorControllers, startOperator, type RunningOperator } from '../../../operator/main.ts';
-import { parseOptions } from '../../../operator/options.ts';
+import type { RunningOperator } from '../../../operator/main.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { blocks, repoRoot, shellBlocks } from '../../unit/docs/command-blocks.ts';
+import { startInProcessOperator } from '../operator-kube/in-process-operator.ts';
 import { clientFor, eventually, privateNamespace } from '../operator-kube/support.ts';
 
 const run = promisify(execFile);
@@ -31,22 +30,12 @@ before(async () => {
   await copyFile(kubeconfigPath, kubeconfig);
   env = { ...process.env, KUBECONFIG: kubeconfig, PATH: `${binDir}:${process.env['PATH'] ?? ''}` };
   await run('kubectl', ['config', 'set-context', '--current', `--namespace=${namespace.name}`], { env });
-  const parsed = parseOptions(
-    [
-      `--kubeconfig=${kubeconfigPath}`,
-      '--leader-elect=false',
-      `--namespaces=${namespace.name}`,
-      '--http-host=127.0.0.1',
-      '--http-port=0',
-      '--relay-image=relay:integration',
-      '--dns-resolver=127.0.0.1:9',
-    ],
-    {},
-    'docs-test',
-  );
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  operator = await startOperator(parsed.options, operatorControllers, silentLog());
-  await eventually('the caches sync', () => operator.manager.synced);
+  operator = await startInProcessOperator({
+    kubeconfigPath,
+    namespace: namespace.name,
+    flags: ['--dns-resolver=127.0.0.1:9'],
+    name: 'docs-test',
+  });
 });
 
 after(async () => {

@@ -6,9 +6,8 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { smtpRelayResource } from '../../../operator/api/kinds.ts';
 import { coreResources, type KubeObject } from '../../../operator/kube/resource.ts';
-import { silentLog } from '../../../operator/log.ts';
-import { operatorControllers, startOperator, type RunningOperator } from '../../../operator/main.ts';
-import { parseOptions } from '../../../operator/options.ts';
+import type { RunningOperator } from '../../../operator/main.ts';
+import { startInProcessOperator } from '../operator-kube/in-process-operator.ts';
 import {
   admin,
   applyAsUser,
@@ -24,22 +23,12 @@ let operator: RunningOperator;
 
 before(async () => {
   namespace = await privateNamespace(admin, 'cluster-domain');
-  const parsed = parseOptions(
-    [
-      `--kubeconfig=${kubeconfigPath}`,
-      '--leader-elect=false',
-      `--namespaces=${namespace.name}`,
-      '--http-host=127.0.0.1',
-      '--http-port=0',
-      '--relay-image=relay:integration',
-      '--cluster-domain=corp.internal',
-    ],
-    {},
-    'cluster-domain-test',
-  );
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  operator = await startOperator(parsed.options, operatorControllers, silentLog());
-  await eventually('the caches sync', () => operator.manager.synced);
+  operator = await startInProcessOperator({
+    kubeconfigPath,
+    namespace: namespace.name,
+    flags: ['--cluster-domain=corp.internal'],
+    name: 'cluster-domain-test',
+  });
 });
 
 after(async () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, test } from 'node:test';
-import type { InboundEnvelope } from '../../../relay/queue/message-sink.ts';
 import { openSpool } from '../../../relay/queue/spool.ts';
+import { envelopeTo } from './fixtures.ts';
 
 let root: string;
 before(async () => {
@@ -16,14 +16,6 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const envelope = (recipients: string[], receivedAt = 1000): InboundEnvelope => ({
-  mailFrom: 'sender@example.org',
-  recipients: recipients.map((address) => ({ address })),
-  smtpUtf8: false,
-  eightBitMime: false,
-  client: { address: '127.0.0.1' },
-  receivedAt,
-});
 const body = 'From: sender@example.org\r\nSubject: hi\r\n\r\nhello\r\n';
 /** The files of every shard directory (not FORMAT, segments/ or quarantine/). */
 const shardFiles = async (dir: string): Promise<string[]> =>
@@ -40,7 +32,7 @@ test('accept stores the body, survives a reopen, and the lease/complete cycle re
   let time = 5000;
   const spool = await openSpool({ dir, minFreeBytes: 0, now: () => time });
   const queueId = spool.newQueueId();
-  const accepted = await spool.accept(queueId, envelope(['a@x.test', 'b@y.test']), Readable.from([body]));
+  const accepted = await spool.accept(queueId, envelopeTo(['a@x.test', 'b@y.test']), Readable.from([body]));
   assert.equal(accepted.size, Buffer.byteLength(body));
   assert.equal(await text(spool.openBody(queueId)), body);
   assert.equal(
@@ -80,7 +72,7 @@ test('recovery discards partial files and orphan logs, and drops a torn state li
   const dir = join(root, 'recovery');
   const spool = await openSpool({ dir, minFreeBytes: 0, now: () => 5000 });
   const queueId = spool.newQueueId();
-  await spool.accept(queueId, envelope(['a@x.test']), Readable.from([body]));
+  await spool.accept(queueId, envelopeTo(['a@x.test']), Readable.from([body]));
   // A deferral moves the message out of the segment log into a file of its own with a state log.
   const [leased] = spool.leaseDue(1);
   assert.equal(leased?.queueId, queueId);
@@ -109,7 +101,10 @@ test('a body stream that fails leaves nothing queued', async () => {
       this.destroy(new Error('client went away'));
     },
   });
-  await assert.rejects(spool.accept(spool.newQueueId(), envelope(['a@x.test']), failing), /client went away/);
+  await assert.rejects(
+    spool.accept(spool.newQueueId(), envelopeTo(['a@x.test']), failing),
+    /client went away/,
+  );
   assert.equal(spool.size(), 0);
   const files = await shardFiles(dir);
   assert.deepEqual(files, []);
@@ -126,7 +121,7 @@ test('running out of space mid-write is a SpoolFullError (452 4.3.1), and leaves
     },
   });
   await assert.rejects(
-    spool.accept(spool.newQueueId(), envelope(['a@x.test']), filling),
+    spool.accept(spool.newQueueId(), envelopeTo(['a@x.test']), filling),
     (error: unknown) => {
       assert.ok(error instanceof Error);
       assert.equal(error.name, 'SpoolFullError');
@@ -153,7 +148,7 @@ test('hasSpace and freeBytes follow the free-space probe and recover when space 
   assert.equal(spool.freeBytes(), 10);
   assert.equal(spool.minFreeBytes, 100);
   await assert.rejects(
-    spool.accept(spool.newQueueId(), envelope(['a@x.test']), Readable.from([body])),
+    spool.accept(spool.newQueueId(), envelopeTo(['a@x.test']), Readable.from([body])),
     /bytes free/,
   );
   free = 1000;
@@ -166,7 +161,7 @@ test('hasSpace and freeBytes follow the free-space probe and recover when space 
 test('concurrent accepts share fdatasyncs (group commit) and list/retry/remove work', async () => {
   const spool = await openSpool({ dir: join(root, 'group'), minFreeBytes: 0, now: () => 1 });
   const ids = Array.from({ length: 50 }, () => spool.newQueueId());
-  await Promise.all(ids.map((id) => spool.accept(id, envelope(['a@x.test']), Readable.from([body]))));
+  await Promise.all(ids.map((id) => spool.accept(id, envelopeTo(['a@x.test']), Readable.from([body]))));
   assert.equal(spool.size(), 50);
   assert.equal(spool.segmentLog.appends, 50);
   assert.ok(spool.segmentLog.rounds < 50, `${spool.segmentLog.rounds} fdatasync rounds for 50`);
