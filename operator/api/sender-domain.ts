@@ -167,6 +167,13 @@ const dnsVerification = object(
   },
 );
 
+const dnsPublishing = object('DnsPublishing', 'How the records in status.dnsRecords reach DNS.', {
+  provider: oneOf(
+    '`ExternalDNS`: the operator keeps an external-dns DNSEndpoint (externaldns.k8s.io/v1alpha1, named `<name>-dns`) holding exactly the records in status.dnsRecords, and a key rotation switches signing only once DNS verification sees the next selector; `Manual`: you publish the records. When absent, the operator’s `--dns-publishing` default (the chart’s `operator.dnsPublishing`).',
+    ['ExternalDNS', 'Manual'],
+  ),
+});
+
 export const senderDomainSpec: Schema = object(
   'SenderDomainSpec',
   'A domain that may send through mailfleet relays.',
@@ -227,6 +234,7 @@ export const senderDomainSpec: Schema = object(
     spf,
     dmarc,
     dnsVerification,
+    dnsPublishing,
   },
   { required: ['domain'] },
 );
@@ -250,7 +258,7 @@ const dnsRecord = object(
 
 export const senderDomainStatus: Schema = object('SenderDomainStatus', 'The observed state of the domain.', {
   conditions: conditions(
-    '`Ready`: mail for the domain is signed and sent; `DkimKeyReady`: the keys exist and are mounted in the relays; `DnsVerified`: every record in dnsRecords is published.',
+    '`Ready`: mail for the domain is signed and sent; `DkimKeyReady`: the keys exist and are mounted in the relays; `DnsVerified`: every record in dnsRecords is published; `DnsPublished` (with the ExternalDNS provider): the DNSEndpoint holds the records.',
   ),
   observedGeneration: observedGeneration(),
   dnsRecords: list('The exact records to publish.', dnsRecord, { maxItems: 16, listType: 'atomic' }),

@@ -772,6 +772,18 @@ export interface DnsVerification {
   readonly interval: string;
 }
 
+/** How the records in status.dnsRecords reach DNS. */
+export interface DnsPublishing {
+  /**
+   * `ExternalDNS`: the operator keeps an external-dns DNSEndpoint (externaldns.k8s.io/v1alpha1,
+   * named `<name>-dns`) holding exactly the records in status.dnsRecords, and a key rotation
+   * switches signing only once DNS verification sees the next selector; `Manual`: you publish the
+   * records. When absent, the operator’s `--dns-publishing` default (the chart’s
+   * `operator.dnsPublishing`).
+   */
+  readonly provider?: 'ExternalDNS' | 'Manual';
+}
+
 /** A domain that may send through mailfleet relays. */
 export interface SenderDomainSpec {
   /** The domain name, lower case (e.g. `example.com`). Immutable. */
@@ -801,6 +813,8 @@ export interface SenderDomainSpec {
   readonly dmarc: Dmarc;
   /** Whether the operator checks that the records in status.dnsRecords are published, and how often. */
   readonly dnsVerification: DnsVerification;
+  /** How the records in status.dnsRecords reach DNS. */
+  readonly dnsPublishing?: DnsPublishing;
 }
 
 /** A DNS record to publish for the domain. */
@@ -834,7 +848,8 @@ export interface SenderDomainStatus {
   /**
    * The latest observations of the object's state. `Ready`: mail for the domain is signed and sent;
    * `DkimKeyReady`: the keys exist and are mounted in the relays; `DnsVerified`: every record in
-   * dnsRecords is published.
+   * dnsRecords is published; `DnsPublished` (with the ExternalDNS provider): the DNSEndpoint holds
+   * the records.
    */
   readonly conditions?: readonly Condition[];
   /** The `.metadata.generation` of the spec this status reflects. */

@@ -4,6 +4,7 @@ import type { SenderDomain } from '../../../operator/api/types.generated.ts';
 import { kubeTime } from '../../../operator/kube/status-diff.ts';
 import {
   dkimActiveSelectorAnnotation,
+  generatedDkimKeyName,
   signingKeys,
   type SecretObject,
 } from '../../../operator/render/sender-domain-binding.ts';
@@ -13,16 +14,35 @@ import {
   dkimRetiringSelectorAnnotation,
   durationMs,
   planGeneratedDkim,
+  type GeneratedDkimInput,
   type GeneratedDkimPlan,
 } from '../../../operator/render/sender-domain-dkim-plan.ts';
 import { day, KeyPool, senderDomain } from './fixtures.ts';
 
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 
-function plan(domain: SenderDomain, secret: SecretObject | undefined, nowMs: number, pool = new KeyPool()) {
-  const result = planGeneratedDkim({ domain, secret, nowMs, generateKey: pool.generate });
-  if (!result.ok) assert.fail(result.message);
-  return result;
+/** The two phases as the reconciler runs them: the keys asked for are made, then the plan takes them. */
+function plan(
+  domain: SenderDomain,
+  secret: SecretObject | undefined,
+  nowMs: number,
+  pool = new KeyPool(),
+  extra: Partial<GeneratedDkimInput> = {},
+): GeneratedDkimPlan {
+  const input = { domain, secret, nowMs, ...extra };
+  const first = planGeneratedDkim(input);
+  if (!first.ok) assert.fail(first.message);
+  if (first.needsKeys === undefined) return first;
+  const newKeys = new Map(
+    first.needsKeys.map(({ selector, algorithm }) => [
+      generatedDkimKeyName(selector, algorithm),
+      pool.generate(algorithm),
+    ]),
+  );
+  const second = planGeneratedDkim({ ...input, newKeys });
+  if (!second.ok) assert.fail(second.message);
+  if (second.needsKeys !== undefined) assert.fail('keys asked for twice');
+  return second;
 }
 
 function keyNames(result: GeneratedDkimPlan): string[] {
@@ -253,12 +273,7 @@ test('a rotation the planner cannot follow is refused naming the fields', () => 
   const domain = senderDomain({
     dkim: { selector: 'mf', rotation: { interval: '24h', overlap: '48h' } },
   });
-  const result = planGeneratedDkim({
-    domain,
-    secret: undefined,
-    nowMs: t0,
-    generateKey: new KeyPool().generate,
-  });
+  const result = planGeneratedDkim({ domain, secret: undefined, nowMs: t0 });
   assert.ok(!result.ok);
   assert.match(result.message, /spec\.dkim\.rotation: interval "24h" and overlap "48h"/);
 });
@@ -287,7 +302,7 @@ test('a Secret of that name the domain does not own is never taken over', () => 
     },
   };
   for (const secret of [foreign, previousOwner]) {
-    const result = planGeneratedDkim({ domain, secret, nowMs: t0, generateKey: new KeyPool().generate });
+    const result = planGeneratedDkim({ domain, secret, nowMs: t0 });
     assert.ok(!result.ok);
     assert.equal(result.reason, 'SecretNotOwned');
     assert.match(
