@@ -13,12 +13,15 @@
 # DKIM and DMARC record) is rewritten on every sync and can never be deleted — an old DKIM selector
 # would stay in DNS for ever. The patch reads it back in the quoted form it writes. It is meant for
 # upstream; the cache directory name carries it so an unpatched build is never taken for this one.
+# MAILFLEET_EXTERNAL_DNS_UNPATCHED=1 builds (and prints) the release as it is instead, to see the bug:
+# the rotation test then fails waiting for the old selector to leave DNS.
 set -euo pipefail
 version=0.21.0
 module=sigs.k8s.io/external-dns
 here="$(cd "$(dirname "$0")" && pwd)"
 patch_file="$here/external-dns-rfc2136-txt.patch"
 patch_id=$(sha256sum "$patch_file" | cut -c1-12)
+[[ ${MAILFLEET_EXTERNAL_DNS_UNPATCHED:-} == 1 ]] && patch_id=unpatched
 dir="${MAILFLEET_CACHE:-$HOME/.cache/mailfleet}/bin/external-dns-$version-$patch_id"
 built() { [[ -x "$dir/external-dns" && -f "$dir/dnsendpoints.externaldns.k8s.io.yaml" ]]; }
 if ! built; then
@@ -28,13 +31,13 @@ fi
 # Checked again under the lock: another run may have built it while this one waited.
 if ! built; then
   command -v go >/dev/null || { echo "external-dns.sh: Go is required to build external-dns (none on PATH)" >&2; exit 1; }
-  echo "building external-dns v$version (patched: $(basename "$patch_file")) into $dir (first run on this machine only)" >&2
+  echo "building external-dns v$version ($patch_id) into $dir (first run on this machine only)" >&2
   source_dir=$(go mod download -json "$module@v$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
   work=$(mktemp -d)
   trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
   cp -r "$source_dir/." "$work/"
   chmod -R u+w "$work"
-  patch -d "$work" -p1 --quiet <"$patch_file"
+  [[ $patch_id == unpatched ]] || patch -d "$work" -p1 --quiet <"$patch_file"
   (cd "$work" && CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X $module/pkg/apis/externaldns.Version=v$version-mailfleet.$patch_id" \
     -o "$dir/external-dns" .) >&2
