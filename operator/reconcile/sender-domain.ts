@@ -291,6 +291,9 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
     options.observer?.senderDomainDns(
       keyOf(domain),
       senderDomainDnsStateOf(dnsVerified?.status ?? 'Unknown'),
+      (dns.kind === 'checked' ? dns.check.records : dns.kind === 'current' ? dns.records : []).filter(
+        (record) => record.verified === false,
+      ),
     );
     for (const event of [...earlierEvents, ...keysEvents, ...conditionEvents(domain.status, desired)]) {
       await events.record(domain, event.type, event.reason, event.message);
