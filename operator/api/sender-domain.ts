@@ -89,7 +89,7 @@ const spfMechanism = string(
 
 const spf = object(
   'Spf',
-  'The SPF record the operator asks you to publish (it never edits DNS).',
+  'The SPF record listed in status.dnsRecords (published by you, or through external-dns with spec.dnsPublishing).',
   {
     enabled: boolean('Publish an SPF record for the domain (listed in status.dnsRecords).', true),
     mechanisms: list('The senders the record permits, in order.', spfMechanism, {

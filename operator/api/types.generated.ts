@@ -726,7 +726,10 @@ export interface Dkim {
   readonly rotation?: DkimRotation;
 }
 
-/** The SPF record the operator asks you to publish (it never edits DNS). */
+/**
+ * The SPF record listed in status.dnsRecords (published by you, or through external-dns with
+ * spec.dnsPublishing).
+ */
 export interface Spf {
   /** Publish an SPF record for the domain (listed in status.dnsRecords). */
   readonly enabled: boolean;
@@ -807,7 +810,10 @@ export interface SenderDomainSpec {
   readonly serviceAccounts?: readonly ServiceAccountGrant[];
   /** DKIM signing of the mail sent for this domain. */
   readonly dkim: Dkim;
-  /** The SPF record the operator asks you to publish (it never edits DNS). */
+  /**
+   * The SPF record listed in status.dnsRecords (published by you, or through external-dns with
+   * spec.dnsPublishing).
+   */
   readonly spf: Spf;
   /** The DMARC record the operator asks you to publish. */
   readonly dmarc: Dmarc;
