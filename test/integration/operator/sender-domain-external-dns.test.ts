@@ -6,6 +6,7 @@
 // selector is published, the switch waits until verification sees it (external-dns is held stopped
 // past the switch time to show it), the relay process signs with the new key (dkimpy verifies mail
 // signed before and after against BIND), and the old selector is withdrawn from DNS after the overlap.
+// Set to Manual, the domain's DNSEndpoint is deleted and external-dns removes its records.
 // Before the DNSEndpoint CRD is installed, the condition says it is missing and nothing is applied.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -373,6 +374,38 @@ test('creation to Ready and a whole rotation with no human step, through externa
     assert.ok(reasons.includes(reason), `Event ${reason} in ${reasons.join(', ')}`);
   }
   assert.ok(!reasons.includes('DnsRecordsLost'), 'a rotation loses no record');
+
+  // Published by hand from now on: the DNSEndpoint goes, and external-dns takes the records away.
+  const manual = Date.now();
+  const tickingAgain = clockTicker(running, 1_000);
+  cleanups.push(() => {
+    tickingAgain.stop();
+    return Promise.resolve();
+  });
+  await admin.request({
+    verb: 'patch',
+    path: objectPath(senderDomainResource, { namespace: ns, name: 'auto' }),
+    contentType: 'application/merge-patch+json',
+    body: { spec: { dnsPublishing: { provider: 'Manual' } } },
+  });
+  await waitFor('the DNSEndpoint deleted', async () =>
+    (await readEndpoint(ns, 'auto-dns')) === undefined ? true : undefined,
+  );
+  await waitFor('the records gone from BIND', async () =>
+    (await txt(`_dmarc.${zone}`)) === 'ENOTFOUND' && (await txt(`mf-2._domainkey.${zone}`)) === 'ENOTFOUND'
+      ? true
+      : undefined,
+  );
+  timings['provider set to Manual to records gone from BIND'] = Date.now() - manual;
+  const byHand = await waitFor('DnsPublished gone, DnsVerified False', async () => {
+    const domain = await domainNow();
+    return condition(domain, 'DnsPublished') === undefined &&
+      condition(domain, 'DnsVerified')?.reason === 'RecordsNotPublished'
+      ? domain
+      : undefined;
+  });
+  assert.equal(condition(byHand, 'Ready')?.status, 'False');
+  tickingAgain.stop();
   console.log(`timings (ms): ${JSON.stringify(timings)}`);
   await relay.stop();
 });
