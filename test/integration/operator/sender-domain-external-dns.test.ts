@@ -6,7 +6,8 @@
 // selector is published, the switch waits until verification sees it (external-dns is held stopped
 // past the switch time to show it), the relay process signs with the new key (dkimpy verifies mail
 // signed before and after against BIND), and the old selector is withdrawn from DNS after the overlap.
-// Set to Manual, the domain's DNSEndpoint is deleted and external-dns removes its records.
+// Set to Manual, the domain's DNSEndpoint is deleted and external-dns removes its records. A
+// DNSEndpoint of the name that someone else owns is never taken over.
 // Before the DNSEndpoint CRD is installed, the condition says it is missing and nothing is applied.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -408,4 +409,32 @@ test('creation to Ready and a whole rotation with no human step, through externa
   tickingAgain.stop();
   console.log(`timings (ms): ${JSON.stringify(timings)}`);
   await relay.stop();
+});
+
+test('a DNSEndpoint of that name the SenderDomain does not own is left alone and named', async () => {
+  const namespace = await privateNamespace(admin, 'senderdomain-taken');
+  cleanups.push(() => namespace.remove());
+  const foreign = {
+    apiVersion: 'externaldns.k8s.io/v1alpha1',
+    kind: 'DNSEndpoint',
+    metadata: { name: 'taken-dns', namespace: namespace.name },
+    spec: { endpoints: [{ dnsName: `other.${zone}`, recordType: 'TXT', targets: ['"someone else"'] }] },
+  };
+  await admin.request({
+    verb: 'create',
+    path: collectionPath(dnsEndpointResource, namespace.name),
+    body: foreign,
+  });
+  const running = await startController(namespace.name, txtLookup(bind.server));
+  cleanups.push(() => running.stop());
+  await create(senderDomainResource, namespace.name, senderDomainManifest('taken', spec()));
+  const published = await waitFor('DnsPublished', async () =>
+    condition(await readDomain(namespace.name, 'taken'), 'DnsPublished'),
+  );
+  assert.deepEqual([published.status, published.reason], ['False', 'DnsEndpointNotOwned']);
+  assert.equal(
+    published.message,
+    `DNSEndpoint ${namespace.name}/taken-dns exists and is not owned by this SenderDomain, so it is not replaced: delete or rename it`,
+  );
+  assert.deepEqual((await readEndpoint(namespace.name, 'taken-dns'))?.spec, foreign.spec);
 });
