@@ -2,13 +2,13 @@
 // its configuration in a temporary directory (never the system service): authoritative for one zone
 // that accepts RFC 2136 updates and zone transfers signed with a TSIG key, as external-dns's rfc2136
 // provider needs. No recursion, no rndc, no other address.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startLogged } from './logged-process.ts';
 import { freeTcpPort } from './smtp-sink.ts';
 
 export interface Bind {
@@ -66,39 +66,26 @@ zone "${zone}" {
 `,
     );
     // -g: foreground, log to stderr, no privilege change; -4: IPv4 only.
-    const child = spawn('/usr/sbin/named', ['-g', '-4', '-c', join(dir, 'named.conf')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    const exited = new Promise<void>((done) =>
-      child.once('exit', () => {
-        done();
-      }),
-    );
+    const named = startLogged('/usr/sbin/named', ['-g', '-4', '-c', join(dir, 'named.conf')]);
     const server = `127.0.0.1:${port}`;
-    if (await servesZone(server, zone, child)) {
+    if (await servesZone(server, zone, named.child)) {
       return {
         server,
         port,
         zone,
         tsig,
-        log: () => stderr,
+        log: named.log,
         async stop() {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          await exited;
+          await named.stop();
           await rm(dir, { recursive: true, force: true });
         },
       };
     }
-    child.kill('SIGKILL');
-    await exited;
+    named.child.kill('SIGKILL');
+    await named.exited;
     if (attempt >= 2) {
       await rm(dir, { recursive: true, force: true });
-      throw new Error(`named did not start: ${stderr}`);
+      throw new Error(`named did not start: ${named.log()}`);
     }
   }
 }

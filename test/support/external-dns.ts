@@ -9,11 +9,12 @@
 // them again for TXT-type records ("missing owner label" in its debug log), so it never deleted a
 // withdrawn record, and it wrote none for the zone apex (the SPF record). docs/dns.md says how to run
 // it in production with that in mind.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { freeTcpPort } from './smtp-sink.ts';
 import type { Bind } from './bind.ts';
+import { startLogged, type LoggedProcess } from './logged-process.ts';
 
 const run = promisify(execFile);
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -26,10 +27,7 @@ export async function externalDnsTools(): Promise<{ binary: string; crd: string 
   return { binary, crd };
 }
 
-export interface ExternalDns {
-  log(): string;
-  stop(): Promise<void>;
-}
+export type ExternalDns = Pick<LoggedProcess, 'log' | 'stop'>;
 
 export async function startExternalDns(options: {
   readonly binary: string;
@@ -39,45 +37,25 @@ export async function startExternalDns(options: {
 }): Promise<ExternalDns> {
   const { bind } = options;
   const metricsPort = await freeTcpPort();
-  const child = spawn(
-    options.binary,
-    [
-      `--kubeconfig=${options.kubeconfig}`,
-      '--source=crd',
-      `--namespace=${options.namespace}`,
-      '--provider=rfc2136',
-      '--rfc2136-host=127.0.0.1',
-      `--rfc2136-port=${bind.port}`,
-      `--rfc2136-zone=${bind.zone}`,
-      `--rfc2136-tsig-keyname=${bind.tsig.name}`,
-      `--rfc2136-tsig-secret=${bind.tsig.secret}`,
-      `--rfc2136-tsig-secret-alg=${bind.tsig.algorithm}`,
-      '--rfc2136-tsig-axfr',
-      `--domain-filter=${bind.zone}`,
-      '--managed-record-types=TXT',
-      '--registry=noop',
-      '--policy=sync',
-      '--interval=1s',
-      `--metrics-address=127.0.0.1:${metricsPort}`,
-      '--log-level=debug',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((done) =>
-    child.once('exit', () => {
-      done();
-    }),
-  );
-  return {
-    log: () => stderr,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const externalDns: ExternalDns = startLogged(options.binary, [
+    `--kubeconfig=${options.kubeconfig}`,
+    '--source=crd',
+    `--namespace=${options.namespace}`,
+    '--provider=rfc2136',
+    '--rfc2136-host=127.0.0.1',
+    `--rfc2136-port=${bind.port}`,
+    `--rfc2136-zone=${bind.zone}`,
+    `--rfc2136-tsig-keyname=${bind.tsig.name}`,
+    `--rfc2136-tsig-secret=${bind.tsig.secret}`,
+    `--rfc2136-tsig-secret-alg=${bind.tsig.algorithm}`,
+    '--rfc2136-tsig-axfr',
+    `--domain-filter=${bind.zone}`,
+    '--managed-record-types=TXT',
+    '--registry=noop',
+    '--policy=sync',
+    '--interval=1s',
+    `--metrics-address=127.0.0.1:${metricsPort}`,
+    '--log-level=debug',
+  ]);
+  return externalDns;
 }
