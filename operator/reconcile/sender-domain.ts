@@ -114,7 +114,9 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
   }
 
   /** The plan once the keys it asks for are made (asynchronously, off the event loop's path). */
-  async function planWithKeys(input: GeneratedDkimInput): Promise<GeneratedDkimPlanResult> {
+  async function planWithKeys(
+    input: GeneratedDkimInput,
+  ): Promise<GeneratedDkimPlan | Extract<GeneratedDkimPlanResult, { ok: false }>> {
     const first = planGeneratedDkim(input);
     if (!first.ok || first.needsKeys === undefined) return first;
     const made = await Promise.all(first.needsKeys.map(({ algorithm }) => makeKey(algorithm)));
@@ -126,6 +128,7 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
     );
     const planned = planGeneratedDkim({ ...input, newKeys });
     if (planned.ok && planned.needsKeys !== undefined) {
+      // The planner takes every key it asked for: asking again is a bug, not a state to wait in.
       throw new Error(
         `the DKIM plan of SenderDomain ${input.domain.metadata.namespace ?? ''}/${input.domain.metadata.name ?? ''} asked for keys twice`,
       );
@@ -164,7 +167,6 @@ export function senderDomainController(options: SenderDomainControllerOptions): 
       const live = await read<SecretObject>(objectPath(coreResources.secret, parseKey(secretKey)));
       const planned = await planWithKeys({ ...input, secret: live });
       if (!planned.ok) return failed(planned);
-      if (planned.needsKeys !== undefined) throw new Error('unreachable: keys asked for twice');
       plan = planned;
       const applied = await applier.apply(coreResources.secret, plan.secret, { live });
       if (applied.written) changes = plan.changes;
