@@ -6,7 +6,8 @@
 // selector is published, the switch waits until verification sees it (external-dns is held stopped
 // past the switch time to show it), the relay process signs with the new key (dkimpy verifies mail
 // signed before and after against BIND), and the old selector is withdrawn from DNS after the overlap.
-// Set to Manual, the domain's DNSEndpoint is deleted and external-dns removes its records. A
+// A second rotation runs its usual course with external-dns up: the next key is seen before its
+// time and signs at that time. Set to Manual, the domain's DNSEndpoint is deleted and external-dns removes its records. A
 // DNSEndpoint of the name that someone else owns is never taken over.
 // Before the DNSEndpoint CRD is installed, the condition says it is missing and nothing is applied.
 import assert from 'node:assert/strict';
@@ -377,6 +378,39 @@ test('creation to Ready and a whole rotation with no human step, through externa
   }
   assert.ok(!reasons.includes('DnsRecordsLost'), 'a rotation loses no record');
 
+  // The next rotation with external-dns running throughout, the usual course: mf-3 is published,
+  // seen before its switch time (NextKeyVisible), and signs at that time, not before.
+  const secondSince = Date.parse(
+    (await readSecret(ns, 'auto-dkim'))?.metadata?.annotations?.['mailfleet.dev/dkim-active-since'] ?? '',
+  );
+  const secondPublish = Date.now();
+  await running.clock.advance(secondSince + 23 * hour - running.clock.now());
+  const ticksOn = clockTicker(running, 1_000);
+  cleanups.push(() => {
+    ticksOn.stop();
+    return Promise.resolve();
+  });
+  const seen = await waitFor('mf-3 seen in DNS', async () => {
+    const domain = await domainNow();
+    return condition(domain, 'DkimKeyReady')?.reason === 'NextKeyVisible' ? domain : undefined;
+  });
+  timings['next selector generated to seen by verification (external-dns running)'] =
+    Date.now() - secondPublish;
+  assert.equal(seen.status?.dkim?.activeSelector, 'mf-2', 'seen early, it waits for its time');
+  assert.equal(seen.status.dkim.nextSelector, 'mf-3');
+  assert.equal(condition(seen, 'DnsVerified')?.reason, 'RecordsPublished');
+  const onTime = Date.now();
+  await running.clock.advance(secondSince + 24 * hour - running.clock.now());
+  await waitFor('mf-3 signs at its time', async () =>
+    (await domainNow()).status?.dkim?.activeSelector === 'mf-3' ? true : undefined,
+  );
+  timings['switch time reached to mf-3 signing'] = Date.now() - onTime;
+  ticksOn.stop();
+  assert.ok(
+    (await eventsOf(ns, 'auto')).some((event) => event.reason === 'NextKeyVisible'),
+    'a NextKeyVisible Event',
+  );
+
   // Published by hand from now on: the DNSEndpoint goes, and external-dns takes the records away.
   const manual = Date.now();
   const tickingAgain = clockTicker(running, 1_000);
@@ -394,7 +428,7 @@ test('creation to Ready and a whole rotation with no human step, through externa
     (await readEndpoint(ns, 'auto-dns')) === undefined ? true : undefined,
   );
   await waitFor('the records gone from BIND', async () =>
-    (await txt(`_dmarc.${zone}`)) === 'ENOTFOUND' && (await txt(`mf-2._domainkey.${zone}`)) === 'ENOTFOUND'
+    (await txt(`_dmarc.${zone}`)) === 'ENOTFOUND' && (await txt(`mf-3._domainkey.${zone}`)) === 'ENOTFOUND'
       ? true
       : undefined,
   );
