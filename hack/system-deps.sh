@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use as real peers (Postfix and its smtp-source/smtp-sink,
 # Cyrus SASL and OpenDKIM for the realistic benchmark,
-# swaks, msmtp, openssl, testssl.sh, dnsmasq, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd),
+# swaks, msmtp, openssl, testssl.sh, dnsmasq, BIND 9, an independent DKIM verifier, promtool, the argon2 reference CLI, htpasswd),
 # and what the real test node runs on (containerd, runc, the CNI plugins, buildah, skopeo, mmdebstrap). Only what is missing is
 # installed; apt-get update runs only when something is.
 set -euo pipefail
@@ -10,6 +10,9 @@ declare -A wanted=(
   [swaks]=swaks
   [openssl]=openssl
   [dnsmasq]=dnsmasq
+  # BIND 9: the authoritative server external-dns updates over RFC 2136 (with TSIG) in the DNS publishing
+  # tests; they run named as their own process on a loopback port, never the system service.
+  [named]=bind9
   [dkimverify]=python3-dkim
   [opendkim-testkey]=opendkim-tools
   [promtool]=prometheus
@@ -64,7 +67,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the services it installs; the tests run their own instances on loopback.
-for svc in postfix dnsmasq prometheus containerd; do
+for svc in postfix dnsmasq named prometheus containerd; do
   $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
 done
 # Not `service opendkim stop` where there is no systemd: its init script stops every opendkim by name,

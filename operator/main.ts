@@ -24,6 +24,7 @@ import { startSecureMetricsEndpoint } from './metrics-endpoint.ts';
 import { parseOptions, usage, type OperatorOptions } from './options.ts';
 import { senderDomainController } from './reconcile/sender-domain.ts';
 import { txtLookup } from './reconcile/sender-domain-dns-lookup.ts';
+import { dnsEndpointPublisher } from './reconcile/sender-domain-publish.ts';
 import { smtpRelayController } from './reconcile/smtp-relay.ts';
 import { selfSignedCertificate, type SelfSignedCertificate } from './self-signed-certificate.ts';
 
@@ -43,6 +44,8 @@ export const operatorControllers: ControllerFactory = (tools) => [
   senderDomainController({
     ...tools,
     lookupTxt: txtLookup(tools.options.dnsResolver),
+    publisher: dnsEndpointPublisher(tools),
+    dnsPublishing: tools.options.dnsPublishing,
     observer: tools.metrics,
   }),
   smtpRelayController({

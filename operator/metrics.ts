@@ -1,5 +1,8 @@
 // The operator's metrics: one Registry, declared here with fixed, bounded labels (controller names,
-// API verbs, HTTP codes, outcomes; never object names).
+// API verbs, HTTP codes, outcomes; never object names) — but for one gauge: the DNS records DNS
+// verification does not find, labelled by SenderDomain and record name so that the alert on a record
+// that stays unpublished names it. It holds only records not found (at most 16 per SenderDomain, the
+// size of status.dnsRecords), none once they are.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ApiVerb } from './kube/client.ts';
 import type { ProcessOutcome } from './kube/workqueue.ts';
@@ -17,7 +20,14 @@ export const metricNames = {
   relaysDeleting: 'mailfleet_operator_relays_deleting',
   deletionHeldMessages: 'mailfleet_operator_relay_deletion_held_messages',
   scaledDownQueues: 'mailfleet_operator_scaled_down_queues',
+  unverifiedRecords: 'mailfleet_operator_sender_domain_unverified_records',
 } as const;
+
+/** A record of status.dnsRecords the last check did not find as listed. */
+export interface UnverifiedRecord {
+  readonly purpose: string;
+  readonly name: string;
+}
 
 /** A SenderDomain's DnsVerified condition: True, False after a check, or not checked (yet, or disabled). */
 export const senderDomainDnsStates = ['verified', 'failing', 'unchecked'] as const;
@@ -34,8 +44,11 @@ export interface OperatorMetrics {
   reconciled(controller: string, outcome: ProcessOutcome, durationMs: number): void;
   apiRequest(verb: ApiVerb, code: string): void;
   setLeader(leading: boolean): void;
-  /** After each SenderDomain reconcile: its DnsVerified state (`key` is namespace/name, never a label). */
-  senderDomainDns(key: string, state: SenderDomainDnsState): void;
+  /**
+   * After each SenderDomain reconcile: its DnsVerified state (`key` is namespace/name, never a label
+   * of these counts) and the records the last check did not find (labelled by `key` and name).
+   */
+  senderDomainDns(key: string, state: SenderDomainDnsState, unverified?: readonly UnverifiedRecord[]): void;
   /** When a SenderDomain is deleted. (A replica that stops leading forgets every domain by itself.) */
   forgetSenderDomain(key: string): void;
   /**
@@ -97,6 +110,18 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
       for (const dns of dnsStates.values()) this.inc({ dns });
     },
   });
+  const unverified = new Map<string, readonly UnverifiedRecord[]>();
+  new Gauge({
+    name: metricNames.unverifiedRecords,
+    help: 'Records of a SenderDomain (status.dnsRecords) its last DNS check did not find as listed, 1 each, by SenderDomain (namespace/name), purpose and record name.',
+    labelNames: ['sender_domain', 'purpose', 'record'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, records] of unverified)
+        for (const { purpose, name } of records) this.set({ sender_domain: key, purpose, record: name }, 1);
+    },
+  });
   const dnsVerificationLost = new Counter({
     name: metricNames.dnsVerificationLost,
     help: 'SenderDomains whose records were verified and then found missing or changed.',
@@ -150,16 +175,20 @@ export function createOperatorMetrics(queueDepths: () => Iterable<[string, numbe
       // A standby reconciles nothing: stale counts would page twice for one domain.
       if (!leading) {
         dnsStates.clear();
+        unverified.clear();
         deleting.clear();
         scaledDown.clear();
       }
     },
-    senderDomainDns(key, state) {
+    senderDomainDns(key, state, records = []) {
       if (dnsStates.get(key) === 'verified' && state === 'failing') dnsVerificationLost.inc();
       dnsStates.set(key, state);
+      if (records.length === 0) unverified.delete(key);
+      else unverified.set(key, records);
     },
     forgetSenderDomain(key) {
       dnsStates.delete(key);
+      unverified.delete(key);
     },
     scaledDownQueues(key, states) {
       if (states.length === 0) scaledDown.delete(key);

@@ -23,6 +23,8 @@ export interface OperatorOptions {
   readonly concurrency: number;
   /** The DNS server SenderDomain verification asks (`host:port`, as Resolver.setServers takes it); undefined for the system's. */
   readonly dnsResolver: string | undefined;
+  /** How the records of a SenderDomain without spec.dnsPublishing.provider reach DNS. */
+  readonly dnsPublishing: DnsPublishingProvider;
   /** The cluster's DNS domain, in the Service and pod names rendered into relay configs and certificates. */
   readonly clusterDomain: string;
   /**
@@ -37,6 +39,9 @@ export interface OperatorOptions {
    */
   readonly testOnlySkipDeletionDrain: boolean;
 }
+
+export const dnsPublishingProviders = ['Manual', 'ExternalDNS'] as const;
+export type DnsPublishingProvider = (typeof dnsPublishingProviders)[number];
 
 export type ParsedOptions =
   | { readonly ok: true; readonly options: OperatorOptions }
@@ -63,6 +68,7 @@ const settings = {
   'resync-period': { env: 'MAILFLEET_RESYNC_PERIOD_SECONDS', fallback: '600' },
   concurrency: { env: 'MAILFLEET_CONCURRENCY', fallback: '2' },
   'dns-resolver': { env: 'MAILFLEET_DNS_RESOLVER', fallback: '' },
+  'dns-publishing': { env: 'MAILFLEET_DNS_PUBLISHING', fallback: 'Manual' },
   'cluster-domain': { env: 'MAILFLEET_CLUSTER_DOMAIN', fallback: 'cluster.local' },
 } as const satisfies Record<string, { env: string; fallback: string | undefined }>;
 
@@ -179,6 +185,12 @@ export function parseOptions(
       `${describe('dns-resolver')}: "${dnsResolver}" is not a DNS server address: use an IP address with an optional port (192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53), or "" for the system resolvers`,
     );
   }
+  const dnsPublishing = raw('dns-publishing') ?? '';
+  if (!(dnsPublishingProviders as readonly string[]).includes(dnsPublishing)) {
+    errors.push(
+      `${describe('dns-publishing')}: "${dnsPublishing}" is not a publishing provider: use ${dnsPublishingProviders.join(' or ')}`,
+    );
+  }
   const clusterDomain = (raw('cluster-domain') ?? '').trim().toLowerCase().replace(/\.$/, '');
   if (!isDnsName(clusterDomain)) {
     errors.push(
@@ -200,6 +212,7 @@ export function parseOptions(
     resyncPeriodMs: seconds('resync-period', 1),
     concurrency: integer('concurrency', 1, 64),
     dnsResolver: dnsResolver === '' ? undefined : dnsResolver,
+    dnsPublishing: dnsPublishing as DnsPublishingProvider,
     clusterDomain,
     ownNamespace:
       env['POD_NAMESPACE'] !== undefined && dnsLabel.test(env['POD_NAMESPACE'])

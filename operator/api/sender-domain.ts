@@ -89,7 +89,7 @@ const spfMechanism = string(
 
 const spf = object(
   'Spf',
-  'The SPF record the operator asks you to publish (it never edits DNS).',
+  'The SPF record listed in status.dnsRecords (published by you, or through external-dns with spec.dnsPublishing).',
   {
     enabled: boolean('Publish an SPF record for the domain (listed in status.dnsRecords).', true),
     mechanisms: list('The senders the record permits, in order.', spfMechanism, {
@@ -166,6 +166,13 @@ const dnsVerification = object(
     ],
   },
 );
+
+const dnsPublishing = object('DnsPublishing', 'How the records in status.dnsRecords reach DNS.', {
+  provider: oneOf(
+    '`ExternalDNS`: the operator keeps an external-dns DNSEndpoint (externaldns.k8s.io/v1alpha1, named `<name>-dns`) holding exactly the records in status.dnsRecords, and a key rotation switches signing only once DNS verification sees the next selector; `Manual`: you publish the records. When absent, the operator’s `--dns-publishing` default (the chart’s `operator.dnsPublishing`).',
+    ['ExternalDNS', 'Manual'],
+  ),
+});
 
 export const senderDomainSpec: Schema = object(
   'SenderDomainSpec',
@@ -244,6 +251,7 @@ export const senderDomainSpec: Schema = object(
     spf,
     dmarc,
     dnsVerification,
+    dnsPublishing,
   },
   { required: ['domain'] },
 );
@@ -267,7 +275,7 @@ const dnsRecord = object(
 
 export const senderDomainStatus: Schema = object('SenderDomainStatus', 'The observed state of the domain.', {
   conditions: conditions(
-    '`Ready`: mail for the domain is signed and sent; `DkimKeyReady`: the keys exist and are mounted in the relays; `DnsVerified`: every record in dnsRecords is published.',
+    '`Ready`: mail for the domain is signed and sent; `DkimKeyReady`: the keys exist and are mounted in the relays; `DnsVerified`: every record in dnsRecords is published; `DnsPublished` (with the ExternalDNS provider): the DNSEndpoint holds the records.',
   ),
   observedGeneration: observedGeneration(),
   dnsRecords: list('The exact records to publish.', dnsRecord, { maxItems: 16, listType: 'atomic' }),

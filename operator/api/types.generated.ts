@@ -769,7 +769,10 @@ export interface Dkim {
   readonly rotation?: DkimRotation;
 }
 
-/** The SPF record the operator asks you to publish (it never edits DNS). */
+/**
+ * The SPF record listed in status.dnsRecords (published by you, or through external-dns with
+ * spec.dnsPublishing).
+ */
 export interface Spf {
   /** Publish an SPF record for the domain (listed in status.dnsRecords). */
   readonly enabled: boolean;
@@ -815,6 +818,18 @@ export interface DnsVerification {
   readonly interval: string;
 }
 
+/** How the records in status.dnsRecords reach DNS. */
+export interface DnsPublishing {
+  /**
+   * `ExternalDNS`: the operator keeps an external-dns DNSEndpoint (externaldns.k8s.io/v1alpha1,
+   * named `<name>-dns`) holding exactly the records in status.dnsRecords, and a key rotation
+   * switches signing only once DNS verification sees the next selector; `Manual`: you publish the
+   * records. When absent, the operator’s `--dns-publishing` default (the chart’s
+   * `operator.dnsPublishing`).
+   */
+  readonly provider?: 'ExternalDNS' | 'Manual';
+}
+
 /** A domain that may send through mailfleet relays. */
 export interface SenderDomainSpec {
   /** The domain name, lower case (e.g. `example.com`). Immutable. */
@@ -844,12 +859,17 @@ export interface SenderDomainSpec {
   readonly serviceAccounts?: readonly ServiceAccountGrant[];
   /** DKIM signing of the mail sent for this domain. */
   readonly dkim: Dkim;
-  /** The SPF record the operator asks you to publish (it never edits DNS). */
+  /**
+   * The SPF record listed in status.dnsRecords (published by you, or through external-dns with
+   * spec.dnsPublishing).
+   */
   readonly spf: Spf;
   /** The DMARC record the operator asks you to publish. */
   readonly dmarc: Dmarc;
   /** Whether the operator checks that the records in status.dnsRecords are published, and how often. */
   readonly dnsVerification: DnsVerification;
+  /** How the records in status.dnsRecords reach DNS. */
+  readonly dnsPublishing?: DnsPublishing;
 }
 
 /** A DNS record to publish for the domain. */
@@ -902,7 +922,8 @@ export interface SenderDomainStatus {
   /**
    * The latest observations of the object's state. `Ready`: mail for the domain is signed and sent;
    * `DkimKeyReady`: the keys exist and are mounted in the relays; `DnsVerified`: every record in
-   * dnsRecords is published.
+   * dnsRecords is published; `DnsPublished` (with the ExternalDNS provider): the DNSEndpoint holds
+   * the records.
    */
   readonly conditions?: readonly Condition[];
   /** The `.metadata.generation` of the spec this status reflects. */

@@ -1,6 +1,8 @@
-// The generated DKIM keys of a SenderDomain over time. Pure: the current Secret, the time and a key
-// generator come in; the desired Secret, the published selectors, status.dkim, the changes made
-// (for Events) and the time of the next change go out.
+// The generated DKIM keys of a SenderDomain over time. Pure: the current Secret, the time, the keys
+// made for this plan and the DKIM records DNS verification saw come in; either the keys still to be
+// made (`needsKeys`, the shell makes them and plans again with them) or the desired Secret, the
+// published selectors, status.dkim, the changes made (for Events) and the time of the next change
+// go out.
 //
 // The Secret (the layout of sender-domain-binding.ts) carries the rotation state in annotations:
 // the active selector (the contract), when it started signing, the next selector's switch time once
@@ -11,13 +13,18 @@
 // switch (`interval` after the active one started), switches then, and the old key stays published
 // `overlap` after the switch before it is removed. A switch never happens before its key has been
 // published for `overlap`, however late the operator runs.
-import type { DkimStatus, SenderDomain } from '../api/types.generated.ts';
+//
+// With automatic publishing (`switchWhenVisible`, the records go to DNS through external-dns) the
+// switch also waits until DNS verification has seen every record of the next selector: a key that
+// resolvers cannot find yet never signs.
+import type { DkimStatus, DnsRecord, SenderDomain } from '../api/types.generated.ts';
 import { controllerReference } from '../kube/owner.ts';
 import { kubeTime } from '../kube/status-diff.ts';
 import { parseDurationSeconds } from './units.ts';
 import { managedByLabel, operatorName } from './relay-names.ts';
 import {
   dkimActiveSelectorAnnotation,
+  dkimDnsSelector,
   generatedDkimKeyName,
   generatedDkimSecretName,
   type SecretObject,
@@ -25,9 +32,9 @@ import {
 import {
   decodeSecretValue,
   dkimKeyProblem,
+  dkimPublicKeyRecord,
   encodeSecretValue,
   type DkimKeyAlgorithm,
-  type GenerateDkimKey,
 } from './sender-domain-dkim-keys.ts';
 
 export const dkimActiveSinceAnnotation = 'mailfleet.dev/dkim-active-since';
@@ -54,8 +61,22 @@ export type DkimChange =
   | { readonly kind: 'rotated'; readonly from: string; readonly to: string; readonly retiresAtMs: number }
   | { readonly kind: 'retired'; readonly selector: string };
 
+/**
+ * Where an automatic rotation stands (with `switchWhenVisible`): `steady` (one selector), `awaitingDns`
+ * (the next selector is published and not yet seen by DNS verification), `nextVisible` (seen; it
+ * signs at status.dkim.nextRotation), `retiring` (the previous selector stays published for `overlap`).
+ */
+export type RotationPhase = 'steady' | 'awaitingDns' | 'nextVisible' | 'retiring';
+
+/** A key the plan needs made: the shell generates it and plans again with it in `newKeys`. */
+export interface NeededKey {
+  readonly selector: string;
+  readonly algorithm: DkimKeyAlgorithm;
+}
+
 export interface GeneratedDkimPlan {
   readonly ok: true;
+  readonly needsKeys?: undefined;
   readonly secret: SecretObject;
   /** Active first, then the next, then the retiring selector. */
   readonly published: readonly PublishedSelector[];
@@ -63,10 +84,12 @@ export interface GeneratedDkimPlan {
   readonly changes: readonly DkimChange[];
   /** When the plan changes next without any input changing (publish, switch, retire). */
   readonly nextChangeMs: number | undefined;
+  readonly phase: RotationPhase;
 }
 
 export type GeneratedDkimPlanResult =
   | GeneratedDkimPlan
+  | { readonly ok: true; readonly needsKeys: readonly NeededKey[] }
   | { readonly ok: false; readonly reason: 'InvalidRotation' | 'SecretNotOwned'; readonly message: string };
 
 export interface GeneratedDkimInput {
@@ -74,7 +97,12 @@ export interface GeneratedDkimInput {
   /** The generated Secret as last read, or undefined when it does not exist. */
   readonly secret: SecretObject | undefined;
   readonly nowMs: number;
-  readonly generateKey: GenerateDkimKey;
+  /** PEM keys made for this plan, by Secret key (`generatedDkimKeyName`), as `needsKeys` asked. */
+  readonly newKeys?: ReadonlyMap<string, string>;
+  /** Switch only once DNS verification has seen the next selector's records (automatic publishing). */
+  readonly switchWhenVisible?: boolean;
+  /** The records the last DNS check found published (status.dnsRecords with `verified`). */
+  readonly verifiedRecords?: readonly Pick<DnsRecord, 'name' | 'value' | 'verified'>[];
 }
 
 interface Rotation {
@@ -114,7 +142,9 @@ function selectorNumber(selector: string | undefined, prefix: string): number | 
 }
 
 export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanResult {
-  const { domain, secret, nowMs, generateKey } = input;
+  const { domain, secret, nowMs } = input;
+  const newKeys = input.newKeys ?? new Map<string, string>();
+  const needed: NeededKey[] = [];
   const rotation = rotationOf(domain);
   if (typeof rotation === 'string') return { ok: false, reason: 'InvalidRotation', message: rotation };
   const owner = secret?.metadata?.ownerReferences?.find((reference) => reference.controller === true);
@@ -143,11 +173,16 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
     return found;
   };
   const hasAllKeys = (selector: string) => existingKeys(selector).size === algorithms.length;
-  /** The selector's keys, generating the missing (or unusable) ones. */
+  /** The selector's keys, taking made keys for the missing (or unusable) ones, or asking for them. */
   const ensureKeys = (selector: string, role: SelectorRole, signsFromMs?: number): PublishedSelector => {
     const found = existingKeys(selector);
     const generated = algorithms.filter((algorithm) => !found.has(algorithm));
-    for (const algorithm of generated) found.set(algorithm, generateKey(algorithm));
+    for (const algorithm of generated) {
+      const made = newKeys.get(generatedDkimKeyName(selector, algorithm));
+      if (made === undefined || dkimKeyProblem(made, algorithm) !== undefined) {
+        needed.push({ selector, algorithm });
+      } else found.set(algorithm, made);
+    }
     if (generated.length > 0) {
       changes.push({
         kind: 'generated',
@@ -163,12 +198,26 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
     };
   };
 
+  const verified = new Set(
+    (input.verifiedRecords ?? [])
+      .filter((record) => record.verified === true)
+      .map((record) => `${record.name} ${record.value}`),
+  );
+  /** Whether DNS verification saw every record of the selector (as it is now). */
+  const visible = ({ selector, keys }: PublishedSelector) =>
+    keys.every(({ algorithm, privateKeyPem }) =>
+      verified.has(
+        `${dkimDnsSelector(selector, algorithm, algorithms)}._domainkey.${domain.spec.domain} ${dkimPublicKeyRecord(privateKeyPem, algorithm)}`,
+      ),
+    );
+
   const previousActive = annotations[dkimActiveSelectorAnnotation];
   const previousSince = parseTime(annotations[dkimActiveSinceAnnotation]);
   let published: PublishedSelector[];
   let state: { activeSince: number; nextRotation?: number; retiring?: string };
   let status: DkimStatus;
   let nextChangeMs: number | undefined;
+  let phase: RotationPhase = 'steady';
 
   if (rotation === undefined) {
     const active = ensureKeys(prefix, 'active');
@@ -212,7 +261,9 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
     }
     let retiring = annotations[dkimRetiringSelectorAnnotation];
     let active: PublishedSelector;
-    if (next !== undefined && nextRotation !== undefined && nowMs >= nextRotation) {
+    const waitsForDns =
+      input.switchWhenVisible === true && !(next !== undefined && needed.length === 0 && visible(next));
+    if (next !== undefined && nextRotation !== undefined && nowMs >= nextRotation && !waitsForDns) {
       // The switch: the next key signs now, the old one stays published for `overlap`.
       changes.push({
         kind: 'rotated',
@@ -266,12 +317,25 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
       ...(next === undefined ? {} : { nextSelector: next.selector }),
       nextRotation: kubeTime(switchAt),
     };
+    // A switch waiting for DNS comes with the check that sees the records (a status write), not a time.
+    const switchDue = next === undefined ? plannedSwitch - overlapMs : waitsForDns ? undefined : switchAt;
     const upcoming = [
-      next === undefined ? plannedSwitch - overlapMs : switchAt,
+      ...(switchDue === undefined ? [] : [switchDue]),
       ...(retiringKeys === undefined ? [] : [activeSince + overlapMs]),
     ];
-    nextChangeMs = Math.min(...upcoming);
+    nextChangeMs = upcoming.length === 0 ? undefined : Math.min(...upcoming);
+    if (input.switchWhenVisible === true) {
+      phase =
+        next !== undefined
+          ? waitsForDns
+            ? 'awaitingDns'
+            : 'nextVisible'
+          : retiringKeys === undefined
+            ? 'steady'
+            : 'retiring';
+    }
   }
+  if (needed.length > 0) return { ok: true, needsKeys: needed };
 
   const data: Record<string, string> = {};
   for (const { selector, keys } of published) {
@@ -314,5 +378,6 @@ export function planGeneratedDkim(input: GeneratedDkimInput): GeneratedDkimPlanR
     status,
     changes,
     nextChangeMs,
+    phase,
   };
 }

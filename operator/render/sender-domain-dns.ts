@@ -1,4 +1,4 @@
-// The DNS records a SenderDomain asks its owner to publish (the operator never edits DNS): one DKIM
+// The DNS records a SenderDomain asks to be published (by its owner, or through external-dns): one DKIM
 // key record per published selector and algorithm (each at its own name, `dkimDnsSelector`), the SPF record and the DMARC record. Pure.
 //
 // SPF lists `spec.spf.mechanisms` in order (duplicates dropped) and then the `all` qualifier. The

@@ -1,5 +1,6 @@
-// The status of a SenderDomain: conditions DkimKeyReady, DnsVerified and Ready, status.dkim,
-// status.dnsRecords, status.relays and status.relayBindings, and the Events its changes deserve. Pure: every input,
+// The status of a SenderDomain: conditions DkimKeyReady, DnsVerified, Ready and, when its records
+// are published through external-dns, DnsPublished; status.dkim, status.dnsRecords, status.relays
+// and status.relayBindings, and the Events its changes deserve. Pure: every input,
 // including the time and the previous status, comes in as a parameter.
 import type {
   Condition,
@@ -11,11 +12,11 @@ import type {
 } from '../api/types.generated.ts';
 import type { EventType } from '../kube/events.ts';
 import { kubeTime, type DesiredStatus } from '../kube/status-diff.ts';
-import type { DkimChange, PublishedSelector } from '../render/sender-domain-dkim-plan.ts';
+import type { DkimChange, PublishedSelector, RotationPhase } from '../render/sender-domain-dkim-plan.ts';
 import { acceptingRelayNames } from '../render/relay-acceptance.ts';
 import { dkimDnsSelector } from '../render/sender-domain-binding.ts';
 import { dkimRecordName, type WantedRecord } from '../render/sender-domain-dns.ts';
-import type { DnsCheck } from './sender-domain-dns-check.ts';
+import type { DnsCheck, RecordOutcome } from './sender-domain-dns-check.ts';
 
 export type DesiredCondition = NonNullable<DesiredStatus['conditions']>[number];
 
@@ -27,6 +28,8 @@ export type KeysOutcome =
       readonly secretName: string;
       readonly published: readonly PublishedSelector[];
       readonly dkim: DkimStatus;
+      /** Where an automatic rotation stands (generated keys published through external-dns). */
+      readonly phase?: RotationPhase;
     }
   | { readonly kind: 'disabled' }
   | { readonly kind: 'failed'; readonly reason: string; readonly message: string };
@@ -41,6 +44,17 @@ export type DnsOutcome =
       readonly condition: DesiredCondition;
     };
 
+/** What publishing through external-dns did; undefined when the records are published by hand. */
+export type PublishingOutcome =
+  | { readonly kind: 'published'; readonly endpoint: string; readonly records: number }
+  | {
+      readonly kind: 'failed';
+      readonly reason: 'DnsEndpointNotServed' | 'DnsEndpointNotOwned' | 'ApplyFailed';
+      readonly message: string;
+      /** An apiserver failure, retried with backoff (the others wait for a change). */
+      readonly retry?: boolean;
+    };
+
 export interface StatusInput {
   readonly domain: SenderDomain;
   readonly keys: KeysOutcome;
@@ -48,6 +62,7 @@ export interface StatusInput {
   readonly dns: DnsOutcome;
   /** What each relay the domain asked for said (render/relay-acceptance.ts). */
   readonly bindings: readonly RelayBinding[];
+  readonly publishing?: PublishingOutcome | undefined;
 }
 
 function sameRecords(a: readonly Pick<DnsRecord, 'purpose' | 'name' | 'value'>[], b: typeof a): boolean {
@@ -126,22 +141,66 @@ function keysCondition(domain: SenderDomain, keys: KeysOutcome): DesiredConditio
       message: `${where} (spec.dkim.privateKeySecretRef) holds valid ${algorithms} keys; selector ${active} signs`,
     };
   }
-  const next =
-    keys.dkim.nextSelector === undefined
-      ? ''
-      : `; ${keys.dkim.nextSelector} is published and signs from ${keys.dkim.nextRotation ?? '?'}`;
+  const signs = `${where} holds the generated ${algorithms} keys; selector ${active} signs`;
+  const nextSelector = keys.dkim.nextSelector ?? '';
+  const from = keys.dkim.nextRotation ?? '?';
+  switch (keys.phase) {
+    case 'awaitingDns':
+      return {
+        type,
+        status: 'True',
+        reason: 'NextKeyAwaitingDns',
+        message: `${signs}; ${nextSelector} is published through the DNSEndpoint and signs once DNS verification sees it, not before ${from}`,
+      };
+    case 'nextVisible':
+      return {
+        type,
+        status: 'True',
+        reason: 'NextKeyVisible',
+        message: `${signs}; ${nextSelector} is seen in DNS and signs from ${from}`,
+      };
+    case 'retiring': {
+      const previous = keys.published.find((entry) => entry.role === 'retiring')?.selector ?? '';
+      return {
+        type,
+        status: 'True',
+        reason: 'PreviousKeyRetiring',
+        message: `${signs}; the previous selector ${previous} stays published for spec.dkim.rotation.overlap after the switch, then its records are withdrawn`,
+      };
+    }
+    case 'steady':
+    case undefined:
+      break;
+  }
+  const next = nextSelector === '' ? '' : `; ${nextSelector} is published and signs from ${from}`;
   return {
     type,
     status: 'True',
     reason: 'KeysGenerated',
-    message: `${where} holds the generated ${algorithms} keys; selector ${active} signs${next}`,
+    message: `${signs}${next}`,
   };
+}
+
+/** The DNS names of the next selector's records, which a rotation publishes ahead of its switch. */
+function nextSelectorNames(domain: SenderDomain, keys: KeysOutcome): ReadonlySet<string> {
+  if (keys.kind !== 'ready') return new Set();
+  const algorithms = domain.spec.dkim.algorithms;
+  return new Set(
+    keys.published
+      .filter((entry) => entry.role === 'next')
+      .flatMap(({ selector, keys: selectorKeys }) =>
+        selectorKeys.map(({ algorithm }) =>
+          dkimRecordName(dkimDnsSelector(selector, algorithm, algorithms), domain.spec.domain),
+        ),
+      ),
+  );
 }
 
 function dnsCondition(
   domain: SenderDomain,
   wanted: readonly WantedRecord[],
   dns: DnsOutcome,
+  pending: ReadonlySet<string>,
 ): DesiredCondition {
   const type = 'DnsVerified';
   if (dns.kind === 'current') return dns.condition;
@@ -170,6 +229,19 @@ function dnsCondition(
       message: `all ${wanted.length} records in status.dnsRecords are published`,
     };
   }
+  const failing = (outcome: RecordOutcome) => outcome.kind !== 'verified';
+  const onlyNextSelector = check.outcomes.every(
+    (outcome, index) => !failing(outcome) || pending.has(check.records[index]?.name ?? ''),
+  );
+  if (pending.size > 0 && onlyNextSelector) {
+    // A rotation in progress: the next key is on its way to DNS and signs only once it is seen.
+    return {
+      type,
+      status: 'False',
+      reason: 'NextKeyNotYetVisible',
+      message: `${check.problems.length} of ${wanted.length} records in status.dnsRecords not verified, all of the next DKIM selector, which signs only once they are seen: ${check.problems.join('; ')}`,
+    };
+  }
   return {
     type,
     status: 'False',
@@ -194,7 +266,7 @@ function readyCondition(
   if (keys.status !== 'True') {
     return { type, status: 'False', reason: 'DkimKeyNotReady', message: keys.message };
   }
-  if (domain.spec.dnsVerification.enabled && dns.status !== 'True') {
+  if (domain.spec.dnsVerification.enabled && dns.status !== 'True' && dns.reason !== 'NextKeyNotYetVisible') {
     return { type, status: 'False', reason: 'DnsNotVerified', message: dns.message };
   }
   const relays = acceptingRelayNames(domain, bindings);
@@ -213,14 +285,33 @@ function readyCondition(
 /** The most status.relayBindings holds (the CRD's maxItems). */
 const maxBindings = 32;
 
+function publishedCondition(publishing: PublishingOutcome): DesiredCondition {
+  const type = 'DnsPublished';
+  if (publishing.kind === 'failed') {
+    return { type, status: 'False', reason: publishing.reason, message: publishing.message };
+  }
+  return {
+    type,
+    status: 'True',
+    reason: 'DnsEndpointApplied',
+    message: `DNSEndpoint ${publishing.endpoint} holds the ${publishing.records} records of status.dnsRecords for external-dns to publish`,
+  };
+}
+
 export function senderDomainStatus(input: StatusInput): DesiredStatus {
-  const { domain, keys, wanted, dns, bindings } = input;
+  const { domain, keys, wanted, dns, bindings, publishing } = input;
   const keysReady = keysCondition(domain, keys);
-  const dnsVerified = dnsCondition(domain, wanted, dns);
+  const pending = publishing?.kind === 'published' ? nextSelectorNames(domain, keys) : new Set<string>();
+  const dnsVerified = dnsCondition(domain, wanted, dns, pending);
   const records = dns.kind === 'checked' ? dns.check.records : dns.kind === 'current' ? dns.records : wanted;
   const relays = acceptingRelayNames(domain, bindings).slice(0, 16);
   return {
-    conditions: [keysReady, dnsVerified, readyCondition(domain, keysReady, dnsVerified, bindings)],
+    conditions: [
+      keysReady,
+      dnsVerified,
+      readyCondition(domain, keysReady, dnsVerified, bindings),
+      ...(publishing === undefined ? [] : [publishedCondition(publishing)]),
+    ],
     ...(records.length === 0 ? {} : { dnsRecords: records }),
     ...(keys.kind === 'ready' ? { dkim: keys.dkim } : {}),
     ...(relays.length === 0 ? {} : { relays }),
@@ -248,9 +339,27 @@ export function conditionEvents(
   if (keys?.status === 'False' && (keysBefore?.status !== 'False' || keysBefore.message !== keys.message)) {
     events.push({ type: 'Warning', reason: keys.reason, message: keys.message });
   }
+  // The waits of an automatic rotation (its other steps are Events of the Secret's changes).
+  if (
+    keys !== undefined &&
+    (keys.reason === 'NextKeyAwaitingDns' || keys.reason === 'NextKeyVisible') &&
+    keysBefore?.reason !== keys.reason
+  ) {
+    events.push({ type: 'Normal', reason: keys.reason, message: keys.message });
+  }
+  const published = after('DnsPublished');
+  const publishedBefore = before('DnsPublished');
+  if (published?.status === 'False' && publishedBefore?.message !== published.message) {
+    events.push({ type: 'Warning', reason: published.reason, message: published.message });
+  }
   const dns = after('DnsVerified');
   const dnsBefore = before('DnsVerified');
-  if (dns !== undefined && dns.reason !== 'VerificationDisabled' && dns.status !== dnsBefore?.status) {
+  if (
+    dns !== undefined &&
+    dns.reason !== 'VerificationDisabled' &&
+    dns.reason !== 'NextKeyNotYetVisible' &&
+    dns.status !== dnsBefore?.status
+  ) {
     if (dns.status === 'True') events.push({ type: 'Normal', reason: 'DnsVerified', message: dns.message });
     else if (dnsBefore?.status === 'True') {
       events.push({ type: 'Warning', reason: 'DnsRecordsLost', message: dns.message });
@@ -264,8 +373,11 @@ export function dkimChangeEvents(
   domain: SenderDomain,
   secretName: string,
   changes: readonly DkimChange[],
+  /** The DNSEndpoint that publishes the records, when external-dns does. */
+  endpoint?: string,
 ): SenderDomainEvent[] {
   const where = `Secret ${domain.metadata.namespace ?? ''}/${secretName}`;
+  const inEndpoint = `DNSEndpoint ${domain.metadata.namespace ?? ''}/${endpoint ?? ''}`;
   const algorithms = domain.spec.dkim.algorithms;
   const record = (selector: string) =>
     algorithms
@@ -278,22 +390,32 @@ export function dkimChangeEvents(
       case 'generated': {
         const what = `generated ${list(change.algorithms)} DKIM key${change.algorithms.length > 1 ? 's' : ''} of selector ${change.selector} in ${where}`;
         const when =
-          change.signsFromMs === undefined
-            ? `it signs now: publish ${record(change.selector)} from status.dnsRecords`
-            : `publish ${record(change.selector)} from status.dnsRecords before ${kubeTime(change.signsFromMs)}, when it starts signing`;
+          endpoint !== undefined
+            ? change.signsFromMs === undefined
+              ? `it signs now; ${record(change.selector)} is published through ${inEndpoint}`
+              : `${record(change.selector)} is published through ${inEndpoint}; it signs once DNS verification sees it, not before ${kubeTime(change.signsFromMs)}`
+            : change.signsFromMs === undefined
+              ? `it signs now: publish ${record(change.selector)} from status.dnsRecords`
+              : `publish ${record(change.selector)} from status.dnsRecords before ${kubeTime(change.signsFromMs)}, when it starts signing`;
         return { type: 'Normal', reason: 'DkimKeyGenerated', message: `${what}; ${when}` };
       }
       case 'rotated':
         return {
           type: 'Normal',
           reason: 'DkimKeyRotated',
-          message: `selector ${change.to} signs now instead of ${change.from}; keep ${record(change.from)} published until ${kubeTime(change.retiresAtMs)}`,
+          message:
+            endpoint !== undefined
+              ? `selector ${change.to} signs now instead of ${change.from}; ${record(change.from)} stays in ${inEndpoint} until ${kubeTime(change.retiresAtMs)}`
+              : `selector ${change.to} signs now instead of ${change.from}; keep ${record(change.from)} published until ${kubeTime(change.retiresAtMs)}`,
         };
       case 'retired':
         return {
           type: 'Normal',
           reason: 'DkimKeyRetired',
-          message: `selector ${change.selector} is retired and its keys removed from ${where}; remove ${record(change.selector)} from DNS`,
+          message:
+            endpoint !== undefined
+              ? `selector ${change.selector} is retired, its keys removed from ${where} and ${record(change.selector)} withdrawn from ${inEndpoint}`
+              : `selector ${change.selector} is retired and its keys removed from ${where}; remove ${record(change.selector)} from DNS`,
         };
     }
   });

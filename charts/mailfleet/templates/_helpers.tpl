@@ -114,4 +114,8 @@ optional kinds by name (their CRDs may be absent, so they are not watched).
 - apiGroups: ["cert-manager.io"]
   resources: ["certificates"]
   verbs: ["get", "create", "patch", "delete"]
+# The DNSEndpoint of a SenderDomain whose records are published through external-dns.
+- apiGroups: ["externaldns.k8s.io"]
+  resources: ["dnsendpoints"]
+  verbs: ["get", "create", "patch", "delete"]
 {{- end }}

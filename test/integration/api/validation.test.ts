@@ -233,6 +233,13 @@ const relayCases: readonly InvalidCase[] = [
 
 const domainCases: readonly InvalidCase[] = [
   {
+    name: 'a DNS publishing provider the operator does not know',
+    example: 'senderdomain.yaml',
+    change: ['dnsPublishing.provider', 'Route53'],
+    field: 'spec.dnsPublishing.provider',
+    message: 'Unsupported value: "Route53"',
+  },
+  {
     name: 'an invalid domain name',
     example: 'senderdomain.yaml',
     change: ['domain', 'example..com'],

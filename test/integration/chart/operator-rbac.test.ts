@@ -73,6 +73,25 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
   await serverSideApply(controlPlane, manifests, 'apply');
   const objects = parseManifests(manifests);
   const serviceAccount = only(objects, 'ServiceAccount').metadata.name;
+  // The DNSEndpoints of SenderDomains published through external-dns, asked of the authorizer by a
+  // SubjectAccessReview (the CRD is not installed here; the bindings take a moment to be seen).
+  for (const verb of ['get', 'create', 'patch', 'delete']) {
+    const review = JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: `system:serviceaccount:${namespace}:${serviceAccount}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`],
+        resourceAttributes: { group: 'externaldns.k8s.io', resource: 'dnsendpoints', verb, namespace },
+      },
+    });
+    await until(`the chart RBAC allows ${verb} on dnsendpoints`, async () =>
+      (await kubectlOk(controlPlane, ['create', '-f', '-', '-o', 'jsonpath={.status.allowed}'], review)) ===
+      'true'
+        ? true
+        : undefined,
+    );
+  }
   const deployment = only(objects, 'Deployment');
   const [container] = (deployment['spec'] as { template: { spec: { containers: Container[] } } }).template
     .spec.containers;

@@ -22,6 +22,7 @@ import {
   type SenderDomainControllerOptions,
 } from '../../../operator/reconcile/sender-domain.ts';
 import type { LookupTxt } from '../../../operator/reconcile/sender-domain-dns-lookup.ts';
+import { dnsEndpointPublisher } from '../../../operator/reconcile/sender-domain-publish.ts';
 import type { SecretObject } from '../../../operator/render/sender-domain-binding.ts';
 import { sharedControlPlane } from '../../support/shared-control-plane.ts';
 import { FakeClock } from '../../unit/operator-kube/fake-clock.ts';
@@ -44,6 +45,7 @@ export async function startController(
   namespace: string,
   lookupTxt: LookupTxt,
   observer?: SenderDomainControllerOptions['observer'],
+  publishing?: SenderDomainControllerOptions['dnsPublishing'],
 ): Promise<Running> {
   const client = clientFor(kubeconfigPath);
   const clock = new FakeClock();
@@ -58,13 +60,16 @@ export async function startController(
     backoff: { baseMs: 100, capMs: 1_000 },
     defaultConcurrency: 2,
   });
+  const applier = new Applier(client);
   const controller = senderDomainController({
     client,
     clock,
-    applier: new Applier(client),
+    applier,
     status: new StatusWriter(client, clock),
     events: new EventRecorder({ client, clock, log, component: 'mailfleet-operator', instance: 'test' }),
     lookupTxt,
+    publisher: dnsEndpointPublisher({ client, clock, log, applier }),
+    ...(publishing === undefined ? {} : { dnsPublishing: publishing }),
     ...(observer === undefined ? {} : { observer }),
   });
   const results: Running['results'] = [];

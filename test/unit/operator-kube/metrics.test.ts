@@ -118,3 +118,27 @@ test('deletion and scaled-away queue gauges: sums and counts by state over relay
   metrics.setLeader(false);
   assert.equal(await value(metricNames.relaysDeleting), 0, 'a standby reports nothing');
 });
+
+test('unverified records: one series per record not found, named; gone once found, forgotten or not leading', async () => {
+  const metrics = createOperatorMetrics(() => []);
+  const series = async () =>
+    (await metrics.registry.getSingleMetric(metricNames.unverifiedRecords)?.get())?.values.map(
+      ({ labels, value }) => [labels['sender_domain'], labels['purpose'], labels['record'], value],
+    );
+  metrics.senderDomainDns('mail/a', 'failing', [
+    { purpose: 'DKIM', name: 'mf-2._domainkey.a.example' },
+    { purpose: 'DMARC', name: '_dmarc.a.example' },
+  ]);
+  metrics.senderDomainDns('mail/b', 'verified', []);
+  assert.deepEqual(await series(), [
+    ['mail/a', 'DKIM', 'mf-2._domainkey.a.example', 1],
+    ['mail/a', 'DMARC', '_dmarc.a.example', 1],
+  ]);
+  metrics.senderDomainDns('mail/a', 'failing', [{ purpose: 'DMARC', name: '_dmarc.a.example' }]);
+  assert.deepEqual(await series(), [['mail/a', 'DMARC', '_dmarc.a.example', 1]]);
+  metrics.forgetSenderDomain('mail/a');
+  assert.deepEqual(await series(), []);
+  metrics.senderDomainDns('mail/c', 'failing', [{ purpose: 'SPF', name: 'c.example' }]);
+  metrics.setLeader(false);
+  assert.deepEqual(await series(), []);
+});

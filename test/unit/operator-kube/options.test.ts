@@ -37,6 +37,7 @@ test('defaults: all namespaces, leader election on, port 8080, info logs', () =>
   assert.equal(options.kubeconfig, undefined);
   assert.equal(options.dnsResolver, undefined, 'the system resolvers');
   assert.equal(options.clusterDomain, 'cluster.local');
+  assert.equal(options.dnsPublishing, 'Manual', 'records published by hand unless asked');
 });
 
 test('--cluster-domain: a DNS name, from the flag or MAILFLEET_CLUSTER_DOMAIN, a trailing dot dropped', () => {
@@ -125,6 +126,13 @@ test('flags and environment, a flag winning over its variable', () => {
         '[2001:db8::53]:53',
       ],
       [
+        'dns publishing through external-dns',
+        [],
+        { MAILFLEET_DNS_PUBLISHING: 'ExternalDNS' },
+        (o) => o.dnsPublishing,
+        'ExternalDNS',
+      ],
+      [
         'dns resolver empty is the system',
         [],
         { MAILFLEET_DNS_RESOLVER: '' },
@@ -146,6 +154,7 @@ test('every invalid value is reported with its flag, variable and what is valid'
     '--concurrency=0',
     '--resync-period=soon',
     '--dns-resolver=dns.example:53',
+    '--dns-publishing=externaldns',
   ]);
   const expected = [
     /--namespaces \(env MAILFLEET_NAMESPACES\): "Not_OK" is not a namespace name/,
@@ -156,6 +165,7 @@ test('every invalid value is reported with its flag, variable and what is valid'
     /--concurrency \(env MAILFLEET_CONCURRENCY\): "0" is not an integer from 1 to 64/,
     /--resync-period \(env MAILFLEET_RESYNC_PERIOD_SECONDS\): "soon" is not a number of seconds/,
     /--dns-resolver \(env MAILFLEET_DNS_RESOLVER\): "dns.example:53" is not a DNS server address: use an IP address/,
+    /--dns-publishing \(env MAILFLEET_DNS_PUBLISHING\): "externaldns" is not a publishing provider: use Manual or ExternalDNS/,
   ];
   assert.equal(reported.length, expected.length, reported.join('\n'));
   for (const pattern of expected)

@@ -4,6 +4,7 @@ import type { SenderDomain } from '../../../operator/api/types.generated.ts';
 import { kubeTime } from '../../../operator/kube/status-diff.ts';
 import {
   dkimActiveSelectorAnnotation,
+  generatedDkimKeyName,
   signingKeys,
   type SecretObject,
 } from '../../../operator/render/sender-domain-binding.ts';
@@ -13,16 +14,36 @@ import {
   dkimRetiringSelectorAnnotation,
   durationMs,
   planGeneratedDkim,
+  type GeneratedDkimInput,
   type GeneratedDkimPlan,
 } from '../../../operator/render/sender-domain-dkim-plan.ts';
-import { day, KeyPool, senderDomain } from './fixtures.ts';
+import { dkimPublicKeyRecord } from '../../../operator/render/sender-domain-dkim-keys.ts';
+import { day, hour, KeyPool, senderDomain } from './fixtures.ts';
 
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 
-function plan(domain: SenderDomain, secret: SecretObject | undefined, nowMs: number, pool = new KeyPool()) {
-  const result = planGeneratedDkim({ domain, secret, nowMs, generateKey: pool.generate });
-  if (!result.ok) assert.fail(result.message);
-  return result;
+/** The two phases as the reconciler runs them: the keys asked for are made, then the plan takes them. */
+function plan(
+  domain: SenderDomain,
+  secret: SecretObject | undefined,
+  nowMs: number,
+  pool = new KeyPool(),
+  extra: Partial<GeneratedDkimInput> = {},
+): GeneratedDkimPlan {
+  const input = { domain, secret, nowMs, ...extra };
+  const first = planGeneratedDkim(input);
+  if (!first.ok) assert.fail(first.message);
+  if (first.needsKeys === undefined) return first;
+  const newKeys = new Map(
+    first.needsKeys.map(({ selector, algorithm }) => [
+      generatedDkimKeyName(selector, algorithm),
+      pool.generate(algorithm),
+    ]),
+  );
+  const second = planGeneratedDkim({ ...input, newKeys });
+  if (!second.ok) assert.fail(second.message);
+  if (second.needsKeys !== undefined) assert.fail('keys asked for twice');
+  return second;
 }
 
 function keyNames(result: GeneratedDkimPlan): string[] {
@@ -253,12 +274,7 @@ test('a rotation the planner cannot follow is refused naming the fields', () => 
   const domain = senderDomain({
     dkim: { selector: 'mf', rotation: { interval: '24h', overlap: '48h' } },
   });
-  const result = planGeneratedDkim({
-    domain,
-    secret: undefined,
-    nowMs: t0,
-    generateKey: new KeyPool().generate,
-  });
+  const result = planGeneratedDkim({ domain, secret: undefined, nowMs: t0 });
   assert.ok(!result.ok);
   assert.match(result.message, /spec\.dkim\.rotation: interval "24h" and overlap "48h"/);
 });
@@ -287,7 +303,7 @@ test('a Secret of that name the domain does not own is never taken over', () => 
     },
   };
   for (const secret of [foreign, previousOwner]) {
-    const result = planGeneratedDkim({ domain, secret, nowMs: t0, generateKey: new KeyPool().generate });
+    const result = planGeneratedDkim({ domain, secret, nowMs: t0 });
     assert.ok(!result.ok);
     assert.equal(result.reason, 'SecretNotOwned');
     assert.match(
@@ -295,4 +311,99 @@ test('a Secret of that name the domain does not own is never taken over', () => 
       /^Secret mail\/example-dkim exists and is not owned by this SenderDomain \(uid uid-1\)/,
     );
   }
+});
+
+test('the planner asks for the keys it needs as data and takes them back; unusable ones are asked again', () => {
+  const domain = senderDomain({ dkim: { selector: 'mf', algorithms: ['RSA2048', 'Ed25519'] } });
+  const first = planGeneratedDkim({ domain, secret: undefined, nowMs: t0 });
+  assert.deepEqual(first, {
+    ok: true,
+    needsKeys: [
+      { selector: 'mf', algorithm: 'RSA2048' },
+      { selector: 'mf', algorithm: 'Ed25519' },
+    ],
+  });
+  const pool = new KeyPool();
+  const rsa = pool.generate('RSA2048');
+  const wrongType = new Map([
+    ['mf.rsa.pem', rsa],
+    ['mf.ed25519.pem', rsa],
+  ]);
+  assert.deepEqual(planGeneratedDkim({ domain, secret: undefined, nowMs: t0, newKeys: wrongType }), {
+    ok: true,
+    needsKeys: [{ selector: 'mf', algorithm: 'Ed25519' }],
+  });
+  const ed25519 = pool.generate('Ed25519');
+  const planned = planGeneratedDkim({
+    domain,
+    secret: undefined,
+    nowMs: t0,
+    newKeys: new Map([
+      ['mf.rsa.pem', rsa],
+      ['mf.ed25519.pem', ed25519],
+    ]),
+  });
+  assert.ok(planned.ok && planned.needsKeys === undefined);
+  assert.deepEqual(
+    planned.published[0]?.keys.map((key) => key.privateKeyPem),
+    [rsa, ed25519],
+  );
+});
+
+test('with publishing through external-dns the switch waits until DNS verification saw the next selector', () => {
+  const domain = senderDomain({
+    dkim: { selector: 'mf', algorithms: ['RSA2048'], rotation: { interval: '24h', overlap: '1h' } },
+  });
+  const pool = new KeyPool();
+  const auto = { switchWhenVisible: true };
+  const start = plan(domain, undefined, t0, pool, auto);
+  assert.equal(start.phase, 'steady');
+  const listed = plan(domain, start.secret, t0 + 23 * hour, pool, auto);
+  assert.equal(listed.phase, 'awaitingDns');
+  assert.equal(listed.nextChangeMs, undefined, 'the wait ends with a DNS check, not at a time');
+  const mf2 = listed.published.find((entry) => entry.selector === 'mf-2')?.keys[0]?.privateKeyPem ?? '';
+  const record = {
+    name: 'mf-2._domainkey.example.com',
+    value: dkimPublicKeyRecord(mf2, 'RSA2048'),
+    verified: true,
+  };
+
+  // Past the switch time, not seen: no switch. Seen with another key, or not verified: no switch.
+  const late = t0 + 30 * hour;
+  const waiting = plan(domain, listed.secret, late, pool, auto);
+  assert.equal(waiting.status.activeSelector, 'mf-1');
+  assert.equal(waiting.phase, 'awaitingDns');
+  assert.deepEqual(waiting.changes, []);
+  const otherKey = dkimPublicKeyRecord(start.published[0]?.keys[0]?.privateKeyPem ?? '', 'RSA2048');
+  for (const verifiedRecords of [[{ ...record, value: otherKey }], [{ ...record, verified: false }]]) {
+    const notYet = plan(domain, listed.secret, late, pool, { ...auto, verifiedRecords });
+    assert.equal(notYet.status.activeSelector, 'mf-1');
+  }
+  // Without publishing the switch is on time, seen or not (the manual path as before).
+  assert.equal(plan(domain, listed.secret, late, pool).status.activeSelector, 'mf-2');
+
+  // Seen before its time: visible, the switch at its time; seen after it: the switch at once.
+  const visible = plan(domain, listed.secret, t0 + 23 * hour + 60_000, pool, {
+    ...auto,
+    verifiedRecords: [record],
+  });
+  assert.equal(visible.phase, 'nextVisible');
+  assert.equal(visible.nextChangeMs, t0 + 24 * hour);
+  const switched = plan(domain, listed.secret, late, pool, { ...auto, verifiedRecords: [record] });
+  assert.equal(switched.status.activeSelector, 'mf-2');
+  assert.equal(switched.phase, 'retiring');
+  assert.deepEqual(switched.changes, [
+    { kind: 'rotated', from: 'mf-1', to: 'mf-2', retiresAtMs: late + hour },
+  ]);
+  assert.deepEqual(
+    switched.published.map((entry) => [entry.selector, entry.role]),
+    [
+      ['mf-2', 'active'],
+      ['mf-1', 'retiring'],
+    ],
+  );
+  const retired = plan(domain, switched.secret, late + hour, pool, auto);
+  assert.equal(retired.phase, 'steady');
+  assert.deepEqual(retired.changes, [{ kind: 'retired', selector: 'mf-1' }]);
+  assert.equal(pool.generated.length, 2, 'mf-1 and mf-2, one key each');
 });
