@@ -297,13 +297,15 @@ const page = [
   '',
   renderNodeTable(rows),
 ].join('\n');
+// Both formatted as `make lint` (prettier --check) expects.
+const formatted = async (path: string, text: string): Promise<string> =>
+  format(text, { ...((await resolveConfig(path)) ?? {}), filepath: path });
 const markdownPath = join(repositoryRoot, 'docs', 'node-scaling.md');
+await writeFile(markdownPath, await formatted(markdownPath, page));
+const jsonPath = join(repositoryRoot, 'docs', 'node-scaling.json');
+const settings = { sessions, messagesPerRun, bytes, warmup, repeats };
 await writeFile(
-  markdownPath,
-  await format(page, { ...((await resolveConfig(markdownPath)) ?? {}), filepath: markdownPath }),
-);
-await writeFile(
-  join(repositoryRoot, 'docs', 'node-scaling.json'),
-  `${JSON.stringify({ command, machine, settings: { sessions, messagesPerRun, bytes, warmup, repeats }, runs, rows }, null, 2)}\n`,
+  jsonPath,
+  await formatted(jsonPath, JSON.stringify({ command, machine, settings, runs, rows })),
 );
 progress('wrote docs/node-scaling.md and docs/node-scaling.json');
