@@ -2,7 +2,7 @@
 // or says plainly why it cannot run yet.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort, waitForListener } from './free-port.ts';
@@ -37,7 +37,11 @@ export async function startMailfleet(options: MailfleetOptions): Promise<Mailfle
   if (!existsSync(relayMain)) throw new RelayNotRunnable('relay/main.ts does not exist');
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'mailfleet-bench-relay-')));
   const port = await freeLoopbackPort();
-  const configPath = join(directory, 'relay.json');
+  // The relay watches its config's directory and reloads on any change there (relay/reload/watch.ts):
+  // with relay.log beside it, every logged line, the reload's own included, would set off another
+  // reload, and each reload starts an empty login cache.
+  await mkdir(join(directory, 'config'), { recursive: true });
+  const configPath = join(directory, 'config', 'relay.json');
   const config = mailfleetBenchConfig({
     port,
     nextHopPort: options.nextHopPort,

@@ -149,7 +149,7 @@ export function benchPlan(quick: boolean): BenchPlan {
     realisticWarmUp: realisticWarmUpOf(20),
     scenarios: fullScenarios.map((scenario) => ({
       ...scenario,
-      // A realistic new connection costs mailfleet a bcrypt check: a few per second.
+      // A smoke run: a twelfth of each load, at least 10 messages with TLS + AUTH, 50 without.
       messages: Math.max(scenario.security === undefined ? 50 : 10, Math.round(scenario.messages / 12)),
     })),
     idleSessions: 100,

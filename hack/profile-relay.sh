@@ -47,7 +47,8 @@ else
 fi
 pids+=($!)
 wait_for_port "$sink_port"
-mkdir "$work/spool"
+# The relay reloads on any change in its config's directory: relay.log must not be in it.
+mkdir "$work/spool" "$work/config"
 case ${PROFILE_DKIM:-} in
   '') ;;
   rsa-sha256) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/dkim.pem" 2>/dev/null ;;
@@ -63,11 +64,11 @@ STALLED=${PROFILE_RECEIVE_ONLY:-0} DKIM=${PROFILE_DKIM:-} KEY="$work/dkim.pem" n
     config.policy = { ...config.policy, senderDomains: [{ domain: 'source.profile.example', dkim }] };
   }
   process.stdout.write(JSON.stringify(config));
-" >"$work/relay.json"
+" >"$work/config/relay.json"
 node_flags=()
 [[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF")
 case ${PROFILE_FLOOR:-} in
-  '') node "${node_flags[@]}" relay/main.ts --config "$work/relay.json" >"$work/relay.log" 2>&1 & ;;
+  '') node "${node_flags[@]}" relay/main.ts --config "$work/config/relay.json" >"$work/relay.log" 2>&1 & ;;
   raw | smtp-server)
     PROFILE_RECEIVE_ONLY=1
     node "${node_flags[@]}" hack/floor-server.ts "$PROFILE_FLOOR" "$relay_port" >"$work/relay.log" 2>&1 &

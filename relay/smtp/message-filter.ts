@@ -114,7 +114,8 @@ export class MessageFilter {
     if (!this.#headerBuffer) return chunk.length > 0 ? [chunk] : [];
     this.#headerBuffer.push(chunk);
     this.#headerLength += chunk.length;
-    const section = Buffer.concat(this.#headerBuffer);
+    // Most header sections arrive whole in the first chunk: joined (copied) only when they do not.
+    const section = this.#headerBuffer.length === 1 ? chunk : Buffer.concat(this.#headerBuffer);
     this.#headerBuffer = [section];
     const startsWithBlank = section.length >= 2 && section[0] === CR && section[1] === LF;
     const end = startsWithBlank ? 0 : section.indexOf(HEADER_END);
@@ -123,15 +124,17 @@ export class MessageFilter {
   }
 
   #flushHeaders(complete: boolean): Buffer[] {
-    const section = Buffer.concat(this.#headerBuffer ?? []);
+    const pieces = this.#headerBuffer ?? [];
+    const section = pieces.length === 1 && pieces[0] ? pieces[0] : Buffer.concat(pieces);
     this.#headerBuffer = undefined;
-    const text = section.toString('latin1');
-    const blank = text.startsWith('\r\n') ? 0 : text.indexOf('\r\n\r\n');
-    const headerText = blank === -1 ? text : text.slice(0, blank);
+    const startsWithBlank = section.length >= 2 && section[0] === CR && section[1] === LF;
+    const blank = startsWithBlank ? 0 : section.indexOf(HEADER_END);
+    // Only the header section is read as text, not the body that came in the same chunk.
+    const headerText = section.toString('latin1', 0, blank === -1 ? section.length : blank);
     const received = headerText.match(/^received:/gim)?.length ?? 0;
     if (received > this.#options.maxReceivedHeaders) return this.#fail(replies.mailLoop);
     const missing = this.#options.addIfMissing
-      .filter(({ name }) => !new RegExp(`^${name}:`, 'im').test(headerText))
+      .filter(({ name }) => !headerFieldPattern(name).test(headerText))
       .map(({ header }) => header)
       .join('');
     const added = Buffer.from(
@@ -140,6 +143,18 @@ export class MessageFilter {
     );
     return [added, section];
   }
+}
+
+const headerFieldPatterns = new Map<string, RegExp>();
+
+/** A header field of this name at the start of a line (case-insensitive), compiled once per name. */
+function headerFieldPattern(name: string): RegExp {
+  let pattern = headerFieldPatterns.get(name);
+  if (pattern === undefined) {
+    pattern = new RegExp(`^${name}:`, 'im');
+    headerFieldPatterns.set(name, pattern);
+  }
+  return pattern;
 }
 
 /**

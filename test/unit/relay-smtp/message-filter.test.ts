@@ -126,3 +126,24 @@ test('the verdict on line endings does not depend on where chunks split (seeded 
     }
   }
 });
+
+test('a message whose header section and body come in one chunk is judged on its header section alone', () => {
+  const body = 'Message-ID: <in@body>\r\nDate: body\r\n'.concat('Received: x\r\n'.repeat(60));
+  const message = `Subject: x\r\n\r\n${body}`;
+  for (const chunkSize of [message.length, 7, 1]) {
+    const { output, failure } = run(message, submission, chunkSize);
+    assert.equal(failure, undefined, `chunks of ${chunkSize}`);
+    assert.equal(
+      output,
+      `Received: test\r\nMessage-ID: <id@relay>\r\nDate: now\r\n${message}`,
+      `chunks of ${chunkSize}`,
+    );
+  }
+  const loop = `${'Received: x\r\n'.repeat(51)}\r\nbody\r\n`;
+  assert.equal(run(loop, {}, loop.length).failure?.enhancedCode, '5.4.6');
+  const blankFirst = '\r\nReceived: x\r\n';
+  assert.equal(
+    run(blankFirst, submission, blankFirst.length).output,
+    `Received: test\r\nMessage-ID: <id@relay>\r\nDate: now\r\n${blankFirst}`,
+  );
+});
