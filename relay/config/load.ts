@@ -81,6 +81,13 @@ async function readText(path: string): Promise<string | { error: string }> {
   }
 }
 
+/**
+ * The users table last parsed from each path, with its text: a reload that finds the same text keeps
+ * the same table, and with it the table's recent-login cache and decoy hash (users.ts). Only a
+ * changed file starts them afresh.
+ */
+const parsedUsers = new Map<string, { readonly text: string; readonly users: UserTable }>();
+
 async function loadUsers(
   config: RelayConfig,
 ): Promise<{ ok: true; users: UserTable } | { ok: false; errors: readonly string[] }> {
@@ -88,7 +95,11 @@ async function loadUsers(
   const path = config.auth.usersFile;
   const text = await readText(path);
   if (typeof text !== 'string') return { ok: false, errors: [`/auth/usersFile: ${text.error}`] };
-  return parseUsersFile(text, path);
+  const previous = parsedUsers.get(path);
+  if (previous?.text === text) return { ok: true, users: previous.users };
+  const parsed = parseUsersFile(text, path);
+  if (parsed.ok) parsedUsers.set(path, { text, users: parsed.users });
+  return parsed;
 }
 
 async function loadTls(

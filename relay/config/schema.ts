@@ -173,7 +173,7 @@ export const relayConfigSchema = {
           maximum: 3600,
           default: 300,
           description:
-            'How long a successful login is remembered (an HMAC of the password, never the password), so a client that connects per message pays the bcrypt or Argon2 check once per this period; only the same password takes the fast path, failures are never remembered, and a reload of the users file forgets everything. 0: check the hash at every AUTH.',
+            'How long a successful login is remembered (an HMAC of the password, never the password), so a client that connects per message pays the bcrypt or Argon2 check once per this period; only the same password takes the fast path, failures are never remembered, and a changed users file forgets everything (a reload that finds it unchanged keeps it). 0: check the hash at every AUTH.',
         },
         failuresPerClientIp: {
           ...tokenBucket,

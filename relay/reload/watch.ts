@@ -1,9 +1,17 @@
 // Triggers a reload when the config file or a file it references changes. Kubernetes updates a
 // ConfigMap/Secret mount by swapping the `..data` symlink in the mounted directory, which never
-// changes the watched file itself: so the DIRECTORIES are watched, and any event there schedules a
-// (debounced) reload that re-reads everything. A reload that finds nothing changed is harmless.
+// changes the watched file itself: so the DIRECTORIES are watched, and an event there for one of
+// the watched names, or for the atomic writer's own entries (`..data`, `..<timestamp>`), schedules
+// a (debounced) reload that re-reads everything. Other files in those directories are not ours: a
+// log file written beside the config must not reload the relay every time the log pauses.
 import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+
+/** Whether an event for `name` (as fs.watch reports it; null when the platform does not say) concerns `watched`. */
+export function concernsWatched(name: string | null, watched: ReadonlySet<string>): boolean {
+  if (name === null) return true;
+  return watched.has(name) || name.startsWith('..');
+}
 
 export interface FileWatch {
   /** Re-targets the watch after a reload (the set of referenced files may have changed). */
@@ -19,18 +27,26 @@ export function watchFiles(files: readonly string[], onChange: () => void, debou
     timer = setTimeout(onChange, debounceMs);
     timer.unref();
   };
+  // The names watched in each directory; the watchers read it at each event, so an update applies at once.
+  const names = new Map<string, Set<string>>();
   const update = (next: readonly string[]): void => {
-    const directories = new Set(next.map((file) => dirname(file)));
+    names.clear();
+    for (const file of next) {
+      const directory = dirname(file);
+      names.set(directory, (names.get(directory) ?? new Set()).add(basename(file)));
+    }
     for (const [directory, watcher] of watchers) {
-      if (!directories.has(directory)) {
+      if (!names.has(directory)) {
         watcher.close();
         watchers.delete(directory);
       }
     }
-    for (const directory of directories) {
+    for (const directory of names.keys()) {
       if (watchers.has(directory)) continue;
       try {
-        const watcher = watch(directory, { persistent: false }, schedule);
+        const watcher = watch(directory, { persistent: false }, (_event, name) => {
+          if (concernsWatched(name, names.get(directory) ?? new Set())) schedule();
+        });
         watcher.on('error', () => {
           watchers.delete(directory);
         });
