@@ -31,7 +31,6 @@ function domain(
   };
 }
 
-
 const cases: {
   name: string;
   domain: SenderDomain;

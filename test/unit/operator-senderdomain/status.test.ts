@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RelayBinding, SenderDomain, SenderDomainStatus } from '../../../operator/api/types.generated.ts';
+import type {
+  RelayBinding,
+  SenderDomain,
+  SenderDomainStatus,
+} from '../../../operator/api/types.generated.ts';
 import type { WantedRecord } from '../../../operator/render/sender-domain-dns.ts';
 import { checkDnsRecords } from '../../../operator/status/sender-domain-dns-check.ts';
 import {

@@ -51,7 +51,9 @@ const invalid: { name: string; config: unknown; expected: RegExp[] }[] = [
     name: 'a sender domain is listed once (the policy acts on the first entry: a second is dead or a takeover)',
     config: {
       ...minimal,
-      policy: { senderDomains: [{ domain: 'corp.example' }, { domain: 'other.example' }, { domain: 'Corp.Example' }] },
+      policy: {
+        senderDomains: [{ domain: 'corp.example' }, { domain: 'other.example' }, { domain: 'Corp.Example' }],
+      },
     },
     expected: [/\/policy\/senderDomains\/2\/domain: "Corp\.Example" is already \/policy\/senderDomains\/0/],
   },
