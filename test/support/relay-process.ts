@@ -34,6 +34,8 @@ export async function writeRelayConfig(
     dir: join(target, 'spool'),
     minFreeBytes: 0,
     adminPort: 0,
+    // The admin token beside the config, not in /tmp: a relay a test kills leaves nothing behind.
+    adminTokenDir: target,
     ...(config['queue'] as object | undefined),
   };
   const http = { address: '127.0.0.1', port: 0, ...(config['http'] as object | undefined) };

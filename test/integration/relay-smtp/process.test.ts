@@ -163,6 +163,8 @@ test('health, metrics and SIGTERM drain; smtp-source delivers into the relay', a
       'queue',
       '--admin-url',
       `http://127.0.0.1:${adminPort}`,
+      '--admin-token-dir',
+      relay.dir,
       'list',
     ]);
     assert.match(listed.stdout, /sink@example\.com/);
