@@ -68,7 +68,12 @@ test('real node: helm install as docs/install.md says: two operator replicas und
     `deployment/${release}`,
     '--timeout=180s',
   ]);
-  await waitPodsReady(cluster, operatorNamespace, 'app.kubernetes.io/name=mailfleet', 2);
+  await waitPodsReady(
+    cluster,
+    operatorNamespace,
+    'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator',
+    2,
+  );
   await eventually('a leader holds the Lease', async () => {
     const holder = await operatorLease(cluster, '{.spec.holderIdentity}');
     return holder.startsWith(release);

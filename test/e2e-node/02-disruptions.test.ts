@@ -74,5 +74,10 @@ test('real node: the leading operator killed: the standby leads within the lease
   await patchRelaySpec(cluster, { delivery: { retrySchedule: ['5s', '15s', '30s'] } });
   await eventually('status.observedGeneration reaches the new generation', () => relayReconciled(cluster));
   console.log(`fleet converged ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill`);
-  await waitPodsReady(cluster, operatorNamespace, 'app.kubernetes.io/name=mailfleet', 2);
+  await waitPodsReady(
+    cluster,
+    operatorNamespace,
+    'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator',
+    2,
+  );
 });

@@ -14,7 +14,7 @@ import { isReady, pods } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
 const cluster = sharedCluster();
-const operatorSelector = 'app.kubernetes.io/name=mailfleet';
+const operatorSelector = 'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator';
 const work = await mkdtemp(join(tmpdir(), 'mailfleet-deploy-'));
 after(() => rm(work, { recursive: true, force: true }));
 

@@ -31,6 +31,18 @@ app.kubernetes.io/part-of: mailfleet
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{- /* The `helm test` pod's labels: the release's, with its own component, so no selector of the
+operator (Deployment, PodDisruptionBudget, metrics Service, spreading) ever counts it. */ -}}
+{{- define "mailfleet.testLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "mailfleet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: mailfleet
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
 {{- define "mailfleet.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "mailfleet.fullname" .) .Values.serviceAccount.name }}

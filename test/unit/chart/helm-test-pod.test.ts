@@ -43,3 +43,28 @@ for (const [secure, url] of [
     ]);
   });
 }
+
+test('the test pod is counted by no selector of the operator: Deployment, PodDisruptionBudget, Service', async () => {
+  const manifests = await render({ includeTests: true, set: ['operator.replicas=2'] });
+  const [pod] = manifests.filter((manifest) => manifest.kind === 'Pod');
+  assert.ok(pod);
+  const labels = (pod.metadata as { labels?: Record<string, string> }).labels ?? {};
+  assert.equal(labels['app.kubernetes.io/instance'], 'mailfleet', 'it still belongs to the release');
+  const selectors = manifests.flatMap((manifest) => {
+    const spec = manifest['spec'] as
+      { selector?: { matchLabels?: Record<string, string> } | Record<string, string> } | undefined;
+    const selector = spec?.selector;
+    if (selector === undefined || manifest.kind === 'Pod') return [];
+    const matchLabels = ('matchLabels' in selector ? selector.matchLabels : selector) as Record<
+      string,
+      string
+    >;
+    return [{ kind: manifest.kind, matchLabels }];
+  });
+  assert.ok(selectors.some(({ kind }) => kind === 'Deployment'));
+  assert.ok(selectors.some(({ kind }) => kind === 'PodDisruptionBudget'));
+  for (const { kind, matchLabels } of selectors) {
+    const matches = Object.entries(matchLabels).every(([key, value]) => labels[key] === value);
+    assert.equal(matches, false, `the test pod matches the ${kind} selector ${JSON.stringify(matchLabels)}`);
+  }
+});
