@@ -9,9 +9,11 @@
 #                            the hot paths, as in a relay that has been running); 0 measures from cold
 #   PROFILE_RECEIVE_ONLY=1   the next hop never greets: the relay only receives (what delivery costs
 #                            is the difference)
+#   PROFILE_COMMIT_DELAY_MS=5  the relay's queue.commitDelayMs (the default when unset)
 #   PROFILE_DKIM=rsa-sha256  sign every message (or ed25519-sha256) with a key made for the run
 #   PROFILE_SYSCALLS=1       count the relay's system calls per message (strace -c -f; slows it)
-#   PROFILE_CPU_PROF=<dir>   write a V8 CPU profile of the relay there (node --cpu-prof)
+#   PROFILE_CPU_PROF=<dir>   write a V8 CPU profile of the relay there (node --cpu-prof), sampled every
+#                            PROFILE_CPU_PROF_INTERVAL microseconds (1000)
 #   PROFILE_FLOOR=raw        measure hack/floor-server.ts instead of the relay, receiving only: a
 #                            hand-written SMTP responder on node:net (raw) or smtp-server with the
 #                            relay's connection class and hooks that accept everything (smtp-server)
@@ -55,10 +57,11 @@ case ${PROFILE_DKIM:-} in
   ed25519-sha256) openssl genpkey -algorithm ED25519 -out "$work/dkim.pem" ;;
   *) echo "PROFILE_DKIM=$PROFILE_DKIM: expected rsa-sha256 or ed25519-sha256" >&2; exit 2 ;;
 esac
-STALLED=${PROFILE_RECEIVE_ONLY:-0} DKIM=${PROFILE_DKIM:-} KEY="$work/dkim.pem" node --input-type=module -e "
+COMMIT_DELAY=${PROFILE_COMMIT_DELAY_MS:-} STALLED=${PROFILE_RECEIVE_ONLY:-0} DKIM=${PROFILE_DKIM:-} KEY="$work/dkim.pem" node --input-type=module -e "
   import { mailfleetBenchConfig } from './bench/mailfleet-config.ts';
   const settings = { port: $relay_port, nextHopPort: $sink_port, spoolDirectory: '$work/spool', stalledDelivery: process.env.STALLED === '1' };
   const config = { ...mailfleetBenchConfig(settings), http: { address: '127.0.0.1', port: $metrics_port } };
+  if (process.env.COMMIT_DELAY) config.queue = { ...config.queue, commitDelayMs: Number(process.env.COMMIT_DELAY) };
   if (process.env.DKIM) {
     const dkim = [{ selector: 'profile', algorithm: process.env.DKIM, privateKeyFile: process.env.KEY }];
     config.policy = { ...config.policy, senderDomains: [{ domain: 'source.profile.example', dkim }] };
@@ -66,7 +69,7 @@ STALLED=${PROFILE_RECEIVE_ONLY:-0} DKIM=${PROFILE_DKIM:-} KEY="$work/dkim.pem" n
   process.stdout.write(JSON.stringify(config));
 " >"$work/config/relay.json"
 node_flags=()
-[[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF")
+[[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF" "--cpu-prof-interval=${PROFILE_CPU_PROF_INTERVAL:-1000}")
 case ${PROFILE_FLOOR:-} in
   '') node "${node_flags[@]}" relay/main.ts --config "$work/config/relay.json" >"$work/relay.log" 2>&1 & ;;
   raw | smtp-server)
@@ -119,6 +122,12 @@ signatures() {
   node -e "fetch('http://127.0.0.1:$metrics_port/metrics').then((r) => r.text()).then((t) => console.log((t.match(/^mailfleet_relay_dkim_signatures_total\{[^}]*result=\"signed\"[^}]*\} (\d+)/m) ?? [])[1] ?? 0))"
 }
 [[ -n ${PROFILE_DKIM:-} ]] && signed_before=$(signatures)
+# Group-commit rounds (one fdatasync each) of the relay's segment log; none for a floor server.
+commits() {
+  [[ -n ${PROFILE_FLOOR:-} ]] && { echo 0; return; }
+  node -e "fetch('http://127.0.0.1:$metrics_port/metrics').then((r) => r.text()).then((t) => console.log((t.match(/^mailfleet_relay_queue_segment_syncs_total (\d+)/m) ?? [])[1] ?? 0))"
+}
+commits_before=$(commits)
 threads >"$work/before"
 read -r busy_before idle_before < <(machine)
 started=$(date +%s%N)
@@ -128,6 +137,8 @@ sink_reached $((warmup + messages))
 finished=$(date +%s%N)
 read -r busy_after idle_after < <(machine)
 threads >"$work/after"
+commits_after=$(commits)
+[[ -z ${PROFILE_FLOOR:-} ]] && echo "spool group commits (fdatasync rounds) per message: $(awk -v c=$((commits_after - commits_before)) -v m="$messages" 'BEGIN { printf "%.2f", c / m }')"
 if [[ -n ${PROFILE_DKIM:-} ]]; then
   echo "DKIM signatures made: $(($(signatures) - signed_before))"
 fi

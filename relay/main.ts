@@ -146,6 +146,7 @@ function openConfiguredSpool(config: RelayConfig): ReturnType<typeof openSpool> 
     minFreeBytes: config.queue.minFreeBytes,
     now: Date.now,
     quarantineNewerSpool: config.queue.quarantineNewerSpool ?? false,
+    commitDelayMs: config.queue.commitDelayMs,
   });
 }
 
@@ -210,6 +211,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
       rereadForUnknownKey();
     },
   });
+  spool.waitForSessions(() => relay.openSessions());
   const delivery = startSpoolDelivery(config, secrets, spool, logger, registry);
   const admin = await startQueueAdmin({
     spool,

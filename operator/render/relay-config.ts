@@ -288,6 +288,7 @@ export function renderRelayConfig(inputs: RelayConfigInputs): RenderedRelayConfi
       sendReports: spec.delivery.bounces.enabled,
       ...(spec.delivery.bounces.from === undefined ? {} : { reportsFrom: spec.delivery.bounces.from }),
       adminPort: queueAdminPort,
+      commitDelayMs: relayDefaults.queue.commitDelayMs,
     },
     delivery: retiring
       ? { ...delivery(relay, clusterDomain), drainPeers: [] }

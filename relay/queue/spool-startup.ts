@@ -31,6 +31,7 @@ export interface SpoolDirectory {
 export async function openSpoolDirectory(
   dir: string,
   quarantineNewerSpool: boolean,
+  commitDelayMs: number,
 ): Promise<SpoolDirectory> {
   await ensureShards(dir);
   const quarantinedNewerSpool = await checkSpoolFormat(dir, quarantineNewerSpool);
@@ -53,7 +54,7 @@ export async function openSpoolDirectory(
     },
     segmentRecovery,
     quarantine,
-    log: new SegmentLog(segmentsDir, maxSegmentBytes, segmentRecovery.nextSequence),
+    log: new SegmentLog(segmentsDir, maxSegmentBytes, segmentRecovery.nextSequence, commitDelayMs),
   };
 }
 

@@ -42,6 +42,8 @@ export interface SpoolOptions {
   readonly bodyCacheBytes?: number;
   /** queue.quarantineNewerSpool: quarantine a spool of a newer format instead of refusing to start. */
   readonly quarantineNewerSpool?: boolean;
+  /** queue.commitDelayMs: how long a group commit under concurrent load waits for company (default 0). */
+  readonly commitDelayMs?: number;
 }
 
 export interface Spool extends MessageSink {
@@ -76,12 +78,18 @@ export interface Spool extends MessageSink {
   /** Makes deferred recipients due now; all messages when no id is given. Returns how many. */
   retryNow(queueId?: string): number;
   remove(queueId: string): Promise<boolean>;
+  /** The relay's open SMTP sessions: a delayed group commit starts once each has a message waiting. */
+  waitForSessions(openSessions: () => number): void;
   close(): void;
 }
 
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const { dir, now } = options;
-  const opened = await openSpoolDirectory(dir, options.quarantineNewerSpool ?? false);
+  const opened = await openSpoolDirectory(
+    dir,
+    options.quarantineNewerSpool ?? false,
+    options.commitDelayMs ?? 0,
+  );
   const index = new QueueIndex();
   const directorySync = createDirectorySync();
   const ids = createQueueIdSource(now, pooledRandomHex(5));
@@ -177,6 +185,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       if (entry === undefined) return false;
       await forget(queueId, entry);
       return true;
+    },
+    waitForSessions(openSessions) {
+      opened.log.waitForSessions(openSessions);
     },
     close() {
       space.stop();

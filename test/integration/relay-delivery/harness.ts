@@ -82,6 +82,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         maxLifetimeSeconds: options.maxLifetimeSeconds ?? 3600,
         delayWarningSeconds: options.delayWarningSeconds ?? 0,
         sendReports: options.sendReports ?? true,
+        commitDelayMs: 0,
         ...(options.reportsFrom === undefined ? {} : { reportsFrom: options.reportsFrom }),
         adminPort: 0,
       },

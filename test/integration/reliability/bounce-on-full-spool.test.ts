@@ -51,6 +51,7 @@ test('a bounce that cannot be queued on a full spool never re-sends to the recip
         delayWarningSeconds: 0,
         sendReports: true,
         adminPort: 0,
+        commitDelayMs: 0,
       },
       delivery: { ...defaultDelivery, smarthost: { host: '127.0.0.1', port: hop.port, tls: 'none' } },
     },

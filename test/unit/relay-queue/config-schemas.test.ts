@@ -18,6 +18,7 @@ test('queue and delivery sections fill in their defaults from an empty object', 
     delayWarningSeconds: 0,
     sendReports: true,
     adminPort: 8026,
+    commitDelayMs: 5,
   });
   const delivery = {};
   assert.equal(ajv.compile(deliveryConfigSchema)(delivery), true);
@@ -36,6 +37,7 @@ test('invalid sections are refused with the failing path', () => {
     ],
     ['bad drain peer', ajv.compile(deliveryConfigSchema), { drainPeers: ['no-port'] }, '/drainPeers/0'],
     ['relative spool dir', ajv.compile(queueConfigSchema), { dir: 'spool' }, '/dir'],
+    ['commit delay past its bound', ajv.compile(queueConfigSchema), { commitDelayMs: 51 }, '/commitDelayMs'],
     [
       'unknown algorithm',
       ajv.compile(dkimKeyListSchema),

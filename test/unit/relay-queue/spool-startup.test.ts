@@ -20,7 +20,7 @@ const body = Buffer.from('Subject: start\r\n\r\nbody\r\n');
 
 test('a fresh directory gets its FORMAT, 64 shards and segments/, and an empty index', async () => {
   const dir = join(root(), 'fresh');
-  const opened = await openSpoolDirectory(dir, false);
+  const opened = await openSpoolDirectory(dir, false, 0);
   assert.equal((await readFile(join(dir, 'FORMAT'), 'utf8')).trim(), '1');
   const names = await readdir(dir);
   assert.equal(names.filter((name) => /^[0-9a-f]{2}$/.test(name)).length, 64);
@@ -37,7 +37,7 @@ test('a fresh directory gets its FORMAT, 64 shards and segments/, and an empty i
 
 test('indexRecovered takes messages from both stores; one in both (a move cut short) comes from its file', async () => {
   const dir = join(root(), 'used');
-  const first = await openSpoolDirectory(dir, false);
+  const first = await openSpoolDirectory(dir, false, 0);
   first.log.close();
   const log = new SegmentLog(join(dir, segmentsDirectoryName), 1024 * 1024, 1);
   const appended = ['00insegment1', '00moved00001'].map((queueId) =>
@@ -55,7 +55,7 @@ test('indexRecovered takes messages from both stores; one in both (a move cut sh
     { indexes: [0], status: 'deferred', attempts: 1, nextAttemptAt: 5000 },
   ]);
 
-  const opened = await openSpoolDirectory(dir, false);
+  const opened = await openSpoolDirectory(dir, false, 0);
   assert.equal(opened.recovery.segmentMessages, 2);
   const index = new QueueIndex();
   indexRecovered(index, opened);
