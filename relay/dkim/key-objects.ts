@@ -4,6 +4,8 @@
 // cost of signing (docs/performance.md: 1.03 against 0.50 ms of CPU per 2 KB message, Ed25519 0.27
 // against 0.15). Its DKIM signer takes `getPrivateKey` from lib/tools.js when it is first loaded,
 // so replacing that export before mailauth's signer loads makes the signer use the memo below.
+// lib/tools.js loads much of mailauth's dependencies, so it is loaded with the signer (sign.ts calls
+// reuseKeyObjects first), not when this module is imported: a relay that never signs never loads it.
 // This leans on a private internal of mailauth: test/unit/relay-dkim/key-objects.test.ts fails,
 // saying so, when an upgrade moves it; the change worth proposing upstream is to accept a KeyObject.
 import type { KeyObject } from 'node:crypto';
@@ -19,20 +21,26 @@ const maxKeys = 64;
 const keyObjects = new Map<string, KeyObject>();
 let made = 0;
 
-const tools = createRequire(import.meta.url)('mailauth/lib/tools.js') as MailauthTools;
-const parse = tools.getPrivateKey;
+let installed = false;
 
-tools.getPrivateKey = (key) => {
-  if (typeof key !== 'string') return parse(key);
-  let keyObject = keyObjects.get(key);
-  if (keyObject === undefined) {
-    keyObject = parse(key);
-    made += 1;
-    if (keyObjects.size >= maxKeys) keyObjects.clear();
-    keyObjects.set(key, keyObject);
-  }
-  return keyObject;
-};
+/** Replaces mailauth's PEM parser with the memo; call it before mailauth's signer first loads. */
+export function reuseKeyObjects(): void {
+  if (installed) return;
+  installed = true;
+  const tools = createRequire(import.meta.url)('mailauth/lib/tools.js') as MailauthTools;
+  const parse = tools.getPrivateKey;
+  tools.getPrivateKey = (key) => {
+    if (typeof key !== 'string') return parse(key);
+    let keyObject = keyObjects.get(key);
+    if (keyObject === undefined) {
+      keyObject = parse(key);
+      made += 1;
+      if (keyObjects.size >= maxKeys) keyObjects.clear();
+      keyObjects.set(key, keyObject);
+    }
+    return keyObject;
+  };
+}
 
 /** How many key objects this thread has made (the test counts them). */
 export function keyObjectsMade(): number {

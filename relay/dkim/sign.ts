@@ -4,12 +4,17 @@
 import type { Readable } from 'node:stream';
 import type * as Mailauth from 'mailauth';
 import type { DkimKeyring } from './keys.ts';
-// Before mailauth's signer loads: it then reuses one key object per key (key-objects.ts).
-import './key-objects.ts';
+import { reuseKeyObjects } from './key-objects.ts';
 
 // mailauth (SPF, DMARC, ARC, BIMI and their tables besides DKIM) costs some 40 MiB of memory once
 // loaded: a relay loads it on its first signature, and one that signs nothing never does.
 let mailauth: Promise<typeof Mailauth> | undefined;
+
+function loadMailauth(): Promise<typeof Mailauth> {
+  // Before mailauth's signer loads: it then reuses one key object per key (key-objects.ts).
+  reuseKeyObjects();
+  return import('mailauth');
+}
 
 export interface DkimResult {
   /** DKIM-Signature header lines (CRLF-terminated) to prepend; '' when the domain has no keys. */
@@ -37,7 +42,7 @@ export async function signMessage(
     canonicalization: 'relaxed/relaxed',
   }));
   // mailauth signs with signatureData only; its type also wants the first key at the top level.
-  const { dkimSign } = await (mailauth ??= import('mailauth'));
+  const { dkimSign } = await (mailauth ??= loadMailauth());
   const result = await dkimSign(openBody(), {
     signingDomain: senderDomain,
     selector: first.selector,
