@@ -153,7 +153,7 @@ async function sign(context: SendContext, message: QueuedMessage): Promise<DkimR
 async function signedBody(
   context: SendContext,
   message: QueuedMessage,
-): Promise<{ prefix: Buffer; body: Readable }> {
+): Promise<{ prefix: Buffer; body: Readable | Buffer }> {
   const { spool, metrics, logger } = context;
   const dkim = await sign(context, message);
   for (const { algorithm } of dkim.signed) metrics.dkimSignatures.inc({ algorithm, result: 'signed' });
@@ -165,6 +165,9 @@ async function signedBody(
     );
   }
   const prefix = Buffer.from(dkim.signatures, 'utf8');
+  // A body still in memory goes to the next hop as it is: no stream to build and pipe per message.
+  const kept = spool.keptBody(message.queueId);
+  if (kept !== undefined) return { prefix, body: prefix.length === 0 ? kept : Buffer.concat([prefix, kept]) };
   const body = spool.openBody(message.queueId);
   if (prefix.length === 0) return { prefix, body };
   return {

@@ -44,7 +44,8 @@ export interface SmtpSession {
   /** False once an error left the session in an unknown state: do not reuse it. */
   readonly reusable: boolean;
   /** One result per recipient, in order. */
-  send(envelope: SendEnvelope, body: Readable): Promise<AttemptResult[]>;
+  /** The body as a stream from the spool, or whole when it is still in memory. */
+  send(envelope: SendEnvelope, body: Readable | Buffer): Promise<AttemptResult[]>;
   close(): void;
 }
 
