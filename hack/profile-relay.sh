@@ -14,6 +14,8 @@
 #   PROFILE_SYSCALLS=1       count the relay's system calls per message (strace -c -f; slows it)
 #   PROFILE_CPU_PROF=<dir>   write a V8 CPU profile of the relay there (node --cpu-prof), sampled every
 #                            PROFILE_CPU_PROF_INTERVAL microseconds (1000)
+#   PROFILE_NODE_FLAGS="--trace-gc"  more flags for the relay's node (its output goes to the relay log,
+#                            PROFILE_KEEP=1 keeps it)
 #   PROFILE_FLOOR=raw        measure hack/floor-server.ts instead of the relay, receiving only: a
 #                            hand-written SMTP responder on node:net (raw) or smtp-server with the
 #                            relay's connection class and hooks that accept everything (smtp-server)
@@ -28,7 +30,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [[ ${PROFILE_KEEP:-} == 1 ]]; then echo "kept: $work (relay.log)" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
@@ -68,8 +70,9 @@ COMMIT_DELAY=${PROFILE_COMMIT_DELAY_MS:-} STALLED=${PROFILE_RECEIVE_ONLY:-0} DKI
   }
   process.stdout.write(JSON.stringify(config));
 " >"$work/config/relay.json"
-node_flags=()
-[[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF" "--cpu-prof-interval=${PROFILE_CPU_PROF_INTERVAL:-1000}")
+# shellcheck disable=SC2206 # PROFILE_NODE_FLAGS is a list of flags, split on spaces.
+node_flags=(${PROFILE_NODE_FLAGS:-})
+[[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags+=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF" "--cpu-prof-interval=${PROFILE_CPU_PROF_INTERVAL:-1000}")
 case ${PROFILE_FLOOR:-} in
   '') node "${node_flags[@]}" relay/main.ts --config "$work/config/relay.json" >"$work/relay.log" 2>&1 & ;;
   raw | smtp-server)
