@@ -3,9 +3,10 @@
 // before it. Under concurrent load a round waits up to commitDelayMs after its first message for
 // others to join (as PostgreSQL's commit_delay does when other transactions are active), and starts
 // at once when every open SMTP session has a message waiting: fewer fdatasyncs and fewer wake-ups,
-// each serving more messages. A lone sender never waits. A segment is rotated at maxSegmentBytes and deleted once none of its messages is live;
-// the active segment, once empty, is cut back to nothing when it has grown past reuseBytes, so a
-// small spool volume gets its space back without waiting for a rotation.
+// each serving more messages. A lone sender never waits.
+// A segment is rotated at maxSegmentBytes and deleted once none of its messages is live; the
+// active segment, once empty, is cut back to nothing when it has grown past reuseBytes, so a small
+// spool volume gets its space back without waiting for a rotation.
 // A message's done record goes into its own segment, so a segment never holds state about another
 // one and each can be deleted on its own.
 import {
