@@ -53,7 +53,10 @@ export async function startMailfleet(options: MailfleetOptions): Promise<Mailfle
   // Logs go to a file: a pipe nobody drains would stall the relay.
   const logPath = join(directory, 'relay.log');
   const log = await open(logPath, 'a');
-  const child = spawn(process.execPath, [relayMain, '--config', configPath], {
+  // BENCH_RELAY_NODE_FLAGS: flags for the relay's node, to profile it inside a scenario
+  // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-profiles"); the figures of such a run are not for comparison.
+  const nodeFlags = (process.env['BENCH_RELAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+  const child = spawn(process.execPath, [...nodeFlags, relayMain, '--config', configPath], {
     cwd: repositoryRoot,
     stdio: ['ignore', log.fd, log.fd],
   });

@@ -234,13 +234,53 @@ test('real node: a deleted SmtpRelay waits for its pods to deliver what they hol
   console.log(`deletion: ${accepted.length} held, ${count.delivered} delivered once, relay and PVCs gone`);
 });
 
-/** Sets (or, with undefined, removes) an environment variable of the operator and waits for the roll. */
+interface OperatorPod {
+  readonly metadata: { readonly deletionTimestamp?: string };
+  readonly spec: {
+    readonly containers: readonly { readonly env?: readonly { name: string; value?: string }[] }[];
+  };
+}
+
+/**
+ * Sets (or, with undefined, removes) an environment variable of the operator and waits for the roll,
+ * and then for the old pods to be gone: `rollout status` returns once the new pod is available,
+ * while an old one may still be terminating, and reconciling, with the old setting (a clean-clone
+ * run saw it put the drain finalizer on a relay the switched-off operator was meant to create).
+ */
 async function operatorEnv(name: string, value: string | undefined): Promise<void> {
   const assignment = value === undefined ? `${name}-` : `${name}=${value}`;
   await kubectl(cluster, ['-n', operatorNamespace, 'set', 'env', `deployment/${release}`, assignment]);
   await kubectl(cluster, [
     ...['-n', operatorNamespace, 'rollout', 'status', `deployment/${release}`, '--timeout=180s'],
   ]);
+  const selector = 'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator';
+  await eventually(
+    `only operator pods with ${assignment} are left`,
+    async () => {
+      const out = await kubectl(cluster, [
+        '-n',
+        operatorNamespace,
+        'get',
+        'pods',
+        '-l',
+        selector,
+        '-o',
+        'json',
+      ]);
+      const operators = (JSON.parse(out) as { items: OperatorPod[] }).items;
+      return (
+        operators.length > 0 &&
+        operators.every(
+          (pod) =>
+            pod.metadata.deletionTimestamp === undefined &&
+            pod.spec.containers.some(
+              (container) => container.env?.find((env) => env.name === name)?.value === value,
+            ),
+        )
+      );
+    },
+    120_000,
+  );
 }
 
 test('real node, negative control: with the drain finalizer switched off (test-only), the same deletion loses the mail', async () => {
