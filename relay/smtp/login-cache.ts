@@ -5,7 +5,10 @@
 // matching password takes the fast path: a wrong one is checked against the hash as before, so a
 // guesser gains nothing, and failures are never cached. One cache per users table: a reload of the
 // users file starts an empty one, so a changed or removed password stops working at once. Bounded:
-// the oldest entry goes first.
+// the oldest entry goes first. Logins that arrive together with the same name and password share
+// one check of the hash (`once`): after a restart, or when an entry runs out, a client that opens
+// twenty connections at once pays one check, not twenty (each blocks the relay's main thread for a
+// time).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const maxCachedLogins = 10_000;
@@ -13,6 +16,8 @@ export const maxCachedLogins = 10_000;
 export class LoginCache {
   readonly #key = randomBytes(32);
   readonly #entries = new Map<string, { readonly mac: Buffer; readonly until: number }>();
+  /** Checks of the hash under way, by the HMAC of name and password. */
+  readonly #checking = new Map<string, Promise<boolean>>();
 
   #mac(name: string, password: string): Buffer {
     return createHmac('sha256', this.#key).update(name).update('\0').update(password).digest();
@@ -38,6 +43,21 @@ export class LoginCache {
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
     this.#entries.set(name, { mac: this.#mac(name, password), until: now + ttlMs });
+  }
+
+  /**
+   * Runs `check` for this name and password, or joins the one already running for them: the same
+   * inputs give the same answer, wrong passwords included. Nothing is kept once it has settled.
+   */
+  once(name: string, password: string, check: () => Promise<boolean>): Promise<boolean> {
+    const key = this.#mac(name, password).toString('base64');
+    const running = this.#checking.get(key);
+    if (running !== undefined) return running;
+    const checking = check().finally(() => {
+      this.#checking.delete(key);
+    });
+    this.#checking.set(key, checking);
+    return checking;
   }
 
   get size(): number {

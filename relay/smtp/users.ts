@@ -77,10 +77,12 @@ export async function verifyPassword(
   cache?: { readonly ttlMs: number; readonly now: number },
 ): Promise<boolean> {
   const hash = users.get(name);
-  if (cache !== undefined && hash !== undefined && loginCacheOf(users).hit(name, password, cache.now))
-    return true;
-  const matches = await passwordMatches(password, hash ?? unknownUserHash(users));
+  const logins = loginCacheOf(users);
+  if (cache !== undefined && hash !== undefined && logins.hit(name, password, cache.now)) return true;
+  const matches = await logins.once(name, password, () =>
+    passwordMatches(password, hash ?? unknownUserHash(users)),
+  );
   if (hash !== undefined && matches && cache !== undefined)
-    loginCacheOf(users).store(name, password, cache.now, cache.ttlMs);
+    logins.store(name, password, cache.now, cache.ttlMs);
   return hash !== undefined && matches;
 }

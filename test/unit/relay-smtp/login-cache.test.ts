@@ -49,3 +49,41 @@ test('verifyPassword: a success is remembered, a failure never; a reloaded table
   );
   assert.equal(await verifyPassword(users, 'app', 'right'), true, 'without a cache: the hash, as before');
 });
+
+test('logins that arrive together with the same name and password share one check of the hash', async () => {
+  const cache = new LoginCache();
+  let checks = 0;
+  let finish: (matches: boolean) => void = () => undefined;
+  const check = (): Promise<boolean> => {
+    checks += 1;
+    return new Promise((resolve) => {
+      finish = resolve;
+    });
+  };
+  const together = Array.from({ length: 20 }, () => cache.once('app', 'secret', check));
+  const otherPassword = cache.once('app', 'other', () => Promise.resolve(false));
+  assert.equal(checks, 1, 'twenty logins, one check');
+  finish(true);
+  assert.deepEqual(
+    await Promise.all(together),
+    Array.from({ length: 20 }, () => true),
+  );
+  assert.equal(await otherPassword, false, 'another password has its own check');
+  const again = cache.once('app', 'secret', check);
+  finish(false);
+  assert.equal(await again, false);
+  assert.equal(checks, 2, 'a settled check is not kept: the next login checks again');
+});
+
+test('verifyPassword: twenty concurrent logins all get the answer of the shared check', async () => {
+  const users = table('right');
+  const cache = { ttlMs: 60_000, now: 1_000 };
+  const right = await Promise.all(
+    Array.from({ length: 20 }, () => verifyPassword(users, 'app', 'right', cache)),
+  );
+  assert.ok(right.every(Boolean));
+  const wrong = await Promise.all(
+    Array.from({ length: 20 }, () => verifyPassword(users, 'app', 'wrong', cache)),
+  );
+  assert.ok(wrong.every((matches) => !matches));
+});
