@@ -183,12 +183,7 @@ export class SegmentLog {
     }
     if (this.#directoryDirty) {
       try {
-        const fd = openSync(this.#dir, 'r');
-        try {
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
+        syncDirectoryNow(this.#dir);
       } catch (failed) {
         error = failed;
       }
@@ -317,6 +312,16 @@ export class SegmentLog {
       }
     }
     this.#syncing = false;
+  }
+}
+
+/** syncDirectory, blocking: for close(), which cannot wait. */
+function syncDirectoryNow(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

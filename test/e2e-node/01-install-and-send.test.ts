@@ -21,6 +21,7 @@ import {
   localImageValues,
   operatorLease,
   operatorNamespace,
+  operatorSelector,
   password,
   relaySecrets,
   release,
@@ -68,12 +69,7 @@ test('real node: helm install as docs/install.md says: two operator replicas und
     `deployment/${release}`,
     '--timeout=180s',
   ]);
-  await waitPodsReady(
-    cluster,
-    operatorNamespace,
-    'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator',
-    2,
-  );
+  await waitPodsReady(cluster, operatorNamespace, operatorSelector, 2);
   await eventually('a leader holds the Lease', async () => {
     const holder = await operatorLease(cluster, '{.spec.holderIdentity}');
     return holder.startsWith(release);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fleet, patchRelaySpec, relayReconciled } from '../node/fleet.ts';
-import { operatorLease, operatorNamespace, waitPodsReady } from '../node/mail-fleet.ts';
+import { operatorLease, operatorNamespace, operatorSelector, waitPodsReady } from '../node/mail-fleet.ts';
 import { evict, killContainer } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
@@ -74,10 +74,5 @@ test('real node: the leading operator killed: the standby leads within the lease
   await patchRelaySpec(cluster, { delivery: { retrySchedule: ['5s', '15s', '30s'] } });
   await eventually('status.observedGeneration reaches the new generation', () => relayReconciled(cluster));
   console.log(`fleet converged ${((Date.now() - killed) / 1000).toFixed(1)} s after the kill`);
-  await waitPodsReady(
-    cluster,
-    operatorNamespace,
-    'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator',
-    2,
-  );
+  await waitPodsReady(cluster, operatorNamespace, operatorSelector, 2);
 });

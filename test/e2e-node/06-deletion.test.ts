@@ -22,6 +22,7 @@ import {
   applyObjects,
   countDelivered,
   operatorNamespace,
+  operatorSelector,
   release,
   restrictedNamespace,
   swaks,
@@ -234,13 +235,6 @@ test('real node: a deleted SmtpRelay waits for its pods to deliver what they hol
   console.log(`deletion: ${accepted.length} held, ${count.delivered} delivered once, relay and PVCs gone`);
 });
 
-interface OperatorPod {
-  readonly metadata: { readonly deletionTimestamp?: string };
-  readonly spec: {
-    readonly containers: readonly { readonly env?: readonly { name: string; value?: string }[] }[];
-  };
-}
-
 /**
  * Sets (or, with undefined, removes) an environment variable of the operator and waits for the roll,
  * and then for the old pods to be gone: `rollout status` returns once the new pod is available,
@@ -253,21 +247,10 @@ async function operatorEnv(name: string, value: string | undefined): Promise<voi
   await kubectl(cluster, [
     ...['-n', operatorNamespace, 'rollout', 'status', `deployment/${release}`, '--timeout=180s'],
   ]);
-  const selector = 'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator';
   await eventually(
     `only operator pods with ${assignment} are left`,
     async () => {
-      const out = await kubectl(cluster, [
-        '-n',
-        operatorNamespace,
-        'get',
-        'pods',
-        '-l',
-        selector,
-        '-o',
-        'json',
-      ]);
-      const operators = (JSON.parse(out) as { items: OperatorPod[] }).items;
+      const operators = await pods(cluster, operatorNamespace, operatorSelector);
       return (
         operators.length > 0 &&
         operators.every(

@@ -9,12 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fleet, patchRelaySpec, relayReconciled, sendSequenced } from '../node/fleet.ts';
-import { helm, operatorNamespace, release, repoRoot, waitAllDelivered } from '../node/mail-fleet.ts';
+import {
+  helm,
+  operatorNamespace,
+  operatorSelector,
+  release,
+  repoRoot,
+  waitAllDelivered,
+} from '../node/mail-fleet.ts';
 import { isReady, pods } from '../node/pods.ts';
 import { eventually, kubectl, sharedCluster } from '../node/shared.ts';
 
 const cluster = sharedCluster();
-const operatorSelector = 'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator';
 const work = await mkdtemp(join(tmpdir(), 'mailfleet-deploy-'));
 after(() => rm(work, { recursive: true, force: true }));
 

@@ -14,6 +14,8 @@ const run = promisify(execFile);
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const operatorNamespace = 'mailfleet-system';
 export const release = 'mailfleet';
+/** The operator's pods (not the chart's helm test pod, which carries component helm-test). */
+export const operatorSelector = 'app.kubernetes.io/name=mailfleet,app.kubernetes.io/component=operator';
 export const password = 'e2e-password-1';
 
 export async function helm(cluster: ClusterAccess, args: readonly string[]): Promise<string> {

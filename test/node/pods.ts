@@ -16,7 +16,12 @@ export interface PodView {
     readonly conditions?: readonly { readonly type: string; readonly status: string }[];
     readonly containerStatuses?: readonly { readonly restartCount: number; readonly image: string }[];
   };
-  readonly spec: { readonly containers: readonly { readonly image: string }[] };
+  readonly spec: {
+    readonly containers: readonly {
+      readonly image: string;
+      readonly env?: readonly { readonly name: string; readonly value?: string }[];
+    }[];
+  };
 }
 
 export async function pods(cluster: ClusterAccess, namespace: string, selector: string): Promise<PodView[]> {
