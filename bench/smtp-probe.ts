@@ -2,7 +2,7 @@
 // reports only totals, so per-message latency (p50/p99) comes from this probe.
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, createSecureContext, type SecureContext } from 'node:tls';
 import type { RealisticCredentials } from './realistic.ts';
 import { benchRecipient, benchSender } from './smtp-source.ts';
 
@@ -63,15 +63,15 @@ class SmtpConnection {
     const tlsSocket = connectTls({
       socket: this.#socket,
       servername: secure.serverName,
-      ca: secure.caPem,
-      minVersion: 'TLSv1.2',
-      maxVersion: secure.tlsVersion,
+      secureContext: clientContext(secure),
     });
     const connection = new SmtpConnection(tlsSocket, secureTimeoutSeconds);
     await new Promise<void>((done, failed) => {
       tlsSocket.once('secureConnect', done);
       tlsSocket.once('error', failed);
     });
+    if (tlsSocket.isSessionReused())
+      throw new Error('a TLS session was resumed: every connection must be a full handshake');
     await expect(connection.command('EHLO probe.bench.example'), 250);
     const { user, password } = secure.credentials;
     const plain = Buffer.from(`\0${user}\0${password}`, 'utf8').toString('base64');
@@ -84,8 +84,12 @@ class SmtpConnection {
     return this.reply();
   }
 
-  async data(body: string): Promise<Reply> {
-    this.#socket.write(`${body}.\r\n`);
+  /** The message and the final dot in one write (the socket is corked around the pieces). */
+  async data(message: ProbeMessage): Promise<Reply> {
+    this.#socket.cork();
+    this.#socket.write(message.header, 'latin1');
+    this.#socket.write(message.bodyAndDot);
+    this.#socket.uncork();
     return this.reply();
   }
 
@@ -135,19 +139,55 @@ class SmtpConnection {
   }
 }
 
+/**
+ * One client TLS context per load (the trusted CA and the TLS versions), as a real client keeps
+ * one: made per connection it cost the load generator more CPU than its handshake, CPU the relay
+ * under test shares on this machine. Sessions are not resumed: every connection is a full
+ * handshake, which the relay pays in full.
+ */
+const clientContexts = new WeakMap<SecureSession, SecureContext>();
+
+function clientContext(secure: SecureSession): SecureContext {
+  let context = clientContexts.get(secure);
+  if (context === undefined) {
+    context = createSecureContext({ ca: secure.caPem, minVersion: 'TLSv1.2', maxVersion: secure.tlsVersion });
+    clientContexts.set(secure, context);
+  }
+  return context;
+}
+
 async function expect(pending: Promise<Reply>, code: number): Promise<void> {
   const reply = await pending;
   if (reply.code !== code) throw new Error(`expected ${code}, got: ${reply.text}`);
 }
 
-export function probeMessage(sequence: number, payloadBytes: number, sender = benchSender): string {
-  const line = `${'x'.repeat(76)}\r\n`;
-  const payload = line.repeat(Math.ceil(payloadBytes / line.length)).slice(0, payloadBytes);
-  return (
-    `From: <${sender}>\r\nTo: <${benchRecipient}>\r\nSubject: probe ${sequence}\r\n` +
-    `Message-ID: <probe.${sequence}.${process.pid}@bench.example>\r\n\r\n` +
-    `${payload.replace(/\r?\n?$/, '')}\r\n`
-  );
+/** A probe message as it is written after DATA: its own header section, and the body every message shares. */
+export interface ProbeMessage {
+  readonly header: string;
+  /** The body of `payloadBytes`, CRLF, and the final dot: encoded once per load. */
+  readonly bodyAndDot: Buffer;
+}
+
+const bodies = new Map<number, Buffer>();
+
+function bodyAndDot(payloadBytes: number): Buffer {
+  let body = bodies.get(payloadBytes);
+  if (body === undefined) {
+    const line = `${'x'.repeat(76)}\r\n`;
+    const payload = line.repeat(Math.ceil(payloadBytes / line.length)).slice(0, payloadBytes);
+    body = Buffer.from(`${payload.replace(/\r?\n?$/, '')}\r\n.\r\n`, 'latin1');
+    bodies.set(payloadBytes, body);
+  }
+  return body;
+}
+
+export function probeMessage(sequence: number, payloadBytes: number, sender = benchSender): ProbeMessage {
+  return {
+    header:
+      `From: <${sender}>\r\nTo: <${benchRecipient}>\r\nSubject: probe ${sequence}\r\n` +
+      `Message-ID: <probe.${sequence}.${process.pid}@bench.example>\r\n\r\n`,
+    bodyAndDot: bodyAndDot(payloadBytes),
+  };
 }
 
 /** How a realistic client opens each session and whom it sends as. */

@@ -78,6 +78,9 @@ export function stuffChunk(chunk: Buffer, previousByte: number): Buffer {
   return Buffer.concat(pieces);
 }
 
+/** Up to this size the last chunk and the final dot are joined into one write; past it, written apart. */
+const joinedEndingBytes = 16 * 1024;
+
 /** nodemailer's DataStream (smtp-connection/data-stream.js, not exported): the state it keeps. */
 interface DataStream extends Transform {
   inByteCount: number;
@@ -101,7 +104,7 @@ export function endOfData(lastByte: number | false): Buffer {
  * Makes every DATA stream of this connection escape with stuffChunk. The stream stays nodemailer's
  * own (its byte counts, its lastByte); its transform is replaced, and each output chunk is held
  * back until the next one comes, so that the last goes out with the final dot in one write instead
- * of two (a message that fits in a chunk is then one write).
+ * of two (a message that fits in a chunk is then one write) when it is small enough to copy.
  */
 export function useFastDotStuffing(connection: SMTPConnection): void {
   const seam = connection as unknown as SendStreamSeam;
@@ -128,7 +131,13 @@ export function useFastDotStuffing(connection: SMTPConnection): void {
     stream._flush = (done: TransformCallback) => {
       const ending = endOfData(stream.lastByte);
       stream.outByteCount += ending.length;
-      done(null, held === undefined ? ending : Buffer.concat([held, ending]));
+      if (held === undefined) done(null, ending);
+      else if (held.length <= joinedEndingBytes) done(null, Buffer.concat([held, ending]));
+      else {
+        // A large last chunk is not copied to add five bytes: two writes cost less than the copy.
+        stream.push(held);
+        done(null, ending);
+      }
     };
     return stream;
   };

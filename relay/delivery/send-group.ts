@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/delivery-schema.ts';
 import type { DkimKeyring } from '../dkim/keys.ts';
+import { splitAndHashRelaxed } from '../dkim/relaxed-body.ts';
 import { signMessage, type DkimResult } from '../dkim/sign.ts';
 import type { SigningPool } from '../dkim/signing-pool.ts';
 import type { QueuedMessage } from '../queue/queued-message.ts';
@@ -128,18 +129,21 @@ async function openSession(context: SendContext, destination: string): Promise<S
 }
 
 /**
- * DKIM signatures for the message: on a signing thread when its body is in memory, in this thread
- * when it must be read from the spool or the thread fails.
+ * DKIM signatures for the message: on a signing thread when its body is in memory (the body hash
+ * computed here, relaxed-body.ts), in this thread when it must be read from the spool or the
+ * thread fails.
  */
 async function sign(context: SendContext, message: QueuedMessage): Promise<DkimResult> {
   const { spool, dkimKeys, signingPool } = context;
   const senderDomain = message.envelope.senderDomain;
   const signTime = new Date(context.now());
   const keys = senderDomain === undefined ? undefined : dkimKeys.get(senderDomain.toLowerCase());
-  const body = keys === undefined || signingPool.size === 0 ? undefined : spool.keptBody(message.queueId);
-  if (senderDomain !== undefined && keys !== undefined && body !== undefined) {
+  const kept = keys === undefined ? undefined : spool.keptBody(message.queueId);
+  // Hashed here, the body need not be copied to the thread: only the header section goes.
+  const inMemory = kept === undefined ? undefined : (splitAndHashRelaxed(kept) ?? kept);
+  if (senderDomain !== undefined && keys !== undefined && inMemory !== undefined && signingPool.size > 0) {
     try {
-      return await signingPool.sign({ senderDomain, keys, body, signTime });
+      return await signingPool.sign({ senderDomain, keys, message: inMemory, signTime });
     } catch (error) {
       context.logger.warn(
         { event: 'dkim-thread-failed', queueId: message.queueId, err: error },
@@ -147,7 +151,7 @@ async function sign(context: SendContext, message: QueuedMessage): Promise<DkimR
       );
     }
   }
-  return signMessage(dkimKeys, senderDomain, () => spool.openBody(message.queueId), signTime);
+  return signMessage(dkimKeys, senderDomain, inMemory ?? (() => spool.openBody(message.queueId)), signTime);
 }
 
 async function signedBody(

@@ -7,12 +7,17 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DkimKey } from './keys.ts';
+import type { SplitMessage } from './relaxed-body.ts';
 import type { DkimResult } from './sign.ts';
 
 export interface SigningRequest {
   readonly senderDomain: string;
   readonly keys: readonly DkimKey[];
-  readonly body: Buffer;
+  /**
+   * The whole message, or its header section and body hash (splitAndHashRelaxed): then only the
+   * header section is copied to the thread, not a body of any size.
+   */
+  readonly message: Buffer | SplitMessage;
   readonly signTime: Date;
 }
 
@@ -21,7 +26,9 @@ export interface SigningMessage {
   readonly id: number;
   readonly senderDomain: string;
   readonly keys: readonly DkimKey[];
-  readonly body: Uint8Array;
+  /** The whole message, or (with bodyHash) its header section only. */
+  readonly bytes: Uint8Array;
+  readonly bodyHash?: string;
   readonly signTime: number;
 }
 export type SigningAnswer =
@@ -134,7 +141,7 @@ export function createSigningPool(
         id,
         senderDomain: request.senderDomain,
         keys: request.keys,
-        body: request.body,
+        ...wireForm(request.message),
         signTime: request.signTime.getTime(),
       };
       return new Promise<DkimResult>((resolve, reject) => {
@@ -149,4 +156,13 @@ export function createSigningPool(
       await Promise.all(stopping);
     },
   };
+}
+
+/**
+ * A header section is copied into a buffer of its own: a view into the message would take the
+ * whole body along, since a typed array is cloned with all of the memory under it.
+ */
+function wireForm(message: Buffer | SplitMessage): Pick<SigningMessage, 'bytes' | 'bodyHash'> {
+  if (Buffer.isBuffer(message)) return { bytes: message };
+  return { bytes: new Uint8Array(message.header), bodyHash: message.bodyHash };
 }

@@ -1,6 +1,6 @@
-// A DKIM signing thread of the signing pool (signing-pool.ts): signs each body it is sent with the
-// keys sent along, exactly as the main thread would (sign.ts), and answers with the result.
-import { Readable } from 'node:stream';
+// A DKIM signing thread of the signing pool (signing-pool.ts): signs each message it is sent (or
+// its header section and body hash) with the keys sent along, exactly as the main thread would
+// (sign.ts), and answers with the result.
 import { parentPort } from 'node:worker_threads';
 import type { SigningAnswer, SigningMessage } from './signing-pool.ts';
 import { signMessage } from './sign.ts';
@@ -10,13 +10,9 @@ if (port === null) throw new Error('signing-worker.ts runs as a worker thread of
 
 port.on('message', (message: SigningMessage) => {
   const domain = message.senderDomain.toLowerCase();
-  const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
-  signMessage(
-    new Map([[domain, message.keys]]),
-    domain,
-    () => Readable.from([body], { objectMode: false }),
-    new Date(message.signTime),
-  ).then(
+  const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
+  const source = message.bodyHash === undefined ? bytes : { header: bytes, bodyHash: message.bodyHash };
+  signMessage(new Map([[domain, message.keys]]), domain, source, new Date(message.signTime)).then(
     (result) => {
       port.postMessage({ id: message.id, result } satisfies SigningAnswer);
     },

@@ -65,8 +65,30 @@ test('outgoing mail carries RSA and Ed25519 signatures that dkimpy verifies via 
     const tampered = message.replace('Body of signed twice.', 'Body of signed twice!');
     const tamperedReport = await verifyWithDkimpy(tampered, dns.server);
     assert.match(tamperedReport, /fail/, 'a changed body no longer verifies');
+    // Whitespace that relaxed canonicalization rewrites (relay/dkim/relaxed-body.ts): tabs, runs
+    // of spaces, spaces ending lines, lines of blanks and empty lines at the end of the body.
+    const spaced = messageText('news@signer.test', 'reader@x.test', 'spaced out').replace(
+      /\r\n\r\n[^]*$/,
+      '\r\n\r\n\tIndented\tby tabs,  two  spaces \r\n \r\ntrailing \t \r\n\r\n  \r\n\r\n',
+    );
+    await enqueue(
+      harness.spool,
+      envelopeFor('news@signer.test', ['reader@x.test'], { senderDomain: 'signer.test' }),
+      spaced,
+    );
+    const [, second] = await sink.waitForMessages(2, 10_000);
+    const spacedRaw = second?.raw ?? '';
+    const spacedReport = await verifyWithDkimpy(
+      spacedRaw.slice(spacedRaw.indexOf('DKIM-Signature:')),
+      dns.server,
+    );
+    assert.deepEqual(
+      spacedReport.trim().split('\n').sort(),
+      ['0 signer.test mf2048 pass', '1 signer.test mfed pass'].sort(),
+      'a body that relaxed canonicalization rewrites',
+    );
     const metrics = await harness.registry.getSingleMetricAsString('mailfleet_relay_dkim_signatures_total');
-    assert.match(metrics, /algorithm="ed25519-sha256",result="signed"\} 1/);
+    assert.match(metrics, /algorithm="ed25519-sha256",result="signed"\} 2/);
   } finally {
     await harness.close();
     await sink.stop();

@@ -2,11 +2,11 @@
 // and wherever chunks split: compared here with nodemailer's own DataStream (not exported by the
 // package, so imported by its file) over seeded random bodies.
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, type Transform } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
 import DataStream from '../../../node_modules/nodemailer/dist/esm/smtp-connection/data-stream.js';
-import { streamStart, stuffChunk } from '../../../relay/delivery/dot-stuffing.ts';
+import { streamStart, stuffChunk, useFastDotStuffing } from '../../../relay/delivery/dot-stuffing.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 import { stuffedOutput } from '../../support/stuffed-output.ts';
 
@@ -75,5 +75,32 @@ test('equals nodemailer DataStream on random binary bodies (every byte value)', 
     const body = random.bytes(random.int(1, 3000));
     const chunks = random.chunks(body, 1, 700);
     assert.equal(stuffedOutput(chunks), await nodemailerOutput(chunks));
+  }
+});
+
+test('installed on a nodemailer connection: a small message goes out in one write, a large one uncopied before the final dot', async () => {
+  const { default: NodemailerConnection } = await import('nodemailer/lib/smtp-connection/index.js');
+  for (const size of [2_000, 100_000]) {
+    const connection = new NodemailerConnection({}) as unknown as Record<string, unknown> & {
+      _createSendStream(callback: unknown): Transform;
+    };
+    // nodemailer pipes the DATA stream into its socket: one that is read, so nothing backs up.
+    connection['_socket'] = new PassThrough().resume();
+    connection['_envelope'] = { accepted: [] };
+    useFastDotStuffing(connection as never);
+    const stream = connection._createSendStream(() => undefined);
+    const body = Buffer.from(`Subject: s\r\n\r\n${'x'.repeat(size)}\r\n.dot\r\n`, 'latin1');
+    const writes: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => writes.push(chunk));
+    const ended = new Promise((done) => stream.on('end', done));
+    stream.end(body);
+    await ended;
+    const expected = stuffedOutput([body]);
+    assert.equal(
+      Buffer.concat(writes).toString('latin1'),
+      expected,
+      `${String(size)} bytes: the bytes on the wire`,
+    );
+    assert.equal(writes.length, size < 16_000 ? 1 : 2, `${String(size)} bytes: writes`);
   }
 });
