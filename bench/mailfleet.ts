@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { relayNodeFlags } from '../relay/runtime-flags.ts';
 import { freeLoopbackPort, waitForListener } from './free-port.ts';
 import type { MailfleetSecurity } from './mailfleet-config.ts';
 import { mailfleetBenchConfig } from './mailfleet-config.ts';
@@ -56,10 +57,14 @@ export async function startMailfleet(options: MailfleetOptions): Promise<Mailfle
   // BENCH_RELAY_NODE_FLAGS: flags for the relay's node, to profile it inside a scenario
   // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/relay-profiles"); the figures of such a run are not for comparison.
   const nodeFlags = (process.env['BENCH_RELAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
-  const child = spawn(process.execPath, [...nodeFlags, relayMain, '--config', configPath], {
-    cwd: repositoryRoot,
-    stdio: ['ignore', log.fd, log.fd],
-  });
+  const child = spawn(
+    process.execPath,
+    [...relayNodeFlags, ...nodeFlags, relayMain, '--config', configPath],
+    {
+      cwd: repositoryRoot,
+      stdio: ['ignore', log.fd, log.fd],
+    },
+  );
   await log.close();
   const exited = new Promise<void>((done) =>
     child.once('exit', () => {

@@ -70,8 +70,13 @@ COMMIT_DELAY=${PROFILE_COMMIT_DELAY_MS:-} STALLED=${PROFILE_RECEIVE_ONLY:-0} DKI
   }
   process.stdout.write(JSON.stringify(config));
 " >"$work/config/relay.json"
+# The relay's own V8 flags (relay/runtime-flags.ts, what the image runs with), then PROFILE_NODE_FLAGS.
+read -r -a node_flags < <(node --input-type=module -e "
+  import { relayNodeFlags } from './relay/runtime-flags.ts';
+  console.log(relayNodeFlags.join(' '));
+")
 # shellcheck disable=SC2206 # PROFILE_NODE_FLAGS is a list of flags, split on spaces.
-node_flags=(${PROFILE_NODE_FLAGS:-})
+node_flags+=(${PROFILE_NODE_FLAGS:-})
 [[ -n ${PROFILE_CPU_PROF:-} ]] && node_flags+=(--cpu-prof "--cpu-prof-dir=$PROFILE_CPU_PROF" "--cpu-prof-interval=${PROFILE_CPU_PROF_INTERVAL:-1000}")
 case ${PROFILE_FLOOR:-} in
   '') node "${node_flags[@]}" relay/main.ts --config "$work/config/relay.json" >"$work/relay.log" 2>&1 & ;;

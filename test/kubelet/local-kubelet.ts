@@ -1,6 +1,7 @@
 // A stand-in for the kubelet, for the demo and the end-to-end tests, on a machine with no container
 // runtime. It is not Kubernetes: it watches the Pods that the real kube-controller-manager creates
-// for the relay StatefulSets, and runs each as a local `node relay/main.ts` process.
+// for the relay StatefulSets, and runs each as a local `node relay/main.ts` process (with the
+// image's V8 flags, relay/runtime-flags.ts).
 //
 // What it does as the kubelet would: it materialises every ConfigMap and Secret volume through a
 // `..data` symlink swap (test/support/projected-volume.ts) and re-projects it when the object
@@ -37,6 +38,7 @@ import {
   type PodEndpoints,
 } from './pod-config.ts';
 import { volumeFiles, volumeSource, type DataObject, type PodVolume } from './volumes.ts';
+import { relayNodeFlags } from '../../relay/runtime-flags.ts';
 
 const podResource: ResourceType = { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true };
 const relayMain = new URL('../../relay/main.ts', import.meta.url).pathname;
@@ -369,9 +371,13 @@ export class LocalKubelet {
 
   #spawn(running: RunningPod): void {
     const log = createWriteStream(this.logPath(running.name), { flags: 'a' });
-    const child = spawn(process.execPath, [relayMain, '--config', this.#localConfigPath(running)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...relayNodeFlags, relayMain, '--config', this.#localConfigPath(running)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     running.child = child;

@@ -1,10 +1,11 @@
 // Starts the relay for a test, with a config written to a private temp dir: as a real child process
-// (`node relay/main.ts --config ...`, exactly what the container runs) or in-process through the same
+// (`node --max-semi-space-size=8 relay/main.ts --config ...`, exactly what the container runs) or in-process through the same
 // startRelay() main.ts uses. Both clean up their processes and directories in stop().
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { relayNodeFlags } from '../../relay/runtime-flags.ts';
 import { PassThrough } from 'node:stream';
 import { Registry } from 'prom-client';
 import { loadRelaySettings } from '../../relay/config/load.ts';
@@ -65,7 +66,7 @@ export interface RelayProcess {
 
 export async function startRelayProcess(config: ConfigDocument, dir?: string): Promise<RelayProcess> {
   const written = await writeRelayConfig(config, dir);
-  const child = spawn(process.execPath, [mainScript, '--config', written.configPath], {
+  const child = spawn(process.execPath, [...relayNodeFlags, mainScript, '--config', written.configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

@@ -31,8 +31,8 @@ for (const { program, dockerfile } of images) {
     for (const source of contextSources(runtime)) {
       await cp(join(repoRoot, source), join(installDir, source), { recursive: true, force: true });
     }
-    const [, script = ''] = entrypoint(runtime);
-    const { stdout } = await run(process.execPath, [script, '--help'], {
+    const [, ...args] = entrypoint(runtime);
+    const { stdout } = await run(process.execPath, [...args, '--help'], {
       cwd: installDir,
       env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
     });
