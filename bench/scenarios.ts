@@ -58,7 +58,7 @@ export interface BenchPlan {
   /** Only some scenarios, without idle sessions and the backlog (BENCH_SCENARIOS). */
   readonly focused: boolean;
   readonly repeats: number;
-  /** Repeats of each realistic scenario: a bcrypt login per connection makes them slow for mailfleet. */
+  /** Repeats of each realistic scenario (as many as the others since logins are remembered). */
   readonly realisticRepeats: number;
   /**
    * Run once through every relay before the first scenario and not counted: Postfix forks its
@@ -129,7 +129,7 @@ export function benchPlan(quick: boolean): BenchPlan {
       quick,
       focused: false,
       repeats: 5,
-      realisticRepeats: 3,
+      realisticRepeats: 5,
       warmUp: warmUpOf(5000),
       realisticWarmUp: realisticWarmUpOf(400),
       scenarios: fullScenarios,
