@@ -1,5 +1,5 @@
-// The relay relies on private internals of smtp-server and nodemailer in six places (docs/performance.md
-// lists them and what each gains). Both libraries are pinned exactly in package.json; this test is
+// The relay relies on private internals of smtp-server, nodemailer and mailauth (docs/performance.md
+// lists them and what each gains). The three are pinned exactly in package.json; this test is
 // what an upgrade meets first. For each internal it checks, on the real classes and instances, that
 // it exists with the arity the override assumes and that its source is still the one the override was
 // written against (a fingerprint of the whitespace-normalised function text). A failure names the
@@ -11,12 +11,14 @@ import { readFile } from 'node:fs/promises';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough, Transform } from 'node:stream';
 import { test } from 'node:test';
+import { createRequire } from 'node:module';
 import NodemailerConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 
 const repoRoot = new URL('../../../', import.meta.url);
+const requireMailauth = createRequire(new URL('relay/dkim/prepared-signer.ts', repoRoot));
 
 function fingerprint(member: unknown): string {
   return createHash('sha256').update(String(member).replace(/\s+/g, ' ')).digest('hex').slice(0, 16);
@@ -139,13 +141,32 @@ const contracts: readonly Contract[] = [
     reliedOnBy:
       'endOfData in dot-stuffing.ts is what it writes after the body, by the last byte: port any change.',
   },
+  {
+    internal: 'mailauth DkimSigner (lib/dkim/dkim-signer.js), with its headers and bodyHash options and finalize()',
+    member: () => (requireMailauth('mailauth/lib/dkim/dkim-signer.js') as Record<string, unknown>)['DkimSigner'],
+    arity: 1,
+    fingerprint: '84f8f6f680c11e8d',
+    reliedOnBy:
+      'relay/dkim/prepared-signer.ts signPrepared: it constructs a signer with a parsed header section and a body ' +
+      'hash made beforehand and calls finalize(), as mailauth\'s ARC sealer does. Re-check that both options still ' +
+      'skip the body pass and run test/unit/relay-dkim/prepared-signer.test.ts.',
+  },
+  {
+    internal: 'mailauth parseHeaders (lib/tools.js)',
+    member: () => (requireMailauth('mailauth/lib/tools.js') as Record<string, unknown>)['parseHeaders'],
+    arity: 1,
+    fingerprint: 'e7d632a790bd48c2',
+    reliedOnBy:
+      'relay/dkim/prepared-signer.ts parses the header section with it for the signer, as mailauth\'s own ' +
+      'message parser does: run test/unit/relay-dkim/prepared-signer.test.ts.',
+  },
 ];
 
-test('smtp-server and nodemailer are pinned exactly, and the installed versions are the pinned ones', async () => {
+test('smtp-server, nodemailer and mailauth are pinned exactly, and the installed versions are the pinned ones', async () => {
   const manifest = JSON.parse(await readFile(new URL('package.json', repoRoot), 'utf8')) as {
     dependencies: Record<string, string>;
   };
-  for (const library of ['smtp-server', 'nodemailer']) {
+  for (const library of ['smtp-server', 'nodemailer', 'mailauth']) {
     const pinned = manifest.dependencies[library] ?? '';
     assert.match(
       pinned,
