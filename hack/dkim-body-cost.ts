@@ -17,7 +17,9 @@ async function measure(mode: Mode, bytes: number, messages: number): Promise<num
   const privateKeyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
     .toString();
-  const keyring = new Map([['signer.example', [{ selector: 's', algorithm: 'rsa-sha256' as const, privateKeyPem }]]]);
+  const keyring = new Map([
+    ['signer.example', [{ selector: 's', algorithm: 'rsa-sha256' as const, privateKeyPem }]],
+  ]);
   const line = `${'x'.repeat(76)}\r\n`;
   const message = Buffer.from(
     `From: <a@signer.example>\r\nTo: <b@x.example>\r\nSubject: cost\r\n\r\n${line.repeat(Math.ceil(bytes / line.length))}`,
@@ -37,7 +39,9 @@ async function measure(mode: Mode, bytes: number, messages: number): Promise<num
 
 const [first, modeArgument, bytesArgument, messagesArgument] = process.argv.slice(2);
 if (first === 'child') {
-  process.stdout.write(`${await measure(modeArgument as Mode, Number(bytesArgument), Number(messagesArgument))}\n`);
+  process.stdout.write(
+    `${await measure(modeArgument as Mode, Number(bytesArgument), Number(messagesArgument))}\n`,
+  );
 } else {
   const messages = Number(first ?? 300);
   console.log(`| message | ${modes.join(' | ')} | ratio |\n| --- | ---: | ---: | ---: |`);

@@ -142,13 +142,15 @@ const contracts: readonly Contract[] = [
       'endOfData in dot-stuffing.ts is what it writes after the body, by the last byte: port any change.',
   },
   {
-    internal: 'mailauth DkimSigner (lib/dkim/dkim-signer.js), with its headers and bodyHash options and finalize()',
-    member: () => (requireMailauth('mailauth/lib/dkim/dkim-signer.js') as Record<string, unknown>)['DkimSigner'],
+    internal:
+      'mailauth DkimSigner (lib/dkim/dkim-signer.js), with its headers and bodyHash options and finalize()',
+    member: () =>
+      (requireMailauth('mailauth/lib/dkim/dkim-signer.js') as Record<string, unknown>)['DkimSigner'],
     arity: 1,
     fingerprint: '84f8f6f680c11e8d',
     reliedOnBy:
       'relay/dkim/prepared-signer.ts signPrepared: it constructs a signer with a parsed header section and a body ' +
-      'hash made beforehand and calls finalize(), as mailauth\'s ARC sealer does. Re-check that both options still ' +
+      "hash made beforehand and calls finalize(), as mailauth's ARC sealer does. Re-check that both options still " +
       'skip the body pass and run test/unit/relay-dkim/prepared-signer.test.ts.',
   },
   {
@@ -157,7 +159,7 @@ const contracts: readonly Contract[] = [
     arity: 1,
     fingerprint: 'e7d632a790bd48c2',
     reliedOnBy:
-      'relay/dkim/prepared-signer.ts parses the header section with it for the signer, as mailauth\'s own ' +
+      "relay/dkim/prepared-signer.ts parses the header section with it for the signer, as mailauth's own " +
       'message parser does: run test/unit/relay-dkim/prepared-signer.test.ts.',
   },
 ];
