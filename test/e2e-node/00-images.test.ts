@@ -8,6 +8,7 @@ import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { relayNodeFlags } from '../../relay/runtime-flags.ts';
 import { sharedCluster } from '../node/shared.ts';
 
 const run = promisify(execFile);
@@ -64,7 +65,9 @@ for (const { program, image } of images) {
   test(`real node: ${program} image: non-root, entrypoint, OCI labels`, async () => {
     const { config } = (await inspect(image)).OCIv1;
     assert.equal(config.User, '65532:65532');
-    assert.deepEqual(config.Entrypoint, ['/nodejs/bin/node', `${program}/main.ts`]);
+    // The relay runs with its V8 flags (relay/runtime-flags.ts), in the built image as in the Dockerfile.
+    const flags = program === 'relay' ? relayNodeFlags : [];
+    assert.deepEqual(config.Entrypoint, ['/nodejs/bin/node', ...flags, `${program}/main.ts`]);
     for (const label of ['title', 'source', 'version', 'revision', 'licenses']) {
       assert.ok(
         config.Labels?.[`org.opencontainers.image.${label}`],
