@@ -4,10 +4,10 @@
 // (prepared-signer.ts): CPU ms per message, 2 KB and 100 KB, the median of 5 rounds that alternate
 // between the two, each in a fresh process. Both paths sign alike (test/unit/relay-dkim).
 // Usage: node hack/dkim-body-cost.ts [messages per round, default 300]
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { signMessage } from '../relay/dkim/sign.ts';
+import { medianOfFreshRounds } from './fresh-process-rounds.ts';
 
 type Mode = 'streamed through mailauth' | 'in memory';
 const modes: Mode[] = ['streamed through mailauth', 'in memory'];
@@ -46,20 +46,7 @@ if (first === 'child') {
   const messages = Number(first ?? 300);
   console.log(`| message | ${modes.join(' | ')} | ratio |\n| --- | ---: | ---: | ---: |`);
   for (const bytes of sizes) {
-    const costs = new Map<Mode, number[]>(modes.map((mode) => [mode, []]));
-    for (let round = 0; round < 5; round += 1) {
-      for (const mode of modes) {
-        const output = execFileSync(process.execPath, [
-          import.meta.filename,
-          'child',
-          mode,
-          String(bytes),
-          String(messages),
-        ]);
-        costs.get(mode)?.push(Number(output.toString().trim()));
-      }
-    }
-    const medians = modes.map((mode) => (costs.get(mode) ?? []).sort((a, b) => a - b)[2] ?? Number.NaN);
+    const medians = medianOfFreshRounds(import.meta.filename, modes, [String(bytes), String(messages)]);
     const [streamed = Number.NaN, inMemory = Number.NaN] = medians;
     console.log(
       `| ${bytes >= 102_400 ? '100 KB' : '2 KB'} | ${medians.map((ms) => `${ms.toFixed(3)} ms`).join(' | ')} | ${(streamed / inMemory).toFixed(2)}× |`,

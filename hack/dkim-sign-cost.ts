@@ -2,9 +2,9 @@
 // against one key object per key (relay/dkim/key-objects.ts): CPU ms per 2 KB message, RSA-2048 and
 // Ed25519, the median of 5 rounds that alternate between the two, each in a fresh process.
 // Usage: node hack/dkim-sign-cost.ts [messages per round, default 300]
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { medianOfFreshRounds } from './fresh-process-rounds.ts';
 
 type Mode = 'new key object per signature' | 'key object reused';
 const algorithms = { 'RSA-2048': 'rsa-sha256', Ed25519: 'ed25519-sha256' } as const;
@@ -47,20 +47,7 @@ if (first === 'child') {
   const modes: Mode[] = ['new key object per signature', 'key object reused'];
   console.log(`| key | ${modes.join(' | ')} | ratio |\n| --- | ---: | ---: | ---: |`);
   for (const name of Object.keys(algorithms) as AlgorithmName[]) {
-    const costs = new Map<Mode, number[]>(modes.map((mode) => [mode, []]));
-    for (let round = 0; round < 5; round += 1) {
-      for (const mode of modes) {
-        const output = execFileSync(process.execPath, [
-          import.meta.filename,
-          'child',
-          mode,
-          name,
-          String(messages),
-        ]);
-        costs.get(mode)?.push(Number(output.toString().trim()));
-      }
-    }
-    const medians = modes.map((mode) => (costs.get(mode) ?? []).sort((a, b) => a - b)[2] ?? Number.NaN);
+    const medians = medianOfFreshRounds(import.meta.filename, modes, [name, String(messages)]);
     const [fresh = Number.NaN, reused = Number.NaN] = medians;
     console.log(
       `| ${name} | ${medians.map((ms) => `${ms.toFixed(3)} ms`).join(' | ')} | ${(fresh / reused).toFixed(2)}× |`,

@@ -1,27 +1,13 @@
 // relay/dkim/key-objects.ts leans on a private internal of mailauth (its signer takes getPrivateKey
 // from lib/tools.js at load): these tests fail, saying so, when an upgrade of mailauth moves it.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { keyObjectsMade } from '../../../relay/dkim/key-objects.ts';
-import type { DkimKey } from '../../../relay/dkim/keys.ts';
 import { signMessage } from '../../../relay/dkim/sign.ts';
+import { rsaAndEd25519Keys } from '../../support/dkim-test-keys.ts';
 
-const pem = (key: { export(options: { type: 'pkcs8'; format: 'pem' }): string | Buffer }): string =>
-  key.export({ type: 'pkcs8', format: 'pem' }).toString();
-const keys: DkimKey[] = [
-  {
-    selector: 'rsa',
-    algorithm: 'rsa-sha256',
-    privateKeyPem: pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
-  },
-  {
-    selector: 'ed',
-    algorithm: 'ed25519-sha256',
-    privateKeyPem: pem(generateKeyPairSync('ed25519').privateKey),
-  },
-];
+const keys = rsaAndEd25519Keys();
 const message = 'From: <a@signer.test>\r\nTo: <b@x.test>\r\nSubject: memo\r\n\r\nbody\r\n';
 
 async function sign(): Promise<string> {

@@ -5,28 +5,15 @@
 // bodies made of the whitespace relaxed canonicalization rewrites. dkimpy checks the fast path's
 // signatures in test/integration/relay-delivery/dkim.test.ts.
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import type { DkimKey } from '../../../relay/dkim/keys.ts';
 import { splitAndHashRelaxed } from '../../../relay/dkim/relaxed-body.ts';
 import { signMessage } from '../../../relay/dkim/sign.ts';
+import { rsaAndEd25519Keys } from '../../support/dkim-test-keys.ts';
 import { seededRandom } from '../../support/seeded-random.ts';
 
-const pem = (key: { export(options: { type: 'pkcs8'; format: 'pem' }): string | Buffer }): string =>
-  key.export({ type: 'pkcs8', format: 'pem' }).toString();
-const keys: DkimKey[] = [
-  {
-    selector: 'rsa',
-    algorithm: 'rsa-sha256',
-    privateKeyPem: pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey),
-  },
-  {
-    selector: 'ed',
-    algorithm: 'ed25519-sha256',
-    privateKeyPem: pem(generateKeyPairSync('ed25519').privateKey),
-  },
-];
+const keys = rsaAndEd25519Keys();
 const keyring = new Map([['signer.test', keys]]);
 const signTime = new Date('2026-12-05T00:00:00Z');
 const header = 'From: <a@signer.test>\r\nTo: <b@x.test>\r\nSubject:  spaced\t out \r\n';
