@@ -43,14 +43,13 @@ export function splitAndHashRelaxed(message: Buffer): SplitMessage | undefined {
 
 function relaxedBodyHash(message: Buffer, text: string, bodyStart: number): string {
   const hash = createHash('sha256');
-  if (!whitespaceToRewrite.test(text.slice(bodyStart))) {
+  const original = text.slice(bodyStart);
+  if (!whitespaceToRewrite.test(original)) {
     const end = withoutTrailingEmptyLines(text, bodyStart, text.length);
     if (end > bodyStart) hash.update(message.subarray(bodyStart, end)).update('\r\n');
     return hash.digest('base64');
   }
-  const body = text
-    .slice(bodyStart)
-    .replace(whitespaceRun, (_run: string, lineEnd: string | undefined) => lineEnd ?? ' ');
+  const body = original.replace(whitespaceRun, (_run: string, lineEnd: string | undefined) => lineEnd ?? ' ');
   // The last line has no CRLF when the body does not end in one: its trailing blank goes too.
   const end = withoutTrailingEmptyLines(body, 0, body.endsWith(' ') ? body.length - 1 : body.length);
   if (end > 0) hash.update(body.slice(0, end), 'latin1').update('\r\n');
