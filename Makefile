@@ -80,6 +80,9 @@ bench: deps system-deps ## measure Postfix, the machine's ceiling and mailfleet'
 profile: deps system-deps ## where the relay's CPU goes for one load, per message and thread (PROFILE_* options: hack/profile-relay.sh)
 	@bash hack/profile-relay.sh
 
+floor-ratio: deps system-deps ## the floor goals over many rounds: smtp-server's floor, the relay receiving and end to end, in turns (FLOOR_ROUNDS, FLOOR_MESSAGES, FLOOR_OUTPUT: hack/floor-ratio.ts)
+	@node hack/floor-ratio.ts
+
 bench-node: deps system-deps control-plane ## one relay pod (1 CPU) through its Service on the real node, then 2 and 3 (needs root; MAILFLEET_NODE_* knobs: bench/node-scaling.ts) → docs/node-scaling.md
 	node test/with-cluster.ts -- node bench/node-scaling.ts
 
@@ -89,7 +92,7 @@ bench-operator: deps control-plane ## the operator with 200 SmtpRelays and 2,000
 bench-operator-secrets: deps control-plane ## the operator's RSS and V8 heap with 2,000 unrelated 100 KiB Secrets (case 37; MAILFLEET_SECRETS_* knobs: bench/operator-secrets.ts)
 	node bench/operator-secrets.ts
 
-.PHONY: bench-node bench-operator bench-operator-secrets soak soak-power profile
+.PHONY: bench-node bench-operator bench-operator-secrets soak soak-power profile floor-ratio
 SOAK_CYCLES ?= 500
 soak: deps system-deps ## the kill -9 durability loop (case 19) with hundreds of cycles: SOAK_CYCLES=500, MAILFLEET_SOAK_SEED to replay
 	MAILFLEET_SOAK_CYCLES=$(SOAK_CYCLES) node --test --test-reporter=spec test/integration/reliability/kill-loop.test.ts

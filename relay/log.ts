@@ -1,7 +1,9 @@
 // Structured JSON logs, one event a line. Field names are fixed here so every event reads alike;
-// credentials never reach a log call (AUTH handlers log the user name only).
+// credentials never reach a log call (AUTH handlers log the user name only), and a field named
+// password or key is censored if one ever does (log-redaction.ts).
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from './config/types.ts';
+import { censoredFields, redactSecrets } from './log-redaction.ts';
 
 export type RelayLogger = Logger;
 
@@ -14,8 +16,9 @@ export function createLogger(
       level,
       base: { component: 'relay' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: ['password', '*.password', 'key', '*.key'], censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: redactSecrets, bindings: redactSecrets },
+      // A child logger's bindings skip the formatters: its top-level secret fields are censored here.
+      serializers: censoredFields,
     },
     destination,
   );

@@ -15,21 +15,27 @@ const magic = Buffer.from('MFS1', 'latin1');
 export const recordHeaderBytes = 13;
 const kinds = { message: 1, done: 2 } as const;
 
+/** The record as two pieces: everything before the body (one allocation), then the body itself. */
 export function encodeMessageRecord(queueId: string, envelope: InboundEnvelope, body: Buffer): Buffer[] {
-  const id = Buffer.from(queueId, 'latin1');
-  const json = Buffer.from(JSON.stringify(envelope), 'utf8');
-  const prefix = Buffer.alloc(1 + id.length + 4);
-  prefix.writeUInt8(id.length, 0);
-  id.copy(prefix, 1);
-  prefix.writeUInt32BE(json.length, 1 + id.length);
-  const payloadLength = prefix.length + json.length + body.length;
-  const crc = crc32(body, crc32(json, crc32(prefix)));
-  return [recordHeader(kinds.message, payloadLength, crc), prefix, json, body];
+  const json = JSON.stringify(envelope);
+  const idBytes = Buffer.byteLength(queueId, 'latin1');
+  const jsonStart = recordHeaderBytes + 1 + idBytes + 4;
+  const head = Buffer.allocUnsafe(jsonStart + Buffer.byteLength(json, 'utf8'));
+  head.writeUInt8(idBytes, recordHeaderBytes);
+  head.write(queueId, recordHeaderBytes + 1, 'latin1');
+  head.writeUInt32BE(head.length - jsonStart, jsonStart - 4);
+  head.write(json, jsonStart, 'utf8');
+  const payloadHead = head.subarray(recordHeaderBytes);
+  writeRecordHeader(head, kinds.message, payloadHead.length + body.length, crc32(body, crc32(payloadHead)));
+  return [head, body];
 }
 
 export function encodeDoneRecord(queueId: string): Buffer {
-  const id = Buffer.from(queueId, 'latin1');
-  return Buffer.concat([recordHeader(kinds.done, id.length, crc32(id)), id]);
+  const record = Buffer.allocUnsafe(recordHeaderBytes + Buffer.byteLength(queueId, 'latin1'));
+  record.write(queueId, recordHeaderBytes, 'latin1');
+  const id = record.subarray(recordHeaderBytes);
+  writeRecordHeader(record, kinds.done, id.length, crc32(id));
+  return record;
 }
 
 export type SegmentRecord =
@@ -95,11 +101,10 @@ function decodePayload(kind: number, payload: Buffer, start: number): SegmentRec
   }
 }
 
-function recordHeader(kind: number, payloadLength: number, crc: number): Buffer {
-  const header = Buffer.alloc(recordHeaderBytes);
-  magic.copy(header, 0);
-  header.writeUInt8(kind, 4);
-  header.writeUInt32BE(payloadLength, 5);
-  header.writeUInt32BE(crc, 9);
-  return header;
+/** Fills in the first recordHeaderBytes of `record`. */
+function writeRecordHeader(record: Buffer, kind: number, payloadLength: number, crc: number): void {
+  magic.copy(record, 0);
+  record.writeUInt8(kind, 4);
+  record.writeUInt32BE(payloadLength, 5);
+  record.writeUInt32BE(crc, 9);
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { crc32 } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import type { InboundEnvelope } from '../../../relay/queue/message-sink.ts';
 import { decodeSegment, encodeDoneRecord, encodeMessageRecord } from '../../../relay/queue/segment-format.ts';
@@ -41,6 +42,26 @@ const shardFiles = async (dir: string): Promise<string[]> =>
   )
     .flat()
     .sort();
+
+test('a record is laid out byte for byte as segment-format.ts documents it (spools written by earlier versions stay readable)', () => {
+  const env = { ...envelope('ü@x.test'), smtpUtf8: true };
+  const body = Buffer.from('Subject: layout\r\n\r\nbody\r\n');
+  const id = Buffer.from('00layoutxxxx', 'latin1');
+  const json = Buffer.from(JSON.stringify(env), 'utf8');
+  const u32 = (value: number): Buffer => {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(value);
+    return bytes;
+  };
+  const payload = Buffer.concat([Buffer.from([id.length]), id, u32(json.length), json, body]);
+  const header = (kind: number, of: Buffer): Buffer =>
+    Buffer.concat([Buffer.from('MFS1'), Buffer.from([kind]), u32(of.length), u32(crc32(of))]);
+  assert.deepEqual(
+    Buffer.concat(encodeMessageRecord('00layoutxxxx', env, body)),
+    Buffer.concat([header(1, payload), payload]),
+  );
+  assert.deepEqual(encodeDoneRecord('00layoutxxxx'), Buffer.concat([header(2, id), id]));
+});
 
 test('records round-trip, and decoding stops at a torn or corrupt record', () => {
   const env = envelope('a@x.test');
