@@ -202,6 +202,12 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     () => settings.config.tokenAuth?.unknownKeyRereadSeconds ?? 30,
     Date.now,
   );
+  const testOnlyNoDecoyHash = process.env['MAILFLEET_TEST_ONLY_NO_DECOY_HASH'] === '1';
+  if (testOnlyNoDecoyHash)
+    logger.warn(
+      { event: 'test_only_switch', name: 'MAILFLEET_TEST_ONLY_NO_DECOY_HASH' },
+      'TEST ONLY: unknown AUTH names are refused without the decoy hash; their reply time tells which names exist',
+    );
   const relay = await startRelay({
     settings,
     sink: spool,
@@ -210,6 +216,7 @@ async function run(configPath: string, initial: LiveSettings, secrets: DeliveryS
     onUnknownKey: () => {
       rereadForUnknownKey();
     },
+    testOnlyNoDecoyHash,
   });
   spool.waitForSessions(() => relay.openSessions());
   const delivery = startSpoolDelivery(config, secrets, spool, logger, registry);

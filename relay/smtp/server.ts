@@ -23,6 +23,12 @@ export interface StartRelayOptions {
   readonly clock?: Clock;
   /** A token named an unknown key id (session.ts); main.ts re-reads the config, rate-limited. */
   readonly onUnknownKey?: () => void;
+  /**
+   * TEST ONLY (`MAILFLEET_TEST_ONLY_NO_DECOY_HASH=1` in the relay's environment): an unknown AUTH name
+   * is refused at once, without the decoy hash, so case 30's negative control can show the timing
+   * difference the decoy hides. Never set in a deployment; main.ts logs a warning when it is.
+   */
+  readonly testOnlyNoDecoyHash?: boolean;
 }
 
 export interface RunningRelay {
@@ -135,6 +141,7 @@ function createListener(
     logger: options.logger,
     clock,
     onUnknownKey: options.onUnknownKey ?? (() => undefined),
+    testOnlyNoDecoyHash: options.testOnlyNoDecoyHash === true,
   });
   const labels = { listener: listener.name };
   const disabled = [...(hasAuth ? [] : ['AUTH']), ...(offersStartTls ? [] : ['STARTTLS'])];

@@ -40,10 +40,13 @@ export function authHook(context: SessionContext): RelayAuthHook {
         const outcome = tokenMethods.has(auth.method)
           ? await verifyToken(live, auth.accessToken ?? '', now)
           : {
-              user: (await verifyPassword(live.users, username, auth.password ?? '', {
-                ttlMs: (live.config.auth?.loginCacheSeconds ?? 0) * 1000,
-                now,
-              }))
+              user: (await verifyPassword(
+                live.users,
+                username,
+                auth.password ?? '',
+                { ttlMs: (live.config.auth?.loginCacheSeconds ?? 0) * 1000, now },
+                deps.testOnlyNoDecoyHash === true,
+              ))
                 ? username
                 : undefined,
             };

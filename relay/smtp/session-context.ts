@@ -22,6 +22,8 @@ export interface SessionDeps {
   readonly clock: Clock;
   /** A token named a key id the config does not hold: the operator may have delivered new keys. */
   readonly onUnknownKey: () => void;
+  /** TEST ONLY: unknown AUTH names are refused without the decoy hash (StartRelayOptions). */
+  readonly testOnlyNoDecoyHash?: boolean;
 }
 
 export interface SessionContext {

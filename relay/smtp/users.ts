@@ -69,14 +69,18 @@ export function loginCacheOf(users: UserTable): LoginCache {
 /**
  * Checks a password against the user's hash; with `cache` (auth.loginCacheSeconds above 0), a login
  * verified less than that long ago with the same password is answered from the table's cache.
+ * An unknown name is checked against the table's decoy hash, so it takes as long as a known one
+ * (case 30); `testOnlyNoDecoy` refuses it at once instead, for that test's negative control only.
  */
 export async function verifyPassword(
   users: UserTable,
   name: string,
   password: string,
   cache?: { readonly ttlMs: number; readonly now: number },
+  testOnlyNoDecoy = false,
 ): Promise<boolean> {
   const hash = users.get(name);
+  if (hash === undefined && testOnlyNoDecoy) return false;
   const logins = loginCacheOf(users);
   if (cache !== undefined && hash !== undefined && logins.hit(name, password, cache.now)) return true;
   const matches = await logins.once(name, password, () =>

@@ -64,10 +64,16 @@ export interface RelayProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-export async function startRelayProcess(config: ConfigDocument, dir?: string): Promise<RelayProcess> {
+/** `env`: variables added to the relay's environment (the TEST_ONLY switches of negative controls). */
+export async function startRelayProcess(
+  config: ConfigDocument,
+  dir?: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<RelayProcess> {
   const written = await writeRelayConfig(config, dir);
   const child = spawn(process.execPath, [...relayNodeFlags, mainScript, '--config', written.configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();

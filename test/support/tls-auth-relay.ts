@@ -74,9 +74,10 @@ export async function startTlsAuthRelay(options: TlsAuthOptions): Promise<TlsAut
 /** The same relay as a child process (`node relay/main.ts`), for timing and log tests. */
 export async function startTlsAuthRelayProcess(
   options: TlsAuthOptions,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ readonly relay: RelayProcess; readonly ca: string; stop(): Promise<void> }> {
   const { config, dir, ca } = await tlsAuthConfig(options);
-  const relay = await startRelayProcess(config);
+  const relay = await startRelayProcess(config, undefined, env);
   return {
     relay,
     ca,

@@ -45,15 +45,19 @@ interface Timings {
   readonly ratio: number;
 }
 
-async function measure(usersLine: string): Promise<Timings> {
-  const setup = await startTlsAuthRelayProcess({
-    users: [usersLine],
-    auth: { failuresPerClientIp: noThrottle, failuresPerUser: noThrottle },
-    config: {
-      listeners: [{ name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' }],
-      limits: { greetingDelayMs: 0 },
+/** `env`: added to the relay's environment (the negative control's TEST_ONLY switch). */
+async function measure(usersLine: string, env: Readonly<Record<string, string>> = {}): Promise<Timings> {
+  const setup = await startTlsAuthRelayProcess(
+    {
+      users: [usersLine],
+      auth: { failuresPerClientIp: noThrottle, failuresPerUser: noThrottle },
+      config: {
+        listeners: [{ name: 'smtps', port: 0, address: '127.0.0.1', mode: 'implicit-tls' }],
+        limits: { greetingDelayMs: 0 },
+      },
     },
-  });
+    env,
+  );
   try {
     const port = setup.relay.smtpPorts['smtps'] ?? 0;
     const known: number[] = [];
@@ -119,3 +123,16 @@ for (const [name, usersLine] of hashes) {
     );
   });
 }
+
+test('case 30, negative control: with the decoy hash switched off (test-only), the same measurement tells unknown names apart', async () => {
+  const { known, unknown, ratio } = await measure(`alice:${argon2idPhc('alice-pass')}`, {
+    MAILFLEET_TEST_ONLY_NO_DECOY_HASH: '1',
+  });
+  console.log(
+    `case 30, negative control (argon2id, no decoy): known user ${known.toFixed(1)} ms, unknown user ${unknown.toFixed(1)} ms, median ratio of the rounds ${ratio.toFixed(2)}`,
+  );
+  assert.ok(
+    ratio < 0.7,
+    `without the decoy an unknown name must answer visibly sooner: ratio ${ratio.toFixed(2)}`,
+  );
+});
