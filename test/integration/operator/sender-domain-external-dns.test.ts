@@ -44,6 +44,7 @@ import { startSmtpSink } from '../../support/smtp-sink.ts';
 import { kubectlOk } from '../chart/kubectl.ts';
 import { eventually, privateNamespace } from '../operator-kube/support.ts';
 import {
+  activeControllers,
   admin,
   condition,
   create,
@@ -122,8 +123,13 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     if (value !== undefined) return value;
     await sleep(100);
   }
+  const controllers = [...activeControllers].map((running) => running.diagnostics());
   throw new Error(
-    `not within ${timeoutMs} ms: ${what}\n--- external-dns/named logs (tail) ---\n${bind.log().slice(-2000)}`,
+    [
+      `not within ${timeoutMs} ms: ${what}`,
+      `--- external-dns/named logs (tail) ---\n${bind.log().slice(-2000)}`,
+      ...controllers,
+    ].join('\n'),
   );
 }
 

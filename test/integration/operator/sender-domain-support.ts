@@ -16,7 +16,8 @@ import {
   type KubeObject,
 } from '../../../operator/kube/resource.ts';
 import { StatusWriter } from '../../../operator/kube/status.ts';
-import { silentLog } from '../../../operator/log.ts';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../../operator/log.ts';
 import {
   senderDomainController,
   type SenderDomainControllerOptions,
@@ -38,8 +39,26 @@ export interface Running {
   readonly clock: FakeClock;
   /** Every reconcile's result, in order. */
   readonly results: ({ requeueAfterMs?: number } | undefined)[];
+  /** The controller's last log lines (debug and up) and reconcile results, for a failure message. */
+  diagnostics(): string;
   stop(): Promise<void>;
 }
+
+/** The last `keep` lines written to it. */
+function logTail(keep = 60): { readonly out: Writable; lines(): string[] } {
+  const lines: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      lines.splice(0, Math.max(0, lines.length - keep));
+      done();
+    },
+  });
+  return { out, lines: () => [...lines] };
+}
+
+/** The controllers started and not yet stopped: a failing wait shows what they logged. */
+export const activeControllers = new Set<Running>();
 
 export async function startController(
   namespace: string,
@@ -50,7 +69,8 @@ export async function startController(
   const client = clientFor(kubeconfigPath);
   const clock = new FakeClock();
   await clock.advance(startOfTest);
-  const log = silentLog();
+  const tail = logTail();
+  const log = createLogger('debug', tail.out);
   const manager = new ControllerManager({
     client,
     clock: systemClock,
@@ -83,7 +103,25 @@ export async function startController(
   });
   await manager.startInformers();
   manager.startWorkers();
-  return { client, clock, results, stop: () => manager.stop() };
+  const diagnostics = (): string =>
+    [
+      `--- SenderDomain controller: last reconcile results ---`,
+      JSON.stringify(results.slice(-10)),
+      `--- SenderDomain controller: log (tail) ---`,
+      ...tail.lines(),
+    ].join('\n');
+  const running: Running = {
+    client,
+    clock,
+    results,
+    diagnostics,
+    stop: async () => {
+      activeControllers.delete(running);
+      await manager.stop();
+    },
+  };
+  activeControllers.add(running);
+  return running;
 }
 
 export const noDns: LookupTxt = () => Promise.resolve(new Map());
