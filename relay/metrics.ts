@@ -1,6 +1,7 @@
 // The relay's receiving-side metrics, declared once with fixed, bounded labels. The one Registry is
 // created in main.ts and passed in. docs/relay-metrics.md is generated from these declarations.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CounterTally, GaugeTally } from './metric-tally.ts';
 import type { TlsContexts } from './smtp/live-settings.ts';
 import { tokenFailureReasons } from './smtp/service-account-token.ts';
 import { rejectionReasons } from './smtp/replies.ts';
@@ -25,18 +26,32 @@ export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
 
 export function createRelayMetrics(registry: Registry) {
   const registers = [registry];
+  // What every connection and message moves, counted where it happens and added when read.
+  const tallies = {
+    connections: new CounterTally('listener'),
+    activeSessions: new GaugeTally('listener'),
+    messagesReceived: new CounterTally('listener'),
+    senderDomainMessages: new CounterTally('sender_domain'),
+  };
   return {
+    tallies,
     connections: new Counter({
       name: 'mailfleet_relay_connections_total',
       help: 'SMTP connections that reached the banner stage, by listener.',
       labelNames: ['listener'] as const,
       registers,
+      collect() {
+        tallies.connections.flushInto(this);
+      },
     }),
     activeSessions: new Gauge({
       name: 'mailfleet_relay_sessions_active',
       help: 'SMTP sessions currently open, by listener.',
       labelNames: ['listener'] as const,
       registers,
+      collect() {
+        tallies.activeSessions.setInto(this);
+      },
     }),
     underStress: new Gauge({
       name: 'mailfleet_relay_under_stress',
@@ -79,6 +94,9 @@ export function createRelayMetrics(registry: Registry) {
       help: 'Messages accepted and made durable (answered 250).',
       labelNames: ['listener'] as const,
       registers,
+      collect() {
+        tallies.messagesReceived.flushInto(this);
+      },
     }),
     // Label values come from the relay's own config (policy.senderDomains), never from the
     // envelope, so they are as bounded as the listener names.
@@ -87,6 +105,9 @@ export function createRelayMetrics(registry: Registry) {
       help: 'Messages accepted, by the declared sender domain they are sent as ("undeclared" when policy.senderDomains is empty or MAIL FROM is <>).',
       labelNames: ['sender_domain'] as const,
       registers,
+      collect() {
+        tallies.senderDomainMessages.flushInto(this);
+      },
     }),
     // The namespace is one some SenderDomain grants (a config value) or "other", so the label is as
     // bounded as the SenderDomains: a token of any namespace of the cluster cannot add a series.

@@ -2,7 +2,6 @@
 // never holding a large message whole (the draft writes it out as it fills). The outcome is decided
 // only once the client has sent the final dot: a refused message is read to its end and discarded,
 // never queued.
-import { once } from 'node:events';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { ListenerConfig, RelayConfig } from '../config/types.ts';
 import type { InboundEnvelope, MessageSink, SpoolDraft } from '../queue/message-sink.ts';
@@ -57,7 +56,7 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
     draft = input.sink.begin(queueId, envelope);
   } catch (error) {
     stream.resume();
-    await once(stream, 'end');
+    await ended(stream);
     return { ok: false, reply: isSpoolFull(error) ? replies.noSpace : replies.queueFailed };
   }
   const state: { failed: boolean; error: unknown } = { failed: false, error: undefined };
@@ -81,7 +80,7 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
     else write(out);
   });
   try {
-    await once(stream, 'end');
+    await ended(stream);
   } catch (error) {
     fail(error);
     throw error;
@@ -106,6 +105,22 @@ export async function receiveBody(input: ReceiveBodyInput): Promise<ReceiveOutco
     }
   }
   return { ok: false, reply: isSpoolFull(state.error) ? replies.noSpace : replies.queueFailed };
+}
+
+/** Resolves at the stream's 'end', rejects at its 'error': events.once without its AbortSignal set-up. */
+function ended(stream: SMTPServerDataStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      stream.removeListener('end', onEnd);
+      reject(error);
+    };
+    const onEnd = (): void => {
+      stream.removeListener('error', onError);
+      resolve();
+    };
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
 }
 
 /** The spool refuses a message when its disk is or became full during DATA (it throws SpoolFullError). */

@@ -167,6 +167,27 @@ export function settle<T>(
   );
 }
 
+/**
+ * settle() for a hook whose work is synchronous (connect, MAIL, RCPT): its outcome goes to the
+ * callback before this returns, with no promise and no microtask in between. The callback is
+ * called outside the try, so an error thrown by smtp-server after it is not taken for the hook's.
+ */
+export function settleNow<T>(
+  work: () => T,
+  callback: (error?: Error | null, value?: T) => void,
+  onUnexpected: (error: unknown) => void,
+): void {
+  let value: T;
+  try {
+    value = work();
+  } catch (error) {
+    if (!(error instanceof SmtpError)) onUnexpected(error);
+    callback(toCallbackError(error));
+    return;
+  }
+  callback(null, value);
+}
+
 const leadingEnhancedCode = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 /** True when a reply text already carries its own enhanced status code. */

@@ -30,8 +30,8 @@ export function dataHook(context: SessionContext): Required<SMTPServerOptions>['
           if (outcome.reply.reason === 'pipelining') metrics.pipeliningViolations.inc(labels);
           throw context.rejection(session, outcome.reply, queueId);
         }
-        metrics.messagesReceived.inc(labels);
-        metrics.senderDomainMessages.inc({ sender_domain: envelope.senderDomain ?? 'undeclared' });
+        metrics.tallies.messagesReceived.add(labels.listener);
+        metrics.tallies.senderDomainMessages.add(envelope.senderDomain ?? 'undeclared');
         const tenant = tenantNamespace(live.config.policy, envelope.authenticatedUser);
         if (tenant !== undefined) metrics.serviceAccountMessages.inc({ namespace: tenant });
         metrics.messageSize.observe(labels, outcome.size);

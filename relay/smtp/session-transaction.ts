@@ -5,7 +5,7 @@ import type { SMTPServerAddress, SMTPServerOptions } from 'smtp-server';
 import { declaredSize } from './inbound-envelope.ts';
 import type { RateLimiters } from './live-settings.ts';
 import { checkDeclaredSize, checkRecipient, checkSender, serviceAccountNamespace } from './policy.ts';
-import { replies, settle, type SmtpReply } from './replies.ts';
+import { replies, settleNow, type SmtpReply } from './replies.ts';
 import type { SessionContext } from './session-context.ts';
 import { commandHadSourceRoute } from './source-route.ts';
 
@@ -29,6 +29,8 @@ export function rateLimitRefusal(
   keys: RateLimitKeys,
   now: number,
 ): { readonly key: RateLimitKey; readonly reply: SmtpReply } | undefined {
+  const { perClientIp, perUser, perSenderDomain, perNamespace } = limiters;
+  if (!perClientIp && !perUser && !perSenderDomain && !perNamespace) return undefined;
   const taken: [RateLimitKey, SmtpReply, boolean | undefined][] = [
     ['client_ip', replies.rateLimitedClient, limiters.perClientIp?.take(keys.clientIp, now)],
     [
@@ -54,8 +56,8 @@ export function rateLimitRefusal(
 export function mailFromHook(context: SessionContext): Required<SMTPServerOptions>['onMailFrom'] {
   const { deps, labels, state } = context;
   return (address: SMTPServerAddress, session, callback) => {
-    settle(
-      async () => {
+    settleNow(
+      () => {
         const live = deps.live();
         // A session opened before the relay was retired may finish its transaction, not start one.
         if (live.config.retiring) throw context.rejection(session, replies.shuttingDown);
@@ -85,7 +87,6 @@ export function mailFromHook(context: SessionContext): Required<SMTPServerOption
           throw context.rejection(session, limited.reply);
         }
         state.beginTransaction(session.envelope, { senderDomain: verdict.value });
-        await Promise.resolve();
       },
       callback,
       context.unexpected(session),
@@ -96,8 +97,8 @@ export function mailFromHook(context: SessionContext): Required<SMTPServerOption
 export function rcptToHook(context: SessionContext): Required<SMTPServerOptions>['onRcptTo'] {
   const { deps } = context;
   return (address: SMTPServerAddress, session, callback) => {
-    settle(
-      async () => {
+    settleNow(
+      () => {
         if (commandHadSourceRoute(session)) throw context.rejection(session, replies.recipientSourceRoute);
         const policy = deps.live().config.policy;
         const verdict = checkRecipient(
@@ -107,7 +108,6 @@ export function rcptToHook(context: SessionContext): Required<SMTPServerOptions>
           session.envelope.rcptTo.length,
         );
         if (!verdict.accept) throw context.rejection(session, verdict.reply);
-        await Promise.resolve();
       },
       callback,
       context.unexpected(session),

@@ -1,12 +1,13 @@
 // The smtp-server hooks of one listener: gather the facts, ask the pure policy, act on the verdict.
-// Every hook answers through settle(), so a thrown SmtpError becomes exactly its reply. The hooks
+// Every hook answers through settle() (settleNow() when its work is synchronous), so a thrown
+// SmtpError becomes exactly its reply. The hooks
 // are built from named parts that share one SessionContext (its state explicit in SessionState):
 // AUTH in session-auth.ts, MAIL and RCPT in session-transaction.ts, DATA in session-data.ts.
 import type { SMTPServerOptions } from 'smtp-server';
 import type { TLSSocket } from 'node:tls';
 import { tlsProtocolLabel } from '../metrics.ts';
 import type { RelayAuthHook } from './connection.ts';
-import { settle } from './replies.ts';
+import { settleNow } from './replies.ts';
 import { authHook } from './session-auth.ts';
 import { sessionContext, type SessionDeps } from './session-context.ts';
 import { dataHook } from './session-data.ts';
@@ -24,13 +25,12 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
   const { labels, state } = context;
   return {
     onConnect(session, callback) {
-      settle(
-        async () => {
+      settleNow(
+        () => {
           // The connection limits were applied when the connection was accepted (connection-slots.ts).
           state.opened(session);
-          metrics.connections.inc(labels);
-          metrics.activeSessions.inc(labels);
-          await Promise.resolve();
+          metrics.tallies.connections.add(labels.listener);
+          metrics.tallies.activeSessions.add(labels.listener, 1);
         },
         callback,
         context.unexpected(session),
@@ -38,7 +38,7 @@ export function createSessionHooks(deps: SessionDeps): Hooks {
     },
 
     onClose(session) {
-      if (state.closed(session)) metrics.activeSessions.dec(labels);
+      if (state.closed(session)) metrics.tallies.activeSessions.add(labels.listener, -1);
     },
 
     onSecure(socket, session, callback) {
