@@ -32,21 +32,17 @@ export function rateLimitRefusal(
   const { perClientIp, perUser, perSenderDomain, perNamespace } = limiters;
   if (!perClientIp && !perUser && !perSenderDomain && !perNamespace) return undefined;
   const taken: [RateLimitKey, SmtpReply, boolean | undefined][] = [
-    ['client_ip', replies.rateLimitedClient, limiters.perClientIp?.take(keys.clientIp, now)],
-    [
-      'user',
-      replies.rateLimitedUser,
-      keys.user === undefined ? true : limiters.perUser?.take(keys.user, now),
-    ],
+    ['client_ip', replies.rateLimitedClient, perClientIp?.take(keys.clientIp, now)],
+    ['user', replies.rateLimitedUser, keys.user === undefined ? true : perUser?.take(keys.user, now)],
     [
       'sender_domain',
       replies.rateLimitedDomain,
-      keys.senderDomain === undefined ? true : limiters.perSenderDomain?.take(keys.senderDomain, now),
+      keys.senderDomain === undefined ? true : perSenderDomain?.take(keys.senderDomain, now),
     ],
     [
       'namespace',
       replies.rateLimitedNamespace,
-      keys.namespace === undefined ? true : limiters.perNamespace?.take(keys.namespace, now),
+      keys.namespace === undefined ? true : perNamespace?.take(keys.namespace, now),
     ],
   ];
   const refused = taken.find(([, , allowed]) => allowed === false);

@@ -1,8 +1,8 @@
 // The smtp-server hooks of one listener: gather the facts, ask the pure policy, act on the verdict.
 // Every hook answers through settle() (settleNow() when its work is synchronous), so a thrown
-// SmtpError becomes exactly its reply. The hooks
-// are built from named parts that share one SessionContext (its state explicit in SessionState):
-// AUTH in session-auth.ts, MAIL and RCPT in session-transaction.ts, DATA in session-data.ts.
+// SmtpError becomes exactly its reply. The hooks are built from named parts that share one
+// SessionContext (its state explicit in SessionState): AUTH in session-auth.ts, MAIL and RCPT in
+// session-transaction.ts, DATA in session-data.ts.
 import type { SMTPServerOptions } from 'smtp-server';
 import type { TLSSocket } from 'node:tls';
 import { tlsProtocolLabel } from '../metrics.ts';
