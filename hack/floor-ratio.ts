@@ -2,8 +2,8 @@
 // thread per 2 KB message (plaintext, a new connection each) for smtp-server's floor
 // (hack/floor-server.ts), the relay receiving only, and the relay end to end, measured in turns by
 // hack/profile-relay.sh so each round's three figures share the machine's state. How fast this kind
-// of machine is moves through the day by more than the gap to a goal, so a goal is judged on the
-// medians of many rounds, and every round's own ratios are printed beside them.
+// of machine is moves through the day by more than the gap to a goal, so a goal is judged over many
+// rounds: on the median of each round's own ratio to its floor.
 // Options, as environment variables: FLOOR_ROUNDS=8, FLOOR_MESSAGES=6000 (PROFILE_MESSAGES of each
 // run), FLOOR_OUTPUT=<file> (also writes the table there, as Markdown), FLOOR_COMPARE=<dir> (another
 // checkout, e.g. a `git worktree` of the commit before a change: its relay is measured in the same
