@@ -120,7 +120,14 @@ export async function startOperator(
   if (election.enabled) {
     // Every write of ours but the lease goes through the fence: none after the lease is lost.
     const fence = new LeadershipFence(clock);
-    client.fenceWrites(fence);
+    if (options.testOnlyNoWriteFence) {
+      log.warn(
+        { setting: 'MAILFLEET_TEST_ONLY_NO_WRITE_FENCE' },
+        'TEST ONLY: writes go out without the leader fence; a replica that lost its lease may still write',
+      );
+    } else {
+      client.fenceWrites(fence);
+    }
     elector = new LeaderElector({
       client,
       clock,

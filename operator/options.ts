@@ -38,6 +38,13 @@ export interface OperatorOptions {
    * the loss the finalizer prevents. Never set in a deployment; the operator logs a warning.
    */
   readonly testOnlySkipDeletionDrain: boolean;
+  /**
+   * TEST ONLY (`MAILFLEET_TEST_ONLY_NO_WRITE_FENCE=1`, no flag): the API client sends writes without
+   * the leader's fence, so the fenced-leadership test can show what the API server's fence refuses
+   * on its own, and that the test catches a late write with neither. Never set in a deployment; the
+   * operator logs a warning.
+   */
+  readonly testOnlyNoWriteFence: boolean;
 }
 
 export const dnsPublishingProviders = ['Manual', 'ExternalDNS'] as const;
@@ -219,6 +226,7 @@ export function parseOptions(
         ? env['POD_NAMESPACE']
         : undefined,
     testOnlySkipDeletionDrain: env['MAILFLEET_TEST_ONLY_SKIP_DELETION_DRAIN'] === '1',
+    testOnlyNoWriteFence: env['MAILFLEET_TEST_ONLY_NO_WRITE_FENCE'] === '1',
   };
   return errors.length === 0 ? { ok: true, options } : { ok: false, errors };
 }

@@ -2,10 +2,11 @@
 // supplies authentication (KubeConfig) and the transport; every request is counted by verb and
 // response code, and writes are counted so tests can assert "no write when nothing changed".
 // With a leadership fence, a write is sent only while this replica leads and is aborted when the
-// term ends (operator/kube/fence.ts).
+// term ends (operator/kube/fence.ts); a refusal by the API server's half of the fence (the chart's
+// admission policy) is thrown as the same NotLeadingError.
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { LeadershipFence } from './fence.ts';
+import { apiServerFenceRefusal, NotLeadingError, type LeadershipFence } from './fence.ts';
 
 export const apiVerbs = ['get', 'list', 'watch', 'create', 'update', 'patch', 'apply', 'delete'] as const;
 export type ApiVerb = (typeof apiVerbs)[number];
@@ -158,8 +159,13 @@ export class KubeClient {
   }
 }
 
-function apiError(request: ApiRequest, statusCode: number, text: string): KubeApiError {
-  return new KubeApiError(request.verb, request.path, statusCode, parseStatus(text));
+function apiError(request: ApiRequest, statusCode: number, text: string): KubeApiError | NotLeadingError {
+  const status = parseStatus(text);
+  // The API server's half of the leader fence refused it: handled as the client's own refusal.
+  if (statusCode === 403 && status.message?.includes(apiServerFenceRefusal) === true) {
+    return new NotLeadingError(`the API server: ${status.message}`);
+  }
+  return new KubeApiError(request.verb, request.path, statusCode, status);
 }
 
 function parseStatus(text: string): StatusBody {

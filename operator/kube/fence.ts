@@ -6,6 +6,12 @@
 // time refuses its writes even before any timer of its has run again.
 import type { Clock, Timer } from './clock.ts';
 
+/**
+ * How the chart's ValidatingAdmissionPolicy (charts/mailfleet/templates/leader-fence.yaml), the API
+ * server's half of the fence, begins its refusal (403) of a write from a pod not holding the Lease.
+ */
+export const apiServerFenceRefusal = 'write refused by the leader fence';
+
 /** A write refused because this replica does not (or no longer) lead. */
 export class NotLeadingError extends Error {
   constructor(why: string) {

@@ -5,10 +5,11 @@ import { readFile } from 'node:fs/promises';
 export interface AuditEvent {
   readonly verb: string;
   readonly requestURI: string;
-  readonly user: { readonly username: string };
+  readonly user: { readonly username: string; readonly extra?: Readonly<Record<string, readonly string[]>> };
   readonly userAgent?: string;
   readonly objectRef?: { readonly resource?: string; readonly namespace?: string; readonly name?: string };
-  readonly responseStatus?: { readonly code?: number };
+  /** A refusal's message too (an admission policy's `messageExpression`). */
+  readonly responseStatus?: { readonly code?: number; readonly message?: string };
   /** RFC 3339 with microseconds, fixed width: such strings sort in time order. */
   readonly requestReceivedTimestamp: string;
   readonly stageTimestamp: string;

@@ -55,12 +55,20 @@ export async function deleteServiceAccount(
   );
 }
 
-/** A token minted by the API server's TokenRequest API; no audiences: the API server's own. */
+/**
+ * A token minted by the API server's TokenRequest API; no audiences: the API server's own. With
+ * `boundPod`, bound to that Pod as the kubelet's projected tokens are: the API server then names the
+ * pod in the request's user info (`authentication.kubernetes.io/pod-name`).
+ */
 export async function requestToken(
   target: KubeTarget,
   namespace: string,
   name: string,
-  options: { audiences?: readonly string[]; expirationSeconds?: number } = {},
+  options: {
+    audiences?: readonly string[];
+    expirationSeconds?: number;
+    boundPod?: { readonly name: string; readonly uid: string };
+  } = {},
 ): Promise<string> {
   const body = JSON.stringify({
     apiVersion: 'authentication.k8s.io/v1',
@@ -68,6 +76,7 @@ export async function requestToken(
     spec: {
       ...(options.audiences ? { audiences: options.audiences } : {}),
       expirationSeconds: options.expirationSeconds ?? 600,
+      ...(options.boundPod ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', ...options.boundPod } } : {}),
     },
   });
   const response = expectStatus(

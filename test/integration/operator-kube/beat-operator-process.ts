@@ -9,7 +9,11 @@ import { createLogger } from '../../../operator/log.ts';
 import { startOperator, type ControllerTools } from '../../../operator/main.ts';
 import { parseOptions } from '../../../operator/options.ts';
 
-const parsed = parseOptions(process.argv.slice(2), {}, 'unnamed');
+const parsed = parseOptions(
+  process.argv.slice(2),
+  { MAILFLEET_TEST_ONLY_NO_WRITE_FENCE: process.env['MAILFLEET_TEST_ONLY_NO_WRITE_FENCE'] },
+  'unnamed',
+);
 if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
 const identity = parsed.options.leaderElection.identity;
 

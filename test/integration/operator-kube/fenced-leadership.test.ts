@@ -1,39 +1,80 @@
 // Fenced leadership, judged by the API server's own audit log: two operator processes (the real
-// startOperator wiring, each with its own bearer-token user) with a controller that writes every
-// 100 ms. The leader is paused with SIGSTOP past its lease, the standby takes over and writes, the
-// old leader is continued with SIGCONT: from the standby's first write on (its taking of the
-// lease), the audit log holds no write of the old leader's user.
+// startOperator wiring) with a controller that writes every 100 ms, each authenticated as the
+// operator's ServiceAccount by a token bound to its own Pod, as the kubelet's projected tokens are.
+// The leader is paused with SIGSTOP past its lease, the standby takes over and writes, the old
+// leader is continued with SIGCONT. From the standby's first write on (its taking of the lease),
+// the audit log must hold no write of the old leader's pod that the API server accepted.
+//
+// The two halves of the fence are judged apart and together:
+// - as shipped: the operator's own fence (operator/kube/fence.ts) and the chart's
+//   ValidatingAdmissionPolicy (templates/leader-fence.yaml, rendered by helm and applied here);
+// - the chart's policy alone (the operator's fence off by its test-only switch): the old leader does
+//   send late writes, and the API server refuses every one;
+// - the negative control, neither: the same run must show a late write accepted.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import type { KubeClient } from '../../../operator/kube/client.ts';
 import { coreResources, collectionPath, objectPath } from '../../../operator/kube/resource.ts';
 import { readAuditLog, type AuditEvent } from '../../support/audit-log.ts';
-import { kubeconfigFor, startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
+import {
+  kubeconfigFor,
+  kubeRequest,
+  startControlPlane,
+  type ControlPlane,
+} from '../../support/control-plane.ts';
+import { createServiceAccount, requestToken } from '../../support/service-account-tokens.ts';
+import { parseManifests, renderText } from '../../unit/chart/helm.ts';
 import { electionTimings } from './election-timings.ts';
 import { clientFor, eventually, privateNamespace } from './support.ts';
 
 const processPath = new URL('./beat-operator-process.ts', import.meta.url).pathname;
-const identities = ['fencing-a', 'fencing-b'] as const;
+const serviceAccount = 'beat-operator';
+// beat-operator-process's Lease: the operator's default name, in the namespace it is given.
+const leaseName = 'mailfleet-operator';
+const pods = ['fencing-a', 'fencing-b'] as const;
+const podNameKey = 'authentication.kubernetes.io/pod-name';
 let controlPlane: ControlPlane;
 let admin: KubeClient;
-let ns: string;
 
 before(async () => {
-  controlPlane = await startControlPlane({ auditLog: true, extraUsers: identities, crdDir: null });
+  controlPlane = await startControlPlane({ auditLog: true, crdDir: null });
   admin = clientFor(controlPlane.kubeconfigPath);
-  ns = (await privateNamespace(admin, 'fencing')).name;
-  const create = (plural: 'roles' | 'rolebindings', body: object) =>
-    admin.request({
-      verb: 'create',
-      path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/${plural}`,
-      body,
-    });
-  await create('roles', {
+});
+after(async () => {
+  await controlPlane.stop();
+});
+
+interface Fences {
+  /** The chart's ValidatingAdmissionPolicy is installed for this namespace's operator. */
+  readonly apiServer: boolean;
+  /** The operator's own fence (off: MAILFLEET_TEST_ONLY_NO_WRITE_FENCE=1). */
+  readonly operator: boolean;
+}
+
+interface Stage {
+  readonly namespace: string;
+  /** Pod name → a kubeconfig authenticating as the ServiceAccount with a token bound to that pod. */
+  readonly kubeconfigs: Readonly<Record<string, string>>;
+  /** Pod name → its bound token. */
+  readonly tokens: Readonly<Record<string, string>>;
+}
+
+async function create(path: string, body: object): Promise<{ metadata: { uid: string } }> {
+  return admin.request({ verb: 'create', path, body });
+}
+
+/** The namespace, its ServiceAccount, RBAC, Pods (never scheduled: no node), tokens and ConfigMaps. */
+async function stage(fences: Fences): Promise<Stage> {
+  const namespace = (await privateNamespace(admin, 'fencing')).name;
+  await createServiceAccount(controlPlane, namespace, serviceAccount);
+  const rbac = (plural: 'roles' | 'rolebindings', body: object) =>
+    create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/${plural}`, body);
+  await rbac('roles', {
     metadata: { name: 'beat-operator' },
     rules: [
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'patch'] },
@@ -41,25 +82,81 @@ before(async () => {
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ],
   });
-  await create('rolebindings', {
+  await rbac('rolebindings', {
     metadata: { name: 'beat-operator' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'beat-operator' },
-    subjects: identities.map((name) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name })),
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
   });
   for (const [name, labels] of [
     ['ticker', { 'mailfleet.dev/beat': 'source' }],
     ['ticker-beat', {}],
   ] as const) {
-    await admin.request({
-      verb: 'create',
-      path: collectionPath(coreResources.configMap, ns),
-      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels } },
+    await create(collectionPath(coreResources.configMap, namespace), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, labels },
     });
   }
-});
-after(async () => {
-  await controlPlane.stop();
-});
+  const kubeconfigs: Record<string, string> = {};
+  const tokens: Record<string, string> = {};
+  for (const name of pods) {
+    const pod = await create(`/api/v1/namespaces/${namespace}/pods`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace },
+      spec: {
+        serviceAccountName: serviceAccount,
+        automountServiceAccountToken: false,
+        containers: [{ name: 'operator', image: 'mailfleet-operator:never-pulled' }],
+      },
+    });
+    const token = await requestToken(controlPlane, namespace, serviceAccount, {
+      boundPod: { name, uid: pod.metadata.uid },
+    });
+    const path = join(controlPlane.dir, `${namespace}-${name}.kubeconfig`);
+    await writeFile(path, kubeconfigFor(controlPlane.server, controlPlane.caPath, token), { mode: 0o600 });
+    kubeconfigs[name] = path;
+    tokens[name] = token;
+  }
+  if (fences.apiServer) await installChartFence(namespace);
+  return { namespace, kubeconfigs, tokens };
+}
+
+/** The chart's leader fence, rendered for an operator whose ServiceAccount and Lease are this namespace's. */
+async function installChartFence(namespace: string) {
+  const manifests = parseManifests(
+    await renderText({
+      release: namespace,
+      namespace,
+      set: [
+        'serviceAccount.create=false',
+        `serviceAccount.name=${serviceAccount}`,
+        `operator.leaderElection.leaseName=${leaseName}`,
+      ],
+    }),
+  ).filter((manifest) => manifest.kind.startsWith('ValidatingAdmissionPolicy'));
+  assert.deepEqual(
+    manifests.map((manifest) => manifest.kind),
+    ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'],
+  );
+  for (const manifest of manifests) {
+    const plural =
+      manifest.kind === 'ValidatingAdmissionPolicy'
+        ? 'validatingadmissionpolicies'
+        : 'validatingadmissionpolicybindings';
+    await create(`/apis/admissionregistration.k8s.io/v1/${plural}`, manifest);
+  }
+}
+
+/** A server dry run of a ConfigMap patch with this token: what admission says of the pod's writes. */
+async function dryRunWrite(namespace: string, token: string): Promise<{ status: number; body: string }> {
+  return kubeRequest(
+    controlPlane,
+    'PATCH',
+    `${objectPath(coreResources.configMap, { namespace, name: 'ticker-beat' })}?dryRun=All`,
+    { token, contentType: 'application/merge-patch+json', body: '{"data":{"probe":"1"}}' },
+  );
+}
 
 interface OperatorProcess {
   readonly child: ChildProcess;
@@ -67,27 +164,25 @@ interface OperatorProcess {
   output(): string;
 }
 
-async function startOperatorProcess(identity: string): Promise<OperatorProcess> {
-  const kubeconfigPath = join(controlPlane.dir, `${identity}.kubeconfig`);
-  const token = controlPlane.userTokens[identity] ?? '';
-  await writeFile(kubeconfigPath, kubeconfigFor(controlPlane.server, controlPlane.caPath, token), {
-    mode: 0o600,
-  });
+function startOperatorProcess(at: Stage, pod: string, fences: Fences): OperatorProcess {
   const child = spawn(
     process.execPath,
     [
       processPath,
-      `--kubeconfig=${kubeconfigPath}`,
+      `--kubeconfig=${at.kubeconfigs[pod] ?? ''}`,
       '--http-host=127.0.0.1',
       '--http-port=0',
-      `--namespaces=${ns}`,
-      `--leader-election-namespace=${ns}`,
-      `--leader-election-identity=${identity}`,
+      `--namespaces=${at.namespace}`,
+      `--leader-election-namespace=${at.namespace}`,
+      `--leader-election-identity=${pod}`,
       `--lease-duration=${electionTimings.leaseDurationMs / 1_000}`,
       `--renew-deadline=${electionTimings.renewDeadlineMs / 1_000}`,
       `--retry-period=${electionTimings.retryPeriodMs / 1_000}`,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MAILFLEET_TEST_ONLY_NO_WRITE_FENCE: fences.operator ? '0' : '1' },
+    },
   );
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -95,24 +190,52 @@ async function startOperatorProcess(identity: string): Promise<OperatorProcess> 
   return { child, exited: once(child, 'exit'), output: () => output };
 }
 
-async function beatWriter(): Promise<string | undefined> {
+async function beatWriter(namespace: string): Promise<string | undefined> {
   const beat = await admin.request<{ data?: Record<string, string> }>({
     verb: 'get',
-    path: objectPath(coreResources.configMap, { namespace: ns, name: 'ticker-beat' }),
+    path: objectPath(coreResources.configMap, { namespace, name: 'ticker-beat' }),
   });
   return beat.data?.['writer'];
 }
 
+const podOf = (event: AuditEvent) => event.user.extra?.[podNameKey]?.[0];
+const accepted = (event: AuditEvent) => (event.responseStatus?.code ?? 0) < 400;
 const describe = (event: AuditEvent) =>
-  `${event.requestReceivedTimestamp} ${event.user.username} ${event.verb} ${event.requestURI} ${event.responseStatus?.code ?? '?'}`;
+  `${event.requestReceivedTimestamp} ${podOf(event) ?? event.user.username} ${event.verb} ${event.requestURI} ${event.responseStatus?.code ?? '?'}`;
 
-test('a leader paused past its lease writes nothing once the new leader has written', async (t) => {
-  const [oldIdentity, newIdentity] = identities;
-  const old = await startOperatorProcess(oldIdentity);
+interface HandOver {
+  /** The old leader's writes the API server accepted, before the new leader's first write. */
+  readonly acceptedBefore: readonly AuditEvent[];
+  /** …and from the new leader's first write on: a fence failure. */
+  readonly acceptedLate: readonly AuditEvent[];
+  /** The old leader's writes from then on that the API server refused. */
+  readonly refusedLate: readonly AuditEvent[];
+  /** What the old leader logged. */
+  readonly oldOutput: string;
+}
+
+/** The pause, hand-over and continuation, then the old leader's writes as the audit log has them. */
+async function pausedLeaderHandOver(t: TestContext, fences: Fences): Promise<HandOver> {
+  const at = await stage(fences);
+  const [oldPod, newPod] = pods;
+  const old = startOperatorProcess(at, oldPod, fences);
   let standby: OperatorProcess | undefined;
   try {
-    await eventually('the first process leads and writes', async () => (await beatWriter()) === oldIdentity);
-    const second = await startOperatorProcess(newIdentity);
+    await eventually(
+      'the first process leads and writes',
+      async () => (await beatWriter(at.namespace)) === oldPod,
+    );
+    if (fences.apiServer) {
+      // Before the pause, the API server applies the policy: the standby's writes are refused, the
+      // leader's admitted.
+      await eventually('the API server refuses a write of the standby pod', async () => {
+        const refused = await dryRunWrite(at.namespace, at.tokens[newPod] ?? '');
+        return refused.status === 403 && refused.body.includes(`pod ${newPod} does not hold Lease`);
+      });
+      const admitted = await dryRunWrite(at.namespace, at.tokens[oldPod] ?? '');
+      assert.equal(admitted.status, 200, `the leader's write is admitted: ${admitted.body}`);
+    }
+    const second = startOperatorProcess(at, newPod, fences);
     standby = second;
     await eventually('the second process is a synced standby', () =>
       second.output().includes('caches synced'),
@@ -122,7 +245,7 @@ test('a leader paused past its lease writes nothing once the new leader has writ
     old.child.kill('SIGSTOP');
     await eventually(
       'the standby leads and writes',
-      async () => (await beatWriter()) === newIdentity,
+      async () => (await beatWriter(at.namespace)) === newPod,
       20_000,
     );
     t.diagnostic(`hand-over while the leader is paused: ${Date.now() - pausedAt} ms`);
@@ -140,29 +263,84 @@ test('a leader paused past its lease writes nothing once the new leader has writ
     }
   }
 
-  const writes = (await readAuditLog(controlPlane.auditLogPath ?? '')).filter((event) =>
-    identities.some((identity) => identity === event.user.username),
+  const username = `system:serviceaccount:${at.namespace}:${serviceAccount}`;
+  const writes = (await readAuditLog(controlPlane.auditLogPath ?? '')).filter(
+    (event) => event.user.username === username,
   );
   const firstOfNew = writes
-    .filter((event) => event.user.username === newIdentity)
+    .filter((event) => podOf(event) === newPod && accepted(event))
     .map((event) => event.requestReceivedTimestamp)
     .sort()[0];
   assert.ok(firstOfNew !== undefined, 'the new leader wrote');
-  const oldWrites = writes.filter((event) => event.user.username === oldIdentity);
-  const before = oldWrites.filter((event) => event.requestReceivedTimestamp < firstOfNew);
-  // The old leader's attempt to renew its Lease after the pause is how it learns it lost: the API
-  // server refuses it (409, its resourceVersion is stale) and nothing changes. Every other write
-  // after the hand-over, and a Lease write that was accepted, is a fence failure.
-  const refusedRenewal = (event: AuditEvent) =>
-    event.objectRef?.resource === 'leases' && event.responseStatus?.code === 409;
-  const late = oldWrites.filter(
-    (event) => event.requestReceivedTimestamp >= firstOfNew && !refusedRenewal(event),
+  // The new leader's writes refused just after it took the lease (the API server's informer of
+  // Leases a moment behind): retried by the operator like any other refused write.
+  const newRefused = writes.filter((event) => podOf(event) === newPod && !accepted(event));
+  t.diagnostic(
+    `the new leader's writes refused: ${newRefused.length} (${newRefused.map(describe).join('; ')})`,
   );
-  t.diagnostic(`writes of the old leader before the hand-over: ${before.length}, after: ${late.length}`);
-  t.diagnostic(`writes refused by its fence: ${old.output().split('write refused').length - 1}`);
+  const oldWrites = writes.filter((event) => podOf(event) === oldPod);
+  const late = oldWrites.filter((event) => event.requestReceivedTimestamp >= firstOfNew);
+  const handOver = {
+    acceptedBefore: oldWrites.filter(
+      (event) => event.requestReceivedTimestamp < firstOfNew && accepted(event),
+    ),
+    acceptedLate: late.filter(accepted),
+    refusedLate: late.filter((event) => !accepted(event)),
+    oldOutput: old.output(),
+  };
+  t.diagnostic(
+    `the old leader's writes accepted before the hand-over: ${handOver.acceptedBefore.length}, ` +
+      `accepted after: ${handOver.acceptedLate.length}, refused after: ${handOver.refusedLate.length} ` +
+      `(${handOver.refusedLate.map(describe).join('; ')})`,
+  );
+  t.diagnostic(
+    `refusals by either fence the old leader logged: ${old.output().split('this replica does not lead').length - 1}`,
+  );
   assert.ok(
-    before.some((event) => event.objectRef?.resource === 'configmaps'),
-    'the old leader did write',
+    handOver.acceptedBefore.some((event) => event.objectRef?.resource === 'configmaps'),
+    'the old leader did write while it led',
   );
-  assert.deepEqual(late.map(describe), [], `no write of ${oldIdentity} after ${firstOfNew}`);
+  return handOver;
+}
+
+test('a leader paused past its lease writes nothing once the new leader has written (both fences, as shipped)', async (t) => {
+  const { acceptedLate } = await pausedLeaderHandOver(t, { apiServer: true, operator: true });
+  assert.deepEqual(acceptedLate.map(describe), [], 'no write of the old leader accepted after the hand-over');
+});
+
+test("the chart's fence alone refuses every write the continued leader sends (the operator's fence off)", async (t) => {
+  const { acceptedLate, refusedLate, oldOutput } = await pausedLeaderHandOver(t, {
+    apiServer: true,
+    operator: false,
+  });
+  assert.deepEqual(acceptedLate.map(describe), [], 'no write of the old leader accepted after the hand-over');
+  const refusedByPolicy = refusedLate.filter(
+    (event) =>
+      event.objectRef?.resource === 'configmaps' &&
+      event.responseStatus?.code === 403 &&
+      (event.responseStatus.message ?? '').includes('write refused by the leader fence'),
+  );
+  assert.ok(
+    refusedByPolicy.length > 0,
+    `the old leader sent ConfigMap writes and the policy refused them: ${refusedLate.map(describe).join('; ')}`,
+  );
+  // The operator takes the API server's refusal for what it is: the lease is lost, not a failure.
+  const cutOff = oldOutput
+    .split('\n')
+    .filter((line) => line.includes('reconcile cut off by the fence'))
+    .filter(
+      (line) => line.includes('(the API server: ') && line.includes('write refused by the leader fence'),
+    );
+  assert.ok(
+    cutOff.length > 0,
+    `the old leader logged the API server's refusal as a fence: ${oldOutput.slice(-2_000)}`,
+  );
+});
+
+test('negative control: with neither fence the continued leader writes after the hand-over, and the test sees it', async (t) => {
+  const { acceptedLate } = await pausedLeaderHandOver(t, { apiServer: false, operator: false });
+  assert.ok(
+    acceptedLate.some((event) => event.objectRef?.resource === 'configmaps'),
+    'a ConfigMap write of the old leader accepted after the hand-over',
+  );
 });
