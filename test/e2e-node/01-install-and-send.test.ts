@@ -77,6 +77,58 @@ test('real node: helm install as docs/install.md says: two operator replicas und
   await kubectl(cluster, ['get', 'crd', 'smtprelays.mailfleet.dev', 'senderdomains.mailfleet.dev']);
 });
 
+test("real node: the chart's leader fence: the API server admits the operator's writes only from the pod holding the Lease", async () => {
+  // Tokens as the kubelet projects them into each operator pod: the ServiceAccount's, bound to the pod.
+  const holder = await operatorLease(cluster, '{.spec.holderIdentity}');
+  const pods = (
+    await kubectl(cluster, [
+      '-n',
+      operatorNamespace,
+      'get',
+      'pods',
+      '-l',
+      operatorSelector,
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name} {.spec.serviceAccountName}{"\\n"}{end}',
+    ])
+  )
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
+  const standby = pods.find(([name]) => name !== holder);
+  assert.ok(
+    standby && pods.some(([name]) => name === holder),
+    `a leader and a standby among ${JSON.stringify(pods)}`,
+  );
+  const [standbyPod = '', serviceAccount = ''] = standby;
+  const dryRunAs = async (pod: string) => {
+    const token = (
+      await kubectl(cluster, [
+        '-n',
+        operatorNamespace,
+        'create',
+        'token',
+        serviceAccount,
+        '--bound-object-kind=Pod',
+        `--bound-object-name=${pod}`,
+        '--duration=10m',
+      ])
+    ).trim();
+    const args = ['-n', operatorNamespace, 'create', 'configmap', 'fence-probe', '--dry-run=server'];
+    return kubectl(cluster, [`--token=${token}`, ...args]).then(
+      () => 'admitted',
+      (error: unknown) => String(error),
+    );
+  };
+  assert.equal(await dryRunAs(holder), 'admitted');
+  assert.match(
+    await dryRunAs(standbyPod),
+    new RegExp(
+      `forbidden: .*write refused by the leader fence: pod ${standbyPod} does not hold Lease ${operatorNamespace}/${release} \\(held by ${holder}\\)`,
+    ),
+  );
+});
+
 test('real node: `helm test` passes: its pod finds the CRDs established and the operator answering on its metrics Service', async () => {
   // The metrics Service has endpoints only once an operator pod is Ready, which the test above waited for.
   const output = await helm(cluster, [

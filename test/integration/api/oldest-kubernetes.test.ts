@@ -1,7 +1,8 @@
 // The oldest Kubernetes the docs claim (docs/install.md, the chart's kubeVersion): a kube-apiserver
 // of that release (test/controlplane/build-oldest-apiserver.sh) takes the CRDs of crds/ — their
 // CEL rules use the IP and CIDR library (isCIDR, cidr()), which an apiserver admits in new rules
-// from 1.31 on — serves every example, and its CEL rules refuse what they should.
+// from 1.31 on — serves every example, and its CEL rules refuse what they should; and the chart's
+// leader fence (a ValidatingAdmissionPolicy) is admitted and refuses as on the current release.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -10,7 +11,9 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { groupVersion } from '../../../operator/api/crd.ts';
+import { installChartLeaderFence } from '../../support/chart-leader-fence.ts';
 import { kubeRequest, startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
+import { createServiceAccount, requestToken } from '../../support/service-account-tokens.ts';
 import { changed } from './invalid-cases.ts';
 import type { Json, StatusBody } from './support.ts';
 
@@ -95,4 +98,67 @@ test('the CIDR rules and a transition rule refuse what they should, naming the f
     );
     assert.ok(cause?.message?.includes(row.message), response.body);
   }
+});
+
+test("the chart's leader fence is admitted and refuses a write from a pod not holding the Lease", async () => {
+  const namespace = 'fence-oldest';
+  const serviceAccount = 'operator';
+  await createServiceAccount(controlPlane, namespace, serviceAccount);
+  await installChartLeaderFence(controlPlane, { namespace, serviceAccount, leaseName: 'operator-lease' });
+  const created = async (path: string, object: Json) => {
+    const response = await kubeRequest(controlPlane, 'POST', path, {
+      contentType: 'application/json',
+      body: JSON.stringify(object),
+    });
+    assert.equal(response.status, 201, `${path}: ${response.body}`);
+    return JSON.parse(response.body) as { metadata: { uid: string } };
+  };
+  await created(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
+    metadata: { name: 'operator-lease' },
+    spec: { holderIdentity: 'operator-0', leaseDurationSeconds: 15 },
+  });
+  const tokens: Record<string, string> = {};
+  for (const name of ['operator-0', 'operator-1']) {
+    const pod = await created(`/api/v1/namespaces/${namespace}/pods`, {
+      metadata: { name },
+      spec: {
+        serviceAccountName: serviceAccount,
+        automountServiceAccountToken: false,
+        containers: [{ name: 'operator', image: 'mailfleet-operator:never-pulled' }],
+      },
+    });
+    tokens[name] = await requestToken(controlPlane, namespace, serviceAccount, {
+      boundPod: { name, uid: pod.metadata.uid },
+    });
+  }
+  // Authorization comes before admission: the ServiceAccount may create ConfigMaps here.
+  await created(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
+    metadata: { name: 'configmaps' },
+    rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['create'] }],
+  });
+  await created(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+    metadata: { name: 'configmaps' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'configmaps' },
+    subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
+  });
+  const dryRunCreate = (token = '') =>
+    kubeRequest(controlPlane, 'POST', `/api/v1/namespaces/${namespace}/configmaps?dryRun=All`, {
+      token,
+      contentType: 'application/json',
+      body: JSON.stringify({ metadata: { name: 'probe' } }),
+    });
+  const deadline = Date.now() + 20_000;
+  let refused = await dryRunCreate(tokens['operator-1']);
+  // The policy and the RBAC take a moment to be seen.
+  while (!refused.body.includes('leader fence') && Date.now() < deadline) {
+    await new Promise((resolveLater) => setTimeout(resolveLater, 100));
+    refused = await dryRunCreate(tokens['operator-1']);
+  }
+  assert.equal(refused.status, 403, refused.body);
+  assert.match(
+    refused.body,
+    /write refused by the leader fence: pod operator-1 does not hold Lease fence-oldest\/operator-lease \(held by operator-0\)/,
+  );
+  const admitted = await dryRunCreate(tokens['operator-0']);
+  assert.equal(admitted.status, 201, admitted.body);
 });

@@ -1,7 +1,9 @@
 // The operator process, configured exactly as the chart's Deployment configures it and authenticated
-// as the chart's ServiceAccount (a token from the TokenRequest API), runs on the shared control plane
-// under nothing but the chart's RBAC: its caches sync (every list and watch it makes is allowed), it
-// takes its Lease, nothing it does is forbidden, and on SIGTERM it releases the Lease and exits 0.
+// as the chart's ServiceAccount (a token from the TokenRequest API, bound to a Pod made from the
+// Deployment's pod template, as the kubelet's projected token is), runs on the shared control plane
+// under nothing but the chart's RBAC and its leader fence (an admission policy): its caches sync
+// (every list and watch it makes is allowed), it takes its Lease, nothing it does is forbidden or
+// fenced, and on SIGTERM it releases the Lease and exits 0.
 // Its HTTPS metrics (case 38, on by default) refuse a scrape without a token (401), with a token of a
 // ServiceAccount lacking the chart's metrics-reader ClusterRole (403), and serve one that has it.
 // As reconcilers land in the operator, their watches and writes are checked here too.
@@ -97,7 +99,25 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
     .spec.containers;
   assert.ok(container);
 
-  const token = (await kubectlOk(controlPlane, ['-n', namespace, 'create', 'token', serviceAccount])).trim();
+  // The pod the token is bound to: never scheduled (there is no node), it only has to exist.
+  const podName = `${namespace}-operator-0`;
+  const podTemplate = (deployment['spec'] as { template: { spec: object } }).template;
+  await kubectlOk(
+    controlPlane,
+    ['-n', namespace, 'create', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: podName }, spec: podTemplate.spec }),
+  );
+  const token = (
+    await kubectlOk(controlPlane, [
+      '-n',
+      namespace,
+      'create',
+      'token',
+      serviceAccount,
+      '--bound-object-kind=Pod',
+      `--bound-object-name=${podName}`,
+    ])
+  ).trim();
   const kubeconfigPath = join(workDir, 'kubeconfig');
   await writeFile(
     kubeconfigPath,
@@ -117,7 +137,6 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
     { mode: 0o600 },
   );
 
-  const podName = `${namespace}-operator-0`;
   const env = {
     PATH: process.env['PATH'] ?? '',
     KUBECONFIG: kubeconfigPath,
@@ -143,6 +162,26 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
   await until('the operator holds its Lease', async () =>
     (await leaseHolder(leaseName)) === podName ? true : undefined,
   );
+  // The chart's leader fence is in force: a write of the ServiceAccount with a token bound to no pod
+  // (a server dry run) is refused.
+  const unboundToken = (
+    await kubectlOk(controlPlane, ['-n', namespace, 'create', 'token', serviceAccount])
+  ).trim();
+  await until('the leader fence refuses a token bound to no pod', async () => {
+    const refused = await kubectl(controlPlane, [
+      `--token=${unboundToken}`,
+      '-n',
+      namespace,
+      'create',
+      'configmap',
+      'fence-probe',
+      '--dry-run=server',
+    ]);
+    return refused.code !== 0 &&
+      refused.stderr.includes('write refused by the leader fence: the token names no pod')
+      ? true
+      : undefined;
+  });
 
   // The SenderDomain reconciler under the chart RBAC: it creates the DKIM Secret (apply), writes
   // the status subresource and records an Event.
@@ -297,5 +336,6 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
   // 403s are not about RBAC: on the shared control plane other tests' namespaces are being deleted
   // ("unable to create new content in namespace ... because it is being terminated").
   assert.doesNotMatch(output, /forbidden: User "[^"]*" cannot/i);
+  assert.doesNotMatch(output, /write refused/, 'the leader was never fenced');
   assert.ok(output.includes('"workers started"'), 'the operator worked under the chart RBAC');
 });

@@ -54,6 +54,8 @@ const cases = [
       'RoleBinding',
       'Service',
       'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
     ],
   },
   {
@@ -85,6 +87,8 @@ const cases = [
       'Service',
       'ServiceAccount',
       'ServiceMonitor',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
     ],
   },
 ] as const;
@@ -94,7 +98,12 @@ for (const expected of cases) {
     const manifests = await render({ valuesFiles: expected.valuesFiles });
     assert.deepEqual(kinds(manifests), [...expected.kinds]);
     for (const manifest of manifests) {
-      const clusterScoped = manifest.kind === 'ClusterRole' || manifest.kind === 'ClusterRoleBinding';
+      const clusterScoped = [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ].includes(manifest.kind);
       assert.equal(manifest.metadata.namespace === undefined, clusterScoped, `${manifest.kind} namespace`);
       assert.equal(manifest.metadata.labels?.['app.kubernetes.io/part-of'], 'mailfleet');
     }
