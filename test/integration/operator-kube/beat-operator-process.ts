@@ -2,7 +2,11 @@
 // process, with one controller that writes without pause, so a test can catch a write sent by a
 // replica that no longer leads. argv: the operator's flags. Each ConfigMap labelled
 // mailfleet.dev/beat=source is reconciled by a merge patch of `<name>-beat` (never a conflict, so
-// every write the apiserver sees is one the sender meant) naming the writer, and again 100 ms later.
+// every write the apiserver sees is one the sender meant) naming the writer, every 100 ms in one
+// long reconcile: a reconcile running through the hand-over, which stopping the workers does not
+// end. It ends when a write fails (a fence refuses it) or the process is told to stop. So a
+// replica continued after a pause sends a write at once, whichever of its timers runs first.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Controller } from '../../../operator/kube/controller.ts';
 import { coreResources, objectPath } from '../../../operator/kube/resource.ts';
 import { createLogger } from '../../../operator/log.ts';
@@ -16,6 +20,7 @@ const parsed = parseOptions(
 );
 if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
 const identity = parsed.options.leaderElection.identity;
+let stopping = false;
 
 const beat = (tools: ControllerTools): readonly Controller[] => [
   {
@@ -23,18 +28,22 @@ const beat = (tools: ControllerTools): readonly Controller[] => [
     primary: { resource: coreResources.configMap, labelSelector: 'mailfleet.dev/beat=source' },
     async reconcile(key) {
       const [namespace = '', name = ''] = key.split('/');
-      await tools.client.request({
-        verb: 'patch',
-        path: objectPath(coreResources.configMap, { namespace, name: `${name}-beat` }),
-        contentType: 'application/merge-patch+json',
-        body: { data: { writer: identity, at: new Date().toISOString() } },
-      });
-      return { requeueAfterMs: 100 };
+      while (!stopping) {
+        await tools.client.request({
+          verb: 'patch',
+          path: objectPath(coreResources.configMap, { namespace, name: `${name}-beat` }),
+          contentType: 'application/merge-patch+json',
+          body: { data: { writer: identity, at: new Date().toISOString() } },
+        });
+        await sleep(100);
+      }
+      return {};
     },
   },
 ];
 
 const operator = await startOperator(parsed.options, beat, createLogger('info'));
 process.on('SIGTERM', () => {
+  stopping = true;
   void operator.stop().then(() => process.exit(0));
 });
