@@ -1,6 +1,7 @@
 // Fenced leadership, judged by the API server's own audit log: two operator processes (the real
-// startOperator wiring) with a controller that writes every 100 ms in one long reconcile, each authenticated as the
-// operator's ServiceAccount by a token bound to its own Pod, as the kubelet's projected tokens are.
+// startOperator wiring) with a controller that writes every 100 ms in one long reconcile, each
+// authenticated as the operator's ServiceAccount by a token bound to its own Pod, as the kubelet's
+// projected tokens are.
 // The leader is paused with SIGSTOP past its lease, the standby takes over and writes, the old
 // leader is continued with SIGCONT. From the standby's first write on (its taking of the lease),
 // the audit log must hold no write of the old leader's pod that the API server accepted.
