@@ -117,7 +117,24 @@ test('real node: without Helm: deploy/ applied as docs/install.md says runs the 
     '--timeout=180s',
   ]);
   await patchRelaySpec(cluster, { delivery: { retrySchedule: ['5s', '10s', '30s'] } });
-  await eventually('the operator from deploy/ reconciles the relay', () => relayReconciled(cluster));
+  await eventually('the operator from deploy/ reconciles the relay', () => relayReconciled(cluster)).catch(
+    async (error: unknown) => {
+      // What the operator pods said and who holds their Lease, for the failure's report.
+      const said = await kubectl(cluster, [
+        '-n',
+        operatorNamespace,
+        'logs',
+        '-l',
+        operatorSelector,
+        '--prefix',
+        '--tail=40',
+      ]).catch(String);
+      const lease = await kubectl(cluster, ['-n', operatorNamespace, 'get', 'lease', '-o', 'yaml']).catch(
+        String,
+      );
+      throw new Error(`${String(error)}\n--- operator logs\n${said}\n--- leases\n${lease}`, { cause: error });
+    },
+  );
 
   // As docs/install.md says: the SmtpRelays first, while the operator runs to let their deletion
   // drain them (their finalizer waits for the operator), then the operator and the CRDs.

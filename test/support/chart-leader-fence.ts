@@ -29,6 +29,7 @@ export async function installChartLeaderFence(
       release: fence.namespace,
       namespace: fence.namespace,
       set: [
+        'operator.leaderElection.apiServerFence=true',
         'serviceAccount.create=false',
         `serviceAccount.name=${fence.serviceAccount}`,
         `operator.leaderElection.leaseName=${fence.leaseName}`,

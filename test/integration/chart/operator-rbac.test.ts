@@ -1,7 +1,7 @@
 // The operator process, configured exactly as the chart's Deployment configures it and authenticated
 // as the chart's ServiceAccount (a token from the TokenRequest API, bound to a Pod made from the
 // Deployment's pod template, as the kubelet's projected token is), runs on the shared control plane
-// under nothing but the chart's RBAC and its leader fence (an admission policy): its caches sync
+// under nothing but the chart's RBAC and its leader fence (an admission policy, switched on): its caches sync
 // (every list and watch it makes is allowed), it takes its Lease, nothing it does is forbidden or
 // fenced, and on SIGTERM it releases the Lease and exits 0.
 // Its HTTPS metrics (case 38, on by default) refuse a scrape without a token (401), with a token of a
@@ -67,6 +67,8 @@ test('the operator runs as the chart configures it, with only the chart RBAC', a
       `operator.httpPort=${httpPort}`,
       `metrics.port=${metricsPort}`,
       'operator.extraArgs={--http-host=127.0.0.1}',
+      // The leader fence (off by default): the leader's writes must pass it.
+      'operator.leaderElection.apiServerFence=true',
     ],
   });
   cleanups.push(() =>

@@ -5,7 +5,9 @@
 // every write the apiserver sees is one the sender meant) naming the writer, every 100 ms in one
 // long reconcile: a reconcile running through the hand-over, which stopping the workers does not
 // end. It ends when a write fails (a fence refuses it) or the process is told to stop. So a
-// replica continued after a pause sends a write at once, whichever of its timers runs first.
+// replica continued after a pause sends a write at once, whichever of its timers runs first. Each
+// write names the time it was decided in its field manager (`beat-<epoch ms>`), which the API
+// server's audit log keeps in the request URI.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Controller } from '../../../operator/kube/controller.ts';
 import { coreResources, objectPath } from '../../../operator/kube/resource.ts';
@@ -32,6 +34,8 @@ const beat = (tools: ControllerTools): readonly Controller[] => [
         await tools.client.request({
           verb: 'patch',
           path: objectPath(coreResources.configMap, { namespace, name: `${name}-beat` }),
+          // When this write was decided, for the audit log: `beat-<epoch ms>`.
+          query: { fieldManager: `beat-${Date.now()}` },
           contentType: 'application/merge-patch+json',
           body: { data: { writer: identity, at: new Date().toISOString() } },
         });

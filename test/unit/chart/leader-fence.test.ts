@@ -29,8 +29,10 @@ interface Binding {
 const fenceKinds = (manifests: readonly Manifest[]) =>
   manifests.filter((manifest) => manifest.kind.startsWith('ValidatingAdmissionPolicy'));
 
-test('default values: the policy matches the operator ServiceAccount writes and takes the release Lease', async () => {
-  const manifests = await render({ release: 'mail', namespace: 'mail-ops' });
+const fenceOn = 'operator.leaderElection.apiServerFence=true';
+
+test('switched on: the policy matches the operator ServiceAccount writes and takes the release Lease', async () => {
+  const manifests = await render({ release: 'mail', namespace: 'mail-ops', set: [fenceOn] });
   const policy = only(manifests, 'ValidatingAdmissionPolicy') as Manifest & Policy;
   const binding = only(manifests, 'ValidatingAdmissionPolicyBinding') as Manifest & Binding;
   assert.equal(policy.metadata.name, 'mail-mailfleet-leader-fence');
@@ -68,7 +70,7 @@ test('the policy follows serviceAccount.name and leaderElection.leaseName', asyn
   const manifests = await render({
     release: 'mail',
     namespace: 'ops',
-    set: ['serviceAccount.name=sender', 'operator.leaderElection.leaseName=the-lease'],
+    set: [fenceOn, 'serviceAccount.name=sender', 'operator.leaderElection.leaseName=the-lease'],
   });
   const policy = only(manifests, 'ValidatingAdmissionPolicy') as Manifest & Policy;
   const binding = only(manifests, 'ValidatingAdmissionPolicyBinding') as Manifest & Binding;
@@ -77,11 +79,10 @@ test('the policy follows serviceAccount.name and leaderElection.leaseName', asyn
   assert.equal(binding.spec.paramRef.name, 'the-lease');
 });
 
-test('no fence without leader election, or with operator.leaderElection.apiServerFence=false', async () => {
+test('no fence by default (kubernetes/kubernetes#130887, docs/operator.md), nor without leader election', async () => {
+  assert.deepEqual(fenceKinds(await render()), []);
   const withoutElection = await render({
-    set: ['operator.replicas=1', 'operator.leaderElection.enabled=false'],
+    set: [fenceOn, 'operator.replicas=1', 'operator.leaderElection.enabled=false'],
   });
   assert.deepEqual(fenceKinds(withoutElection), []);
-  const switchedOff = await render({ set: ['operator.leaderElection.apiServerFence=false'] });
-  assert.deepEqual(fenceKinds(switchedOff), []);
 });

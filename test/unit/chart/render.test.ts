@@ -54,8 +54,6 @@ const cases = [
       'RoleBinding',
       'Service',
       'ServiceAccount',
-      'ValidatingAdmissionPolicy',
-      'ValidatingAdmissionPolicyBinding',
     ],
   },
   {
