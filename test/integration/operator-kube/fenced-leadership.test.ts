@@ -200,7 +200,7 @@ async function pausedLeaderHandOver(t: TestContext, fences: Fences): Promise<Han
   const at = await stage(fences);
   const [oldPod, newPod] = pods;
   const old = startOperatorProcess(at, oldPod, fences);
-  let continuedAt = Infinity;
+  const timeline = { continuedAt: Infinity };
   let standby: OperatorProcess | undefined;
   try {
     await eventually(
@@ -232,7 +232,7 @@ async function pausedLeaderHandOver(t: TestContext, fences: Fences): Promise<Han
     );
     t.diagnostic(`hand-over while the leader is paused: ${Date.now() - pausedAt} ms`);
     await sleep(1_000);
-    continuedAt = Date.now();
+    timeline.continuedAt = Date.now();
     old.child.kill('SIGCONT');
     await eventually('the old leader steps down', () => old.output().includes('stopped leading'));
     // Its work queue's timers and the writes they start have all had their chance by now.
@@ -271,7 +271,7 @@ async function pausedLeaderHandOver(t: TestContext, fences: Fences): Promise<Han
     acceptedLate: late.filter(accepted),
     refusedLate: late.filter((event) => !accepted(event)),
     oldOutput: old.output(),
-    continuedAt,
+    continuedAt: timeline.continuedAt,
   };
   t.diagnostic(
     `the old leader's writes accepted before the hand-over: ${handOver.acceptedBefore.length}, ` +
