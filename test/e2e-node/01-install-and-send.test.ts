@@ -18,6 +18,7 @@ import {
   loadScript,
   dumpMessage,
   helm,
+  helmUpgrade,
   localImageValues,
   operatorLease,
   operatorNamespace,
@@ -79,16 +80,7 @@ test('real node: helm install as docs/install.md says: two operator replicas und
 
 test("real node: the chart's leader fence switched on by helm upgrade: the API server admits the operator's writes only from the pod holding the Lease", async () => {
   // Off by default (docs/operator.md); on from here for the later files (02 kills the leader).
-  const output = await helm(cluster, [
-    'upgrade',
-    release,
-    'charts/mailfleet',
-    '--namespace',
-    operatorNamespace,
-    '--reuse-values',
-    '--set',
-    'operator.leaderElection.apiServerFence=true',
-  ]);
+  const output = await helmUpgrade(cluster, ['--set', 'operator.leaderElection.apiServerFence=true']);
   assert.match(output, /STATUS: deployed/);
   // Tokens as the kubelet projects them into each operator pod: the ServiceAccount's, bound to the pod.
   const holder = await operatorLease(cluster, '{.spec.holderIdentity}');

@@ -10,10 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildImages, importImages } from '../node/cluster.ts';
 import { fleet, patchRelaySpec, relayHost, sendSequenced } from '../node/fleet.ts';
 import {
-  helm,
+  helmUpgrade,
   localImageValues,
-  operatorNamespace,
-  release,
   runLoad,
   waitAllDelivered,
   waitPodsReady,
@@ -153,15 +151,7 @@ test('real node: the relay image rolled to a rebuilt tag under load: one pod at 
   const loading = runLoad(cluster, namespace, relayHost, runId, 60);
   await sleep(5_000);
   const started = Date.now();
-  await helm(cluster, [
-    'upgrade',
-    release,
-    'charts/mailfleet',
-    '--namespace',
-    operatorNamespace,
-    '--reuse-values',
-    ...localImageValues(rebuilt.images),
-  ]);
+  await helmUpgrade(cluster, localImageValues(rebuilt.images));
   let mostUnready = 0;
   await eventually(
     'every relay pod runs the rebuilt image and is Ready',

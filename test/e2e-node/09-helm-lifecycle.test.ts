@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { fleet, patchRelaySpec, relayReconciled, sendSequenced } from '../node/fleet.ts';
 import {
   helm,
+  helmUpgrade,
   operatorNamespace,
   operatorSelector,
   release,
@@ -26,16 +27,7 @@ after(() => rm(work, { recursive: true, force: true }));
 
 test('real node: helm upgrade: CRDs applied first, the operator rolls with a Ready replica throughout', async () => {
   await kubectl(cluster, ['apply', '--server-side', '--force-conflicts', '-f', 'charts/mailfleet/crds/']);
-  const upgrading = helm(cluster, [
-    'upgrade',
-    release,
-    'charts/mailfleet',
-    '--namespace',
-    operatorNamespace,
-    '--reuse-values',
-    '--set',
-    'operator.logLevel=debug',
-  ]);
+  const upgrading = helmUpgrade(cluster, ['--set', 'operator.logLevel=debug']);
   let fewestReady = Infinity;
   let done = false;
   void upgrading.finally(() => {

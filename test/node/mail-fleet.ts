@@ -32,6 +32,19 @@ export async function helm(cluster: ClusterAccess, args: readonly string[]): Pro
   }
 }
 
+/** `helm upgrade` of the installed release with its values and these extra arguments (`--set`, …). */
+export function helmUpgrade(cluster: ClusterAccess, extraArgs: readonly string[]): Promise<string> {
+  return helm(cluster, [
+    'upgrade',
+    release,
+    'charts/mailfleet',
+    '--namespace',
+    operatorNamespace,
+    '--reuse-values',
+    ...extraArgs,
+  ]);
+}
+
 /** The values that point the chart at the images built here (the defaults name the release registry). */
 export function localImageValues(images: { OPERATOR_IMAGE: string; RELAY_IMAGE: string }): string[] {
   const [operatorRepository, operatorTag] = images.OPERATOR_IMAGE.split(/:(?=[^:]+$)/);
