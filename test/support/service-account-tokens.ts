@@ -90,6 +90,35 @@ export async function requestToken(
   return (JSON.parse(response.body) as { status: { token: string } }).status.token;
 }
 
+/**
+ * A token of the ServiceAccount bound to a new Pod of that name, as the kubelet projects one into
+ * its pod. The Pod is only an object: with no node it is never scheduled, and it mounts no token.
+ */
+export async function podBoundToken(
+  target: KubeTarget,
+  namespace: string,
+  serviceAccount: string,
+  podName: string,
+): Promise<string> {
+  const body = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: podName },
+    spec: {
+      serviceAccountName: serviceAccount,
+      automountServiceAccountToken: false,
+      containers: [{ name: 'main', image: 'mailfleet-test:never-pulled' }],
+    },
+  });
+  const response = expectStatus(
+    await kubeRequest(target, 'POST', `/api/v1/namespaces/${namespace}/pods`, { ...json, body }),
+    [201],
+    `create pod ${namespace}/${podName}`,
+  );
+  const uid = (JSON.parse(response.body) as { metadata: { uid: string } }).metadata.uid;
+  return requestToken(target, namespace, serviceAccount, { boundPod: { name: podName, uid } });
+}
+
 /** What the API server itself says of a token (TokenReview): authenticated, and as whom. */
 export async function reviewToken(
   target: KubeTarget,

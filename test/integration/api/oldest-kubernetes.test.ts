@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import { groupVersion } from '../../../operator/api/crd.ts';
 import { installChartLeaderFence } from '../../support/chart-leader-fence.ts';
 import { kubeRequest, startControlPlane, type ControlPlane } from '../../support/control-plane.ts';
-import { createServiceAccount, requestToken } from '../../support/service-account-tokens.ts';
+import { createServiceAccount, podBoundToken } from '../../support/service-account-tokens.ts';
 import { changed } from './invalid-cases.ts';
 import type { Json, StatusBody } from './support.ts';
 
@@ -111,7 +111,6 @@ test("the chart's leader fence is admitted and refuses a write from a pod not ho
       body: JSON.stringify(object),
     });
     assert.equal(response.status, 201, `${path}: ${response.body}`);
-    return JSON.parse(response.body) as { metadata: { uid: string } };
   };
   await created(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
     metadata: { name: 'operator-lease' },
@@ -119,17 +118,7 @@ test("the chart's leader fence is admitted and refuses a write from a pod not ho
   });
   const tokens: Record<string, string> = {};
   for (const name of ['operator-0', 'operator-1']) {
-    const pod = await created(`/api/v1/namespaces/${namespace}/pods`, {
-      metadata: { name },
-      spec: {
-        serviceAccountName: serviceAccount,
-        automountServiceAccountToken: false,
-        containers: [{ name: 'operator', image: 'mailfleet-operator:never-pulled' }],
-      },
-    });
-    tokens[name] = await requestToken(controlPlane, namespace, serviceAccount, {
-      boundPod: { name, uid: pod.metadata.uid },
-    });
+    tokens[name] = await podBoundToken(controlPlane, namespace, serviceAccount, name);
   }
   // Authorization comes before admission: the ServiceAccount may create ConfigMaps here.
   await created(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {

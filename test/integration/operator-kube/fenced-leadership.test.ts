@@ -31,7 +31,7 @@ import {
   type ControlPlane,
 } from '../../support/control-plane.ts';
 import { installChartLeaderFence } from '../../support/chart-leader-fence.ts';
-import { createServiceAccount, requestToken } from '../../support/service-account-tokens.ts';
+import { createServiceAccount, podBoundToken } from '../../support/service-account-tokens.ts';
 import { electionTimings } from './election-timings.ts';
 import { clientFor, eventually, privateNamespace } from './support.ts';
 
@@ -67,7 +67,7 @@ interface Stage {
   readonly tokens: Readonly<Record<string, string>>;
 }
 
-async function create(path: string, body: object): Promise<{ metadata: { uid: string } }> {
+async function create(path: string, body: object): Promise<unknown> {
   return admin.request({ verb: 'create', path, body });
 }
 
@@ -103,19 +103,7 @@ async function stage(fences: Fences): Promise<Stage> {
   const kubeconfigs: Record<string, string> = {};
   const tokens: Record<string, string> = {};
   for (const name of pods) {
-    const pod = await create(`/api/v1/namespaces/${namespace}/pods`, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace },
-      spec: {
-        serviceAccountName: serviceAccount,
-        automountServiceAccountToken: false,
-        containers: [{ name: 'operator', image: 'mailfleet-operator:never-pulled' }],
-      },
-    });
-    const token = await requestToken(controlPlane, namespace, serviceAccount, {
-      boundPod: { name, uid: pod.metadata.uid },
-    });
+    const token = await podBoundToken(controlPlane, namespace, serviceAccount, name);
     const path = join(controlPlane.dir, `${namespace}-${name}.kubeconfig`);
     await writeFile(path, kubeconfigFor(controlPlane.server, controlPlane.caPath, token), { mode: 0o600 });
     kubeconfigs[name] = path;
