@@ -360,6 +360,8 @@ export interface StarttlsProbe {
   readonly serverName: string;
   readonly caPem: string;
   readonly login?: { readonly user: string; readonly password: string };
+  /** AUTH mechanisms the pod must offer inside TLS (its loaded config enables them). */
+  readonly offers?: readonly string[];
 }
 
 // Connects to one pod's address while the TLS layer verifies the Service's name: smtplib keeps the
@@ -371,10 +373,13 @@ class Pod(smtplib.SMTP):
         return socket.create_connection((p["podIp"],port),timeout)
 s=Pod(p["serverName"],p["port"],timeout=10)
 s.starttls(context=ssl.create_default_context(cadata=p["caPem"]))
+s.ehlo()
+missing=[m for m in p.get("offers",[]) if m not in s.esmtp_features.get("auth","").upper().split()]
+if missing: sys.exit("AUTH does not offer "+" ".join(missing))
 if p.get("login"): s.login(p["login"]["user"],p["login"]["password"])
 s.quit()`;
 
-/** STARTTLS (and AUTH when `login` is given) on the submission port of one relay pod, from a client pod. */
+/** STARTTLS (then the AUTH offer and a login, when asked) on the submission port of one relay pod, from a client pod. */
 export async function starttlsOnPod(
   cluster: ClusterAccess,
   namespace: string,
