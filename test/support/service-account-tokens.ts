@@ -16,28 +16,31 @@ function expectStatus(response: KubeResponse, allowed: readonly number[], what: 
   return response;
 }
 
+/** POSTs `object` as JSON; a status not in `allowed` throws with `what`. */
+async function post(
+  target: KubeTarget,
+  path: string,
+  object: unknown,
+  allowed: readonly number[],
+  what: string,
+): Promise<KubeResponse> {
+  const response = await kubeRequest(target, 'POST', path, { ...json, body: JSON.stringify(object) });
+  return expectStatus(response, allowed, what);
+}
+
 /** Creates the namespace and ServiceAccount (either may exist already). */
 export async function createServiceAccount(
   target: KubeTarget,
   namespace: string,
   name: string,
 ): Promise<void> {
-  const namespaceBody = JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
-  expectStatus(
-    await kubeRequest(target, 'POST', '/api/v1/namespaces', { ...json, body: namespaceBody }),
-    [201, 409],
-    `create namespace ${namespace}`,
-  );
-  const accountBody = JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } });
-  expectStatus(
-    await kubeRequest(target, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts`, {
-      ...json,
-      body: accountBody,
-    }),
+  const namespaceObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } };
+  await post(target, '/api/v1/namespaces', namespaceObject, [201, 409], `create namespace ${namespace}`);
+  const account = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } };
+  await post(
+    target,
+    `/api/v1/namespaces/${namespace}/serviceaccounts`,
+    account,
     [201, 409],
     `create serviceaccount ${namespace}/${name}`,
   );
@@ -70,7 +73,7 @@ export async function requestToken(
     boundPod?: { readonly name: string; readonly uid: string };
   } = {},
 ): Promise<string> {
-  const body = JSON.stringify({
+  const tokenRequest = {
     apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
     spec: {
@@ -78,12 +81,11 @@ export async function requestToken(
       expirationSeconds: options.expirationSeconds ?? 600,
       ...(options.boundPod ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', ...options.boundPod } } : {}),
     },
-  });
-  const response = expectStatus(
-    await kubeRequest(target, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-      ...json,
-      body,
-    }),
+  };
+  const response = await post(
+    target,
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    tokenRequest,
     [201],
     `TokenRequest for ${namespace}/${name}`,
   );
@@ -100,7 +102,7 @@ export async function podBoundToken(
   serviceAccount: string,
   podName: string,
 ): Promise<string> {
-  const body = JSON.stringify({
+  const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: podName },
@@ -109,12 +111,9 @@ export async function podBoundToken(
       automountServiceAccountToken: false,
       containers: [{ name: 'main', image: 'mailfleet-test:never-pulled' }],
     },
-  });
-  const response = expectStatus(
-    await kubeRequest(target, 'POST', `/api/v1/namespaces/${namespace}/pods`, { ...json, body }),
-    [201],
-    `create pod ${namespace}/${podName}`,
-  );
+  };
+  const path = `/api/v1/namespaces/${namespace}/pods`;
+  const response = await post(target, path, pod, [201], `create pod ${namespace}/${podName}`);
   const uid = (JSON.parse(response.body) as { metadata: { uid: string } }).metadata.uid;
   return requestToken(target, namespace, serviceAccount, { boundPod: { name: podName, uid } });
 }
@@ -125,16 +124,9 @@ export async function reviewToken(
   token: string,
   audiences: readonly string[],
 ): Promise<{ authenticated: boolean; username: string | undefined }> {
-  const body = JSON.stringify({
-    apiVersion: 'authentication.k8s.io/v1',
-    kind: 'TokenReview',
-    spec: { token, audiences },
-  });
-  const response = expectStatus(
-    await kubeRequest(target, 'POST', '/apis/authentication.k8s.io/v1/tokenreviews', { ...json, body }),
-    [201],
-    'TokenReview',
-  );
+  const review = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } };
+  const path = '/apis/authentication.k8s.io/v1/tokenreviews';
+  const response = await post(target, path, review, [201], 'TokenReview');
   const status = (
     JSON.parse(response.body) as {
       status: { authenticated?: boolean; user?: { username?: string } };
